@@ -1,0 +1,69 @@
+"""dicomio: DICOM image series to NumPy volumes you can trust.
+
+>>> import dicomio
+>>> vol = dicomio.load_volume("scan/")            # doctest: +SKIP
+>>> vol.array.shape, vol.affine                    # doctest: +SKIP
+
+Importing dicomio never imports SimpleITK or VTK: backends load their toolkit when they read.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .errors import (
+    BackendCannotReadError,
+    BackendReadError,
+    BackendUnavailableError,
+    CorruptDataError,
+    DicomIOError,
+    GeometryError,
+    InvalidDicomError,
+    MissingDecoderError,
+    MissingGeometryError,
+    MultipleSeriesError,
+    NoDicomFilesError,
+    RepeatedPositionsError,
+    SeriesNotFoundError,
+    UnreadableFilesError,
+    UnsupportedTransferSyntaxError,
+)
+from .geometry import GeometryIssue, GeometryTolerances
+from .load import load_volume
+from .series import Inventory, SeriesInfo, SkippedFile, discover, list_series, scan
+from .volume import Provenance, Volume
+
+try:
+    __version__ = version("dicomio")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "BackendCannotReadError",
+    "BackendReadError",
+    "BackendUnavailableError",
+    "CorruptDataError",
+    "DicomIOError",
+    "GeometryError",
+    "GeometryIssue",
+    "GeometryTolerances",
+    "InvalidDicomError",
+    "Inventory",
+    "MissingDecoderError",
+    "MissingGeometryError",
+    "MultipleSeriesError",
+    "NoDicomFilesError",
+    "Provenance",
+    "RepeatedPositionsError",
+    "SeriesInfo",
+    "SeriesNotFoundError",
+    "SkippedFile",
+    "UnreadableFilesError",
+    "UnsupportedTransferSyntaxError",
+    "Volume",
+    "__version__",
+    "discover",
+    "list_series",
+    "load_volume",
+    "scan",
+]
