@@ -1,0 +1,44 @@
+"""Shared fixtures: the real corpus (skipped with a reason when absent) and synthetic series."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dicomio.synthetic import SeriesSpec, WrittenSeries, write_series
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(os.environ.get("DICOMIO_CORPUS", ROOT.parent / "shared" / "corpus"))
+
+# pydicom warns about values the synthetic writer sets on purpose (big endian, deflate).
+warnings.filterwarnings("ignore", module="pydicom")
+
+
+def corpus_path(relative: str) -> Path:
+    """A path inside the corpus; skips the test (with the reason) when it is absent."""
+    path = CORPUS / relative
+    if not path.exists():
+        pytest.skip(f"corpus not found at {path} (set DICOMIO_CORPUS to the corpus folder)")
+    return path
+
+
+@pytest.fixture
+def corpus() -> Callable[[str], Path]:
+    return corpus_path
+
+
+@pytest.fixture
+def make_series(tmp_path: Path) -> Callable[..., WrittenSeries]:
+    """Write a synthetic series into a fresh folder under tmp_path; returns its truth."""
+    counter = iter(range(10_000))
+
+    def make(spec: SeriesSpec = SeriesSpec(), *, folder: Path | None = None,
+             **options: object) -> WrittenSeries:
+        target = folder or tmp_path / f"series{next(counter)}"
+        return write_series(target, spec, **options)  # type: ignore[arg-type]
+
+    return make
