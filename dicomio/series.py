@@ -1,0 +1,474 @@
+"""Find the DICOM images under some paths and group them into series of slices.
+
+Three steps, each reading headers only, once per file:
+
+1. :func:`discover` walks the paths and recognises DICOM by content; every other file is kept in
+   the inventory with the reason it was skipped.
+2. :func:`group` splits images by SeriesInstanceUID, then into stacks where orientation, image
+   size or pixel spacing differ (a localizer inside a series).
+3. Each stack is sorted along its normal and its geometry checked (:mod:`dicomio.geometry`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from .errors import InvalidDicomError, MissingGeometryError, NoDicomFilesError
+from .geometry import (
+    GeometryIssue,
+    GeometryTolerances,
+    StackGeometry,
+    analyse_stack,
+    orientation_label,
+    orientation_problem,
+    position_problem,
+    spacing_problem,
+)
+from .header import FileHeader, NotDicomError, PixelFormat, read_header
+
+__all__ = ["Frame", "Inventory", "SeriesInfo", "SkippedFile", "discover", "group", "list_series"]
+
+PathInput = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+SkipCategory = Literal["not_dicom", "no_pixel_data", "unreadable", "other"]
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file that is not part of any series, and why.
+
+    ``category`` is ``"not_dicom"`` (content is not DICOM), ``"no_pixel_data"`` (DICOM but not an
+    image: DICOMDIR, SR, RT structures, presentation states...) or ``"unreadable"`` (could not be
+    opened, or DICOM whose header is truncated or malformed: possibly a lost slice), or
+    ``"other"`` (a folder reached twice through a symlink loop, a device or pipe).
+    """
+
+    path: Path
+    reason: str
+    category: SkipCategory
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One 2-D image: a single-frame file, or one frame of a multi-frame file."""
+
+    header: FileHeader
+    index: int = 0
+    position: tuple[float, ...] | None = None
+    orientation: tuple[float, ...] | None = None
+    pixel_spacing: tuple[float, ...] | None = None
+    rescale_slope: float | None = None
+    rescale_intercept: float | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.header.path
+
+    @property
+    def slope(self) -> float:
+        return 1.0 if self.rescale_slope is None else self.rescale_slope
+
+    @property
+    def intercept(self) -> float:
+        return 0.0 if self.rescale_intercept is None else self.rescale_intercept
+
+    @classmethod
+    def single(cls, header: FileHeader) -> Frame:
+        """The frame of a classic single-frame image, described by its file header."""
+        return cls(header, 0, header.position, header.orientation, header.pixel_spacing,
+                   header.rescale_slope, header.rescale_intercept)
+
+
+@dataclass
+class Inventory:
+    """What :func:`discover` found: image headers, and every skipped file with its reason."""
+
+    headers: list[FileHeader] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    roots: tuple[Path, ...] = ()
+
+    @property
+    def unreadable(self) -> list[SkippedFile]:
+        return [s for s in self.skipped if s.category == "unreadable"]
+
+
+@dataclass(frozen=True, eq=False)
+class SeriesInfo:
+    """One stack of slices that can become one volume.
+
+    Attributes
+    ----------
+    uid, number, description, modality
+        SeriesInstanceUID, SeriesNumber, SeriesDescription and Modality.
+    frames
+        The images, sorted along the slice normal (duplicates removed).
+    geometry
+        Sorted positions, affine and geometric issues; ``None`` when the stack has no usable
+        geometry (see ``geometry_problem``).
+    stack, n_stacks
+        Index of this stack among the stacks of its series, and how many there are.
+    warnings
+        What was noticed while grouping (duplicate files dropped, ...).
+    """
+
+    uid: str
+    number: int | None
+    description: str
+    modality: str
+    frames: tuple[Frame, ...]
+    geometry: StackGeometry | None
+    geometry_problem: str | None = None
+    stack: int = 0
+    n_stacks: int = 1
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """UID, with ``#stack`` appended when the series holds several stacks."""
+        return self.uid if self.n_stacks == 1 else f"{self.uid}#{self.stack}"
+
+    @property
+    def pixel(self) -> PixelFormat:
+        fmt = self.frames[0].header.pixel
+        assert fmt is not None  # images without a pixel module are skipped in discover()
+        return fmt
+
+    @property
+    def rows(self) -> int:
+        return self.pixel.rows
+
+    @property
+    def columns(self) -> int:
+        return self.pixel.columns
+
+    @property
+    def n_slices(self) -> int:
+        return len(self.frames)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the volume: (slices, rows, columns[, samples])."""
+        return (self.n_slices, *self.pixel.frame_shape)
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """The files of the stack, in slice order, each once."""
+        return tuple(dict.fromkeys(f.path for f in self.frames))
+
+    @property
+    def headers(self) -> tuple[FileHeader, ...]:
+        return tuple({id(f.header): f.header for f in self.frames}.values())
+
+    @property
+    def transfer_syntaxes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(h.transfer_syntax.uid for h in self.headers))
+
+    @property
+    def orientation(self) -> tuple[float, ...] | None:
+        return self.frames[0].orientation
+
+    @property
+    def orientation_label(self) -> str:
+        return orientation_label(self.orientation)
+
+    @property
+    def spacing(self) -> tuple[float, float, float] | None:
+        """Voxel spacing (slice, row, column) in mm, or None without geometry."""
+        if self.geometry is None:
+            return None
+        return tuple(float(v) for v in np.linalg.norm(self.geometry.affine[:3, :3], axis=0))  # type: ignore[return-value]
+
+    @property
+    def issues(self) -> tuple[GeometryIssue, ...]:
+        return self.geometry.issues if self.geometry is not None else ()
+
+    def __repr__(self) -> str:
+        return (f"SeriesInfo(key={self.key!r}, number={self.number}, "
+                f"description={self.description!r}, modality={self.modality!r}, "
+                f"shape={self.shape})")
+
+
+# --- discovery ---------------------------------------------------------------------------------
+
+def _walk(root: Path, skipped: list[SkippedFile]) -> Iterator[Path]:
+    """Yield the files under ``root``, sorted, following symlinks but never looping."""
+    seen: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            info = folder.stat()
+            if (info.st_dev, info.st_ino) in seen:
+                skipped.append(SkippedFile(folder, "folder already visited (symlink loop)",
+                                           "other"))
+                continue
+            seen.add((info.st_dev, info.st_ino))
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            skipped.append(SkippedFile(folder, f"cannot list folder: {exc.strerror or exc}",
+                                       "unreadable"))
+            continue
+        subfolders = []
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()
+                is_file = not is_dir and entry.is_file()
+            except OSError as exc:
+                skipped.append(SkippedFile(Path(entry.path), f"cannot stat: {exc}",
+                                           "unreadable"))
+                continue
+            if is_dir:
+                subfolders.append(Path(entry.path))
+            elif is_file:
+                yield Path(entry.path)
+            else:
+                if entry.is_symlink():
+                    skipped.append(SkippedFile(Path(entry.path), "broken symlink", "unreadable"))
+                else:
+                    skipped.append(SkippedFile(Path(entry.path), "not a regular file", "other"))
+        stack.extend(reversed(subfolders))
+
+
+def _as_paths(paths: PathInput) -> list[Path]:
+    if isinstance(paths, (str, os.PathLike)):
+        return [Path(paths)]
+    return [Path(p) for p in paths]
+
+
+def _classify(path: Path) -> FileHeader | SkippedFile:
+    try:
+        header = read_header(path)
+    except NotDicomError as exc:
+        return SkippedFile(path, f"not DICOM: {exc.message}", "not_dicom")
+    except InvalidDicomError as exc:
+        return SkippedFile(path, f"unreadable DICOM: {exc.message}", "unreadable")
+    except OSError as exc:
+        return SkippedFile(path, f"cannot read: {exc.strerror or exc}", "unreadable")
+    if header.is_dicomdir:
+        return SkippedFile(path, "DICOMDIR (an index of files, not an image)", "no_pixel_data")
+    if not header.has_pixel_data:
+        return SkippedFile(path, f"no pixel data ({_sop_class_name(header.sop_class_uid)})",
+                           "no_pixel_data")
+    if header.pixel is None:
+        return SkippedFile(path, "pixel data without Rows, Columns or BitsAllocated",
+                           "unreadable")
+    return header
+
+
+def _sop_class_name(uid: str) -> str:
+    if not uid:
+        return "no SOP Class UID"
+    from pydicom.uid import UID
+
+    name = UID(uid).name
+    return name if name != uid else f"SOP class {uid}"
+
+
+def discover(paths: PathInput) -> Inventory:
+    """Find DICOM images under files and folders (recursively), by content.
+
+    Parameters
+    ----------
+    paths
+        A file, a folder, or a sequence of them.
+
+    Returns
+    -------
+    Inventory
+        Headers of the image files, and every other file with the reason it was skipped.
+
+    Raises
+    ------
+    NoDicomFilesError
+        A given path does not exist.
+    """
+    inventory = Inventory(roots=tuple(_as_paths(paths)))
+    for root in inventory.roots:
+        if root.is_dir():
+            files: Iterable[Path] = _walk(root, inventory.skipped)
+        elif root.exists():
+            files = [root]
+        else:
+            raise NoDicomFilesError("no such file or folder", path=root)
+        for path in files:
+            found = _classify(path)
+            if isinstance(found, SkippedFile):
+                inventory.skipped.append(found)
+            else:
+                inventory.headers.append(found)
+    return inventory
+
+
+# --- grouping ----------------------------------------------------------------------------------
+
+def frames_of(header: FileHeader) -> list[Frame]:
+    """The 2-D frames held by a file (one for a classic single-frame image).
+
+    Frames of a multi-frame file share the file's geometry attributes here; where they are
+    missing, the stack has no usable geometry and is ordered by frame number.
+    """
+    single = Frame.single(header)
+    count = header.pixel.number_of_frames if header.pixel is not None else 1
+    if count == 1:
+        return [single]
+    return [replace(single, index=i) for i in range(count)]
+
+
+def _stack_key(frame: Frame) -> tuple[object, ...]:
+    fmt = frame.header.pixel
+    assert fmt is not None
+    spacing = frame.pixel_spacing
+    rounded = None if spacing is None else tuple(round(v, 4) for v in spacing)
+    return (fmt.rows, fmt.columns, fmt.samples_per_pixel, fmt.bits_allocated, rounded)
+
+
+def _split_by_orientation(frames: list[Frame], tolerance: float) -> list[list[Frame]]:
+    """Cluster frames whose orientation cosines agree within ``tolerance``."""
+    clusters: list[tuple[np.ndarray | None, list[Frame]]] = []
+    for frame in frames:
+        iop = None if frame.orientation is None else np.asarray(frame.orientation, dtype=float)
+        for reference, members in clusters:
+            if (reference is None and iop is None) or (
+                reference is not None and iop is not None and reference.shape == iop.shape
+                and np.all(np.abs(reference - iop) <= tolerance)
+            ):
+                members.append(frame)
+                break
+        else:
+            clusters.append((iop, [frame]))
+    return [members for _, members in clusters]
+
+
+def _drop_duplicates(frames: list[Frame]) -> tuple[list[Frame], dict[int, list[str]]]:
+    """Drop frames that repeat the same SOP instance and frame (copies of one file).
+
+    Returns the frames kept, and the warnings keyed by ``id()`` of the frame each copy repeats.
+    """
+    kept: dict[tuple[str, int], Frame] = {}
+    unique: list[Frame] = []
+    warnings: dict[int, list[str]] = defaultdict(list)
+    for frame in frames:
+        uid = frame.header.sop_instance_uid
+        if not uid:
+            unique.append(frame)
+            continue
+        first = kept.setdefault((uid, frame.index), frame)
+        if first is frame:
+            unique.append(frame)
+        else:
+            warnings[id(first)].append(f"dropped {frame.path}: duplicate of {first.path} "
+                                       f"(same SOPInstanceUID {uid})")
+    return unique, warnings
+
+
+def _geometry(
+    frames: list[Frame], tolerances: GeometryTolerances
+) -> tuple[list[Frame], StackGeometry | None, str | None]:
+    """Sort frames along their normal; without usable geometry, by InstanceNumber."""
+    first = frames[0]
+    problems = [orientation_problem(first.orientation, tolerances.orientation),
+                spacing_problem(first.pixel_spacing)]
+    problems += [position_problem(f.position) for f in frames]
+    problem = next((p for p in problems if p is not None), None)
+    if problem is not None:
+        # Last resort, and reported as such: InstanceNumber, then file name.
+        ordered = sorted(frames, key=lambda f: (f.header.instance_number is None,
+                                                f.header.instance_number or 0, str(f.path),
+                                                f.index))
+        bad = next((f for f in frames if position_problem(f.position)), first)
+        return ordered, None, f"{bad.path.name}: {problem}"
+    assert first.orientation is not None and first.pixel_spacing is not None
+    geometry = analyse_stack(
+        [f.position for f in frames],  # type: ignore[misc]
+        first.orientation,
+        first.pixel_spacing,
+        slice_thickness=first.header.slice_thickness,
+        tolerances=tolerances,
+    )
+    return [frames[i] for i in geometry.order], geometry, None
+
+
+def group(
+    headers: Iterable[FileHeader], tolerances: GeometryTolerances = GeometryTolerances()
+) -> list[SeriesInfo]:
+    """Group image headers into sorted stacks, one :class:`SeriesInfo` each.
+
+    Series are ordered by SeriesNumber then UID; the stacks of one series by decreasing size.
+    """
+    by_series: dict[str, list[Frame]] = defaultdict(list)
+    for header in headers:
+        by_series[header.series_uid].extend(frames_of(header))
+
+    result: list[SeriesInfo] = []
+    for uid, frames in by_series.items():
+        frames, warnings = _drop_duplicates(frames)
+        by_shape: dict[tuple[object, ...], list[Frame]] = defaultdict(list)
+        for frame in frames:
+            by_shape[_stack_key(frame)].append(frame)
+        stacks = [s for shape in by_shape.values()
+                  for s in _split_by_orientation(shape, tolerances.orientation)]
+        stacks.sort(key=lambda s: (-len(s), str(s[0].path)))
+        head = frames[0].header
+        for index, members in enumerate(stacks):
+            ordered, geometry, problem = _geometry(members, tolerances)
+            result.append(SeriesInfo(
+                uid=uid,
+                number=head.series_number,
+                description=head.series_description,
+                modality=head.modality,
+                frames=tuple(ordered),
+                geometry=geometry,
+                geometry_problem=problem,
+                stack=index,
+                n_stacks=len(stacks),
+                warnings=tuple(w for f in ordered for w in warnings.get(id(f), ())),
+            ))
+    result.sort(key=lambda s: (s.number is None, s.number or 0, s.uid, s.stack))
+    return result
+
+
+def list_series(
+    paths: PathInput, *, tolerances: GeometryTolerances = GeometryTolerances()
+) -> list[SeriesInfo]:
+    """List the series (stacks of slices) under files or folders.
+
+    Parameters
+    ----------
+    paths
+        A file, a folder (searched recursively), or a sequence of them.
+    tolerances
+        Thresholds of the geometry checks.
+
+    Returns
+    -------
+    list of SeriesInfo
+        Sorted by SeriesNumber; each one sorted along its slice normal. The files that were
+        skipped, with their reasons, are in :func:`scan`'s inventory.
+    """
+    return scan(paths, tolerances=tolerances)[0]
+
+
+def scan(
+    paths: PathInput, *, tolerances: GeometryTolerances = GeometryTolerances()
+) -> tuple[list[SeriesInfo], Inventory]:
+    """Like :func:`list_series`, and also return the :class:`Inventory` (skipped files)."""
+    inventory = discover(paths)
+    return group(inventory.headers, tolerances), inventory
+
+
+def require_geometry(series: SeriesInfo) -> StackGeometry:
+    """Return the stack's geometry or raise :class:`MissingGeometryError`."""
+    if series.geometry is None:
+        raise MissingGeometryError(
+            f"cannot place the slices of series {series.key} in space: "
+            f"{series.geometry_problem}",
+            path=series.frames[0].path,
+            issues=(GeometryIssue("MISSING_GEOMETRY", series.geometry_problem or ""),),
+        )
+    return series.geometry
