@@ -1,0 +1,182 @@
+"""What a backend is: a spec (data, importable without the toolkit) and a reader."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..header import FileHeader
+from ..pixels import output_dtype
+from ..series import SeriesInfo
+
+__all__ = [
+    "Backend",
+    "BackendSpec",
+    "ReadOptions",
+    "ReadResult",
+    "ReportedGeometry",
+    "Slot",
+    "slots_by_file",
+    "volume_dtype",
+]
+
+# (frame index in its file, slice index in the volume, slope, intercept)
+Slot = tuple[int, int, float, float]
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a series (the options of :func:`dicomio.load_volume` that reach backends).
+
+    Attributes
+    ----------
+    rescale
+        Return modality values (True) or stored values (False).
+    workers
+        Threads to decode with; None chooses the number of usable cores.
+    decoder
+        Force one decoder (``"imagecodecs"``, ``"pylibjpeg"``, ...) where the backend lets one
+        be chosen.
+    """
+
+    rescale: bool = True
+    workers: int | None = None
+    decoder: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportedGeometry:
+    """The geometry a toolkit itself reports, converted to the contract's array-axis order.
+
+    ``origin`` is in LPS mm; ``spacing`` is (slice, row, column); ``direction`` has one unit
+    column per array axis (slice, row, column), as in :attr:`dicomio.Volume.direction`.
+    """
+
+    origin: tuple[float, float, float]
+    spacing: tuple[float, float, float]
+    direction: tuple[tuple[float, float, float], ...]
+
+    def affine(self) -> NDArray[np.float64]:
+        """The 4×4 affine these values describe."""
+        matrix = np.eye(4)
+        matrix[:3, :3] = np.asarray(self.direction, dtype=float) * np.asarray(self.spacing)
+        matrix[:3, 3] = self.origin
+        return matrix
+
+
+@dataclass
+class ReadResult:
+    """What a backend returns: the array of the contract and how it was obtained."""
+
+    array: NDArray[Any]
+    decoders: tuple[str, ...] = ()
+    warnings: list[str] = field(default_factory=list)
+    reported_geometry: ReportedGeometry | None = None
+
+
+class Backend(Protocol):
+    """A reader of one toolkit.
+
+    ``read`` returns the array in the contract's axis order, dtype and values: ``(slice, row,
+    column[, sample])`` in the order of ``series.frames``, passed through
+    :func:`dicomio.pixels.finish_frame` semantics (stored values masked and sign-extended,
+    rescaled when asked).
+    """
+
+    def read(self, series: SeriesInfo, options: ReadOptions) -> ReadResult:
+        ...
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """A backend described as data: nothing here imports the toolkit.
+
+    Attributes
+    ----------
+    name
+        What users pass as ``backend=``.
+    module
+        Module holding the reader class ``Reader``; imported only to read.
+    requires
+        Import names that must be installed (checked with :func:`importlib.util.find_spec`).
+    distribution
+        The distribution whose version is reported.
+    extra
+        The pip extra that installs the toolkit (``dicomio[extra]``), or None when it always is.
+    summary
+        One line for ``dicomio backends``.
+    syntaxes
+        Returns the transfer syntax UIDs it can decode (as installed now).
+    unable
+        Returns why the backend cannot read a series, or None when it can.
+    """
+
+    name: str
+    module: str
+    requires: tuple[str, ...]
+    distribution: str
+    extra: str | None
+    summary: str
+    syntaxes: Callable[[], frozenset[str]]
+    unable: Callable[[SeriesInfo], str | None]
+
+    def installed(self) -> bool:
+        return all(_installed(m) for m in self.requires)
+
+    def version(self) -> str | None:
+        try:
+            return importlib.metadata.version(self.distribution)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    def install_hint(self) -> str:
+        if self.extra is None:
+            return f"pip install {self.distribution}"
+        return f"pip install 'dicomio[{self.extra}]'"
+
+    def cannot_read(self, series: SeriesInfo) -> str | None:
+        """Why this backend cannot read ``series`` (not installed included), or None."""
+        if not self.installed():
+            return f"not installed ({self.install_hint()})"
+        for uid in series.transfer_syntaxes:
+            if uid not in self.syntaxes():
+                from ..transfer_syntax import lookup
+
+                return f"cannot decode {lookup(uid)}"
+        return self.unable(series)
+
+    def reader(self) -> Backend:
+        module = importlib.import_module(self.module)
+        reader: Backend = module.Reader()
+        return reader
+
+
+def slots_by_file(series: SeriesInfo) -> list[tuple[FileHeader, list[Slot]]]:
+    """Group the frames of a series by file, each with the slices it fills."""
+    by_file: dict[int, tuple[FileHeader, list[Slot]]] = {}
+    for k, frame in enumerate(series.frames):
+        entry = by_file.setdefault(id(frame.header), (frame.header, []))
+        entry[1].append((frame.index, k, frame.slope, frame.intercept))
+    return list(by_file.values())
+
+
+def volume_dtype(series: SeriesInfo, options: ReadOptions) -> np.dtype[Any]:
+    """The output dtype of the contract for this series (the same for every backend)."""
+    return output_dtype(
+        ((f.header.pixel, f.slope, f.intercept) for f in series.frames
+         if f.header.pixel is not None),
+        rescale=options.rescale)

@@ -1,0 +1,123 @@
+"""Volume: a NumPy array, the affine that places it in patient space, and its provenance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Provenance", "Volume"]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """How a volume was obtained.
+
+    Attributes
+    ----------
+    backend
+        The backend that read the pixels.
+    decoders
+        The decoders used (``"native"`` for uncompressed data).
+    transfer_syntaxes
+        Transfer syntax UIDs of the files.
+    files
+        The files, in slice order.
+    warnings
+        Everything noticed while loading (dropped duplicates, accepted irregular geometry, ...).
+    skipped_backends
+        ``(backend, reason)`` for each backend ``auto`` passed over.
+    series_uid
+        SeriesInstanceUID (with ``#stack`` when the series held several stacks).
+    """
+
+    backend: str
+    decoders: tuple[str, ...]
+    transfer_syntaxes: tuple[str, ...]
+    files: tuple[Path, ...]
+    warnings: tuple[str, ...] = ()
+    skipped_backends: tuple[tuple[str, str], ...] = ()
+    series_uid: str = ""
+
+
+@dataclass(eq=False)
+class Volume:
+    """A 3-D (or colour) image in the axis order of the contract, placed in patient space.
+
+    Attributes
+    ----------
+    array
+        Shape ``(slice, row, column)``, or ``(slice, row, column, sample)`` for colour; C order.
+    affine
+        4×4 float64 mapping an index ``(k, j, i, 1)`` to LPS millimetres at the voxel centre.
+        The single truth of the geometry: ``spacing``, ``origin`` and ``direction`` derive
+        from it.
+    metadata
+        Key attributes of the series (modality, description, rescale, window...).
+    provenance
+        Backend, decoders, transfer syntaxes, ordered files and warnings.
+    slice_positions
+        ImagePositionPatient of each slice, shape ``(slices, 3)``: where each slice really is
+        (differs from the affine only when irregular geometry was accepted).
+    """
+
+    array: NDArray[Any]
+    affine: NDArray[np.float64]
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    provenance: Provenance | None = None
+    slice_positions: NDArray[np.float64] | None = None
+
+    def __post_init__(self) -> None:
+        self.affine = np.asarray(self.affine, dtype=np.float64)
+        if self.affine.shape != (4, 4):
+            raise ValueError(f"affine must be 4x4, not {self.affine.shape}")
+        if self.array.ndim not in (3, 4):
+            raise ValueError(f"array must be 3-D (or 4-D for colour), not {self.array.ndim}-D")
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.array.shape)
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self.array.dtype
+
+    @property
+    def spacing(self) -> tuple[float, float, float]:
+        """Voxel size in mm along (slice, row, column)."""
+        norms = np.linalg.norm(self.affine[:3, :3], axis=0)
+        return (float(norms[0]), float(norms[1]), float(norms[2]))
+
+    @property
+    def origin(self) -> tuple[float, float, float]:
+        """LPS position (mm) of the centre of voxel (0, 0, 0)."""
+        x, y, z = self.affine[:3, 3]
+        return (float(x), float(y), float(z))
+
+    @property
+    def direction(self) -> NDArray[np.float64]:
+        """3×3 matrix whose columns are the unit LPS directions of the (slice, row, column)
+        axes."""
+        matrix = self.affine[:3, :3]
+        return matrix / np.linalg.norm(matrix, axis=0)
+
+    def index_to_lps(self, index: Any) -> NDArray[np.float64]:
+        """LPS mm of voxel index/indices ``(k, j, i)`` (shape (..., 3))."""
+        points = np.asarray(index, dtype=np.float64)
+        return points @ self.affine[:3, :3].T + self.affine[:3, 3]
+
+    def lps_to_index(self, point: Any) -> NDArray[np.float64]:
+        """Continuous voxel index ``(k, j, i)`` of LPS point(s) (shape (..., 3))."""
+        points = np.asarray(point, dtype=np.float64)
+        inverse = np.linalg.inv(self.affine)
+        return points @ inverse[:3, :3].T + inverse[:3, 3]
+
+    def __repr__(self) -> str:
+        backend = self.provenance.backend if self.provenance else "?"
+        spacing = ", ".join(f"{v:.4g}" for v in self.spacing)
+        return (f"Volume(shape={self.shape}, dtype={self.dtype}, spacing=({spacing}) mm, "
+                f"backend={backend!r})")
