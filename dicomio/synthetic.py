@@ -67,6 +67,7 @@ _MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4"
 _SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 
 Naming = Literal["position", "uid", "instance"]
+Content = Literal["pattern", "ct"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,9 @@ class SeriesSpec:
         Set the bits above BitsStored to noise (readers must mask them).
     samples_per_pixel, planar_configuration
         3 writes RGB colour (8-bit).
+    content
+        ``"pattern"`` (a test pattern over the whole BitsStored range) or ``"ct"`` (a body
+        phantom in Hounsfield units that compresses like a real CT); see :func:`phantom`.
     """
 
     shape: tuple[int, int, int] = (6, 20, 28)
@@ -120,6 +124,7 @@ class SeriesSpec:
     series_number: int = 1
     description: str = "dicomio synthetic phantom"
     seed: int = 0
+    content: Content = "pattern"
 
     def with_(self, **changes: Any) -> SeriesSpec:
         """A copy with some fields changed."""
@@ -162,34 +167,90 @@ class WrittenSeries:
 
 
 def phantom(spec: SeriesSpec) -> NDArray[Any]:
-    """Stored values for ``spec``: smooth structure, a slice-specific pattern and noise, so any
-    flip, transpose or misordering of slices changes the values."""
+    """Stored values for ``spec``, in instance order.
+
+    ``content="pattern"``: smooth structure, a slice-specific pattern and noise over most of the
+    BitsStored range, so any flip, transpose or misordering of slices changes the values.
+    ``content="ct"``: a body section in Hounsfield units (air, fat, soft tissue, lungs, spine,
+    a table) with scanner-like noise, converted to stored values with the slice's rescale: it
+    compresses like a real CT. Both carry a per-slice signature in the corner pixel.
+    """
     n, rows, cols = spec.shape
     rng = np.random.default_rng(spec.seed)
-    k, j, i = np.meshgrid(np.arange(n), np.arange(rows), np.arange(cols), indexing="ij")
-    if spec.signed:
-        low, high = -(1 << (spec.bits_stored - 1)), (1 << (spec.bits_stored - 1)) - 1
-    else:
-        low, high = 0, (1 << spec.bits_stored) - 1
-    span = high - low
-    centre = ((j - rows / 2) / rows) ** 2 + ((i - cols / 3) / cols) ** 2
-    smooth = 0.45 * np.cos(6 * centre + k / 3) + 0.1 * (i / cols) - 0.05 * (j / rows)
-    noise = rng.normal(0, 0.04, size=smooth.shape)
-    values = low + span * np.clip(0.5 + smooth + noise, 0, 1)
-    values[:, 0, 0] = low + (np.arange(n) * 7919) % (span + 1)  # a per-slice signature
-    values[:, -1, 0] = low
-    values[:, 0, -1] = high
-    if spec.transfer_syntax in LOSSY_SYNTAXES:
-        # Near-lossless JPEG-LS reconstructs modulo the range: a value at the very top can come
-        # back at the bottom. Real images rarely touch the ends; keep the phantom off them.
-        margin = max(4, span // 256)
-        values = np.clip(values, low + margin, high - margin)
+    low, high = _stored_limits(spec)
     dtype = np.dtype(f"{'int' if spec.signed else 'uint'}{spec.bits_allocated}")
-    stored = np.rint(values).astype(dtype)
+    stored = np.empty((n, rows, cols), dtype=dtype)
+    make = _ct_slice if spec.content == "ct" else _pattern_slice
+    slopes = _per_slice(spec.rescale_slope, n)
+    intercepts = _per_slice(spec.rescale_intercept, n)
+    for k in range(n):
+        values = make(spec, k, rng, slopes[k], intercepts[k])
+        values[0, 0] = low + (k * 7919) % (high - low + 1)  # a per-slice signature
+        if spec.transfer_syntax in LOSSY_SYNTAXES:
+            # Near-lossless JPEG-LS reconstructs modulo the range: a value at the very top can
+            # come back at the bottom. Real images rarely touch the ends: keep off them.
+            margin = max(4, (high - low) // 256)
+            np.clip(values, low + margin, high - margin, out=values)
+        np.rint(values, out=values)
+        stored[k] = values
     if spec.samples_per_pixel == 3:
         rgb = np.stack([stored, np.flip(stored, axis=2), (stored // 2)], axis=-1)
         return rgb.astype(np.uint8)
     return stored
+
+
+def _stored_limits(spec: SeriesSpec) -> tuple[int, int]:
+    if spec.signed:
+        return -(1 << (spec.bits_stored - 1)), (1 << (spec.bits_stored - 1)) - 1
+    return 0, (1 << spec.bits_stored) - 1
+
+
+def _pattern_slice(
+    spec: SeriesSpec, k: int, rng: np.random.Generator, slope: float, intercept: float
+) -> NDArray[np.float64]:
+    _, rows, cols = spec.shape
+    low, high = _stored_limits(spec)
+    j = np.arange(rows, dtype=np.float64)[:, None]
+    i = np.arange(cols, dtype=np.float64)[None, :]
+    centre = ((j - rows / 2) / rows) ** 2 + ((i - cols / 3) / cols) ** 2
+    smooth = 0.45 * np.cos(6 * centre + k / 3) + 0.1 * (i / cols) - 0.05 * (j / rows)
+    noise = rng.normal(0, 0.04, size=smooth.shape)
+    values = low + (high - low) * np.clip(0.5 + smooth + noise, 0, 1)
+    values[-1, 0] = low
+    values[0, -1] = high
+    return values
+
+
+def _ct_slice(
+    spec: SeriesSpec, k: int, rng: np.random.Generator, slope: float, intercept: float
+) -> NDArray[np.float64]:
+    """One axial section of a body phantom, as stored values (HU through the rescale)."""
+    n, rows, cols = spec.shape
+    z = k / max(n - 1, 1)  # 0 at the first slice, 1 at the last
+    y = (np.arange(rows, dtype=np.float64)[:, None] - rows / 2) / (rows / 2)
+    x = (np.arange(cols, dtype=np.float64)[None, :] - cols / 2) / (cols / 2)
+
+    def ellipse(cx: float, cy: float, ax: float, ay: float) -> NDArray[np.bool_]:
+        result: NDArray[np.bool_] = ((x - cx) / ax) ** 2 + ((y - cy) / ay) ** 2 <= 1
+        return result
+
+    width = 0.72 + 0.06 * math.sin(math.pi * z)  # the body widens towards the middle
+    hu = np.full((rows, cols), -1000.0)  # air
+    hu[ellipse(0, 0, width, 0.55)] = -95.0  # subcutaneous fat
+    hu[ellipse(0, 0, width - 0.05, 0.50)] = 40.0  # soft tissue
+    lung = 0.22 * max(0.0, math.sin(math.pi * min(1.0, 1.3 * z)))  # lungs fade in and out
+    if lung > 0.02:
+        for side in (-1, 1):
+            hu[ellipse(side * 0.33, -0.08, lung * 1.2, lung * 1.5)] = -850.0
+    hu[ellipse(0, 0.34, 0.09, 0.08)] = 700.0  # vertebral body
+    hu[ellipse(0, 0.34, 0.06, 0.05)] = 250.0  # its marrow
+    hu[(y > 0.62) & (y < 0.66) & (np.abs(x) < 0.85)] = 150.0  # the table
+    noise = rng.standard_normal((rows, cols)) * np.where(hu > -990, 12.0, 6.0)
+    hu += noise
+    low, high = _stored_limits(spec)
+    values = np.clip((hu - intercept) / slope, low, high)
+    values[x**2 + y**2 > 1] = low  # outside the reconstruction circle: padding
+    return values
 
 
 def _per_slice(value: float | Sequence[float], n: int) -> NDArray[np.float64]:

@@ -53,6 +53,10 @@ PIXEL_CASES = [
     Case("16-bit-ct", BASE.with_(bits_stored=16, rescale_intercept=-1024), "int32", "uint16"),
     Case("16-bit-signed", BASE.with_(bits_stored=16, signed=True, rescale_intercept=-1024),
          "int32", "int16"),
+    Case("ct-phantom", BASE.with_(content="ct", shape=(7, 40, 36)), "int16", "uint16"),
+    Case("ct-phantom-jpeg-lossless", BASE.with_(content="ct", shape=(7, 40, 36),
+                                                transfer_syntax=s.JPEG_LOSSLESS_SV1),
+         "int16", "uint16"),
     Case("rgb", BASE.with_(samples_per_pixel=3), "uint8", "uint8"),
     Case("rgb-planar", BASE.with_(samples_per_pixel=3, planar_configuration=1), "uint8", "uint8"),
 ]
@@ -75,6 +79,18 @@ for _syntax in s.ENCODABLE_SYNTAXES:
         SYNTAX_CASES.append(Case(f"ts-{_name}-signed", BASE.with_(
             transfer_syntax=_syntax, signed=True, rescale_intercept=0), "int16", "int16",
             _tolerance))
+# The lossless codecs over their whole range: 16-bit signed (every bit used) and 8-bit.
+for _syntax in (s.RLE, s.JPEG_LOSSLESS, s.JPEG_LOSSLESS_SV1, s.JPEG_LS, s.J2K_LOSSLESS,
+                s.HTJ2K_LOSSLESS):
+    _name = _syntax.removeprefix("1.2.840.10008.")
+    SYNTAX_CASES += [
+        Case(f"ts-{_name}-16bit-signed", BASE.with_(
+            transfer_syntax=_syntax, bits_stored=16, signed=True, rescale_intercept=0),
+            "int16", "int16"),
+        Case(f"ts-{_name}-8bit", BASE.with_(
+            transfer_syntax=_syntax, bits_allocated=8, bits_stored=8, rescale_intercept=0),
+            "uint8", "uint8"),
+    ]
 SYNTAX_CASES += [
     Case("ts-rle-rgb", BASE.with_(transfer_syntax=s.RLE, samples_per_pixel=3), "uint8", "uint8"),
     Case("ts-j2k-rgb", BASE.with_(transfer_syntax=s.J2K_LOSSLESS, samples_per_pixel=3),
