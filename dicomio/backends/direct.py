@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -19,9 +18,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..decode import EncodedPixels, choose_decoder, read_pixel_value
+from ..decode import DecoderInfo, EncodedPixels, choose_decoder, read_pixel_value
 from ..errors import CorruptDataError
-from ..header import FileHeader
+from ..header import FileHeader, PixelFormat
+from ..parallel import decode_workers
 from ..pixels import finish_frame, to_stored
 from ..series import SeriesInfo
 from .base import ReadOptions, ReadResult, Slot, slots_by_file, volume_dtype
@@ -31,12 +31,8 @@ __all__ = ["Reader", "default_workers"]
 
 
 def default_workers() -> int:
-    """Threads to use: the cores this process may run on (at most 8)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 8))
+    """Threads to decode with: the cores this process may run on (at most 8)."""
+    return decode_workers()
 
 
 def _needs_pydicom(header: FileHeader) -> bool:
@@ -54,10 +50,12 @@ class Reader:
     def read(self, series: SeriesInfo, options: ReadOptions) -> ReadResult:
         out = np.empty(series.shape, dtype=volume_dtype(series, options))
         jobs = slots_by_file(series)
+        decoders = _choose_decoders(jobs, options)
         workers = min(options.workers or default_workers(), len(jobs))
 
         def run(job: tuple[FileHeader, list[Slot]]) -> str:
-            return _read_file(job[0], job[1], out, options)
+            header, slots = job
+            return _read_file(header, slots, out, options, decoders[_decoder_key(header)])
 
         if workers <= 1:
             used = {run(job) for job in jobs}
@@ -67,8 +65,29 @@ class Reader:
         return ReadResult(out, decoders=tuple(sorted(used)))
 
 
+def _decoder_key(header: FileHeader) -> tuple[str, PixelFormat | None]:
+    return header.transfer_syntax.uid, header.pixel
+
+
+def _choose_decoders(
+    jobs: Sequence[tuple[FileHeader, Sequence[Slot]]], options: ReadOptions
+) -> dict[tuple[str, PixelFormat | None], DecoderInfo | None]:
+    """The decoder of each (transfer syntax, pixel format) in the series, chosen once."""
+    chosen: dict[tuple[str, PixelFormat | None], DecoderInfo | None] = {}
+    for header, _ in jobs:
+        key = _decoder_key(header)
+        if key not in chosen:
+            chosen[key] = None if _needs_pydicom(header) else choose_decoder(
+                header.transfer_syntax, header.pixel, prefer=options.decoder)
+    return chosen
+
+
 def _read_file(
-    header: FileHeader, slots: Sequence[Slot], out: NDArray[Any], options: ReadOptions
+    header: FileHeader,
+    slots: Sequence[Slot],
+    out: NDArray[Any],
+    options: ReadOptions,
+    decoder: DecoderInfo | None,
 ) -> str:
     """Fill the slices of ``out`` that come from one file; return the decoder's name."""
     if _needs_pydicom(header):
@@ -76,15 +95,50 @@ def _read_file(
     if header.transfer_syntax.native:
         _read_native(header, slots, out, options)
         return "native"
-    decoder = choose_decoder(header.transfer_syntax, header.pixel, prefer=options.decoder)
     assert decoder is not None
+    _read_encoded(header, slots, out, options, decoder)
+    return decoder.name
+
+
+def _in_place(fmt: PixelFormat, out: NDArray[Any]) -> np.dtype[Any] | None:
+    """The unsigned dtype to decode a frame straight into its slice of ``out`` with, or None.
+
+    That works when the output is an integer dtype of the stored width: once masked (and
+    sign-extended) the stored bits are the output values, up to the intercept.
+    """
+    if fmt.float_data or fmt.samples_per_pixel > 1 or out.dtype.kind not in "iu":
+        return None
+    unsigned = np.dtype(f"uint{fmt.bits_allocated}")
+    return unsigned if out.dtype.itemsize == unsigned.itemsize else None
+
+
+def _finish_in_place(
+    bits: NDArray[Any], fmt: PixelFormat, out: NDArray[Any], intercept: float, rescale: bool
+) -> None:
+    """``bits`` is a view of ``out`` holding a frame's stored bit patterns: make them values."""
+    to_stored(bits, fmt)
+    if rescale and intercept:
+        out += int(intercept)
+
+
+def _read_encoded(
+    header: FileHeader,
+    slots: Sequence[Slot],
+    out: NDArray[Any],
+    options: ReadOptions,
+    decoder: DecoderInfo,
+) -> None:
     encoded = EncodedPixels(header, read_pixel_value(header))
     fmt = encoded.fmt
+    unsigned = _in_place(fmt, out)
     for index, k, slope, intercept in slots:
-        decoded = encoded.decode(index, decoder)
-        finish_frame(decoded, fmt, out[k], slope=slope, intercept=intercept,
-                     rescale=options.rescale)
-    return decoder.name
+        target = out[k].view(unsigned) if unsigned is not None else None
+        decoded = encoded.decode(index, decoder, out=target)
+        if target is not None and decoded is target:
+            _finish_in_place(target, fmt, out[k], intercept, options.rescale)
+        else:
+            finish_frame(decoded, fmt, out[k], slope=slope, intercept=intercept,
+                         rescale=options.rescale)
 
 
 def _read_native(
@@ -101,10 +155,8 @@ def _read_native(
             f"need {fmt.number_of_frames * nbytes}", path=header.path)
     unsigned = np.dtype(f"uint{fmt.bits_allocated}") if not fmt.float_data else fmt.stored_dtype
     planar = fmt.samples_per_pixel > 1 and fmt.planar_configuration == 1
-    # Integer output of the stored width: the stored bits are the output bits once masked,
-    # so the file is read straight into the output slice.
-    in_place = (out.dtype.kind in "iu" and out.dtype.itemsize == unsigned.itemsize
-                and not planar and not fmt.float_data)
+    # The file is read straight into the output slice when its dtype has the stored width.
+    in_place = _in_place(fmt, out) is not None
     layout = (fmt.samples_per_pixel, fmt.rows, fmt.columns) if planar else fmt.frame_shape
     scratch = np.empty(0 if in_place else layout, dtype=unsigned)
     with open(header.path, "rb", buffering=0) as handle:
@@ -119,11 +171,8 @@ def _read_native(
             if not header.transfer_syntax.little_endian and unsigned.itemsize > 1:
                 target.byteswap(inplace=True)
             if in_place:
-                to_stored(target, fmt)
-                if options.rescale and intercept:
-                    out[k] += int(intercept)
+                _finish_in_place(target, fmt, out[k], intercept, options.rescale)
             else:
                 frame = target.transpose(1, 2, 0) if planar else target
                 finish_frame(frame, fmt, out[k], slope=slope, intercept=intercept,
                              rescale=options.rescale)
-
