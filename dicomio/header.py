@@ -165,7 +165,7 @@ def _decimals(raw: bytes, little: bool) -> tuple[float, ...] | None:
     if not text:
         return None
     # float() accepts "nan" and "inf": they are kept, and geometry checks report them.
-    return tuple(float(v) for v in text.split("\\"))
+    return tuple(map(float, text.split("\\")))
 
 
 def _decimal(raw: bytes, little: bool) -> float | None:
@@ -232,12 +232,20 @@ _WANTED: dict[int, tuple[str, _Converter]] = {
     0x52009229: ("has_functional_groups", _present),
     0x52009230: ("has_functional_groups", _present),
 }
-_PIXEL_FORMAT_KEYS = ("rows", "columns", "bits_allocated", "bits_stored", "high_bit",
-                      "pixel_representation", "samples_per_pixel", "photometric_interpretation",
-                      "planar_configuration", "number_of_frames")
+_PIXEL_FORMAT_KEYS = frozenset({
+    "rows", "columns", "bits_allocated", "bits_stored", "high_bit", "pixel_representation",
+    "samples_per_pixel", "photometric_interpretation", "planar_configuration", "number_of_frames"})
 
 
 # --- element walker --------------------------------------------------------------------------
+
+# Unpackers of (tag), (u16), (u32), (explicit element header), (implicit element header), by
+# byte order: little endian (True) or big endian (False).
+_UNPACKERS = {
+    little: tuple(struct.Struct(("<" if little else ">") + f).unpack_from
+                  for f in ("HH", "H", "L", "HH2sH", "HHL"))
+    for little in (True, False)
+}
 
 @dataclass
 class _Walk:
@@ -252,30 +260,34 @@ class _Walk:
     pixel: tuple[int, int, int] | None = None  # (tag, value offset, length)
 
     def __post_init__(self) -> None:
-        order = "<" if self.little else ">"
-        self._tag = struct.Struct(order + "HH").unpack_from
-        self._u16 = struct.Struct(order + "H").unpack_from
-        self._u32 = struct.Struct(order + "L").unpack_from
+        self._tag, self._u16, self._u32, self._explicit, self._implicit = _UNPACKERS[self.little]
 
-    def top_level(self, pos: int, stop_group: int | None = None) -> int:
+    def top_level(self, pos: int) -> int:
         """Walk top-level elements from ``pos``; keep wanted ones; stop at pixel data."""
         buf, n = self.buf, len(self.buf)
-        wanted, raw = _WANTED, self.raw
+        wanted, raw, strict, u32 = _WANTED, self.raw, self.strict_order, self._u32
+        # One unpack per element: (group, element, VR, short length) or (group, element, length)
+        is_explicit, explicit, implicit = not self.implicit, self._explicit, self._implicit
         previous = -1
         while True:
             if pos + 8 > n:
                 if self.at_eof and pos == n:
                     return pos  # clean end of file, no pixel data
                 raise _NeedMore
-            group, elem = self._tag(buf, pos)
-            if stop_group is not None and group != stop_group:
-                return pos
+            value = pos + 8
+            if is_explicit:
+                group, elem, vr, length = explicit(buf, pos)
+                if vr in _LONG_VRS:
+                    if pos + 12 > n:
+                        raise _NeedMore
+                    length = u32(buf, value)[0]
+                    value += 4
+            else:
+                group, elem, length = implicit(buf, pos)
             tag = group << 16 | elem
-            if tag <= previous and self.strict_order:
+            if strict and tag <= previous:
                 raise NotDicomError(f"elements out of order at byte {pos} (tag {tag:08X})")
             previous = tag
-            length, header = self._length(pos)
-            value = pos + header
             if tag in PIXEL_DATA_TAGS:
                 self.pixel = (tag, value, length)
                 return value

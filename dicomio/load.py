@@ -101,7 +101,8 @@ def load_volume(
         Load even if some DICOM files under ``path`` could not be read (they are listed in the
         warnings); by default that raises :class:`UnreadableFilesError`.
     workers
-        Threads for decoding (direct backend); default: the usable cores.
+        Threads reading headers and decoding (direct backend); default: the usable cores for
+        decoding, twice as many for the header scan (which waits on I/O).
     decoder
         Force a decoder: ``"imagecodecs"``, ``"pylibjpeg"``, ``"gdcm"``, ...
     tolerances
@@ -122,7 +123,7 @@ def load_volume(
     if isinstance(path, SeriesInfo):
         chosen = path
     else:
-        found, inventory = scan(path, tolerances=tolerances)
+        found, inventory = scan(path, tolerances=tolerances, workers=workers)
         if not found:
             raise NoDicomFilesError("no DICOM image found", path=_display(path),
                                     skipped=inventory.skipped)
