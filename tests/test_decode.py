@@ -40,7 +40,7 @@ def test_frame_split_over_fragments_is_joined(make_series, syntax: str) -> None:
     truth = make_series(SMALL.with_(transfer_syntax=syntax))
     single = [bytes(_encoded(p)[1].frame_bytes(0)) for p in truth.files]
     _refragment(truth, 3)
-    for path, expected in zip(truth.files, single):
+    for path, expected in zip(truth.files, single, strict=True):
         assert bytes(_encoded(path)[1].frame_bytes(0)) == expected
     volume = dicomio.load_volume(truth.folder, backend="direct")
     np.testing.assert_array_equal(volume.array, truth.modality_values())
