@@ -104,8 +104,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"{machine['platform']}",
         f"- **Python** {machine['python']}; {versions}",
         f"- **Load average** (1, 5, 15 min) at start "
-        f"{', '.join(f'{v:.2f}' for v in machine['load_average_at_start'])}, at end "
-        f"{', '.join(f'{v:.2f}' for v in machine['load_average_at_end'])}",
+        f"{', '.join(f'{v:.2f}' for v in machine['load_average_at_start']) or '?'}, at end "
+        f"{', '.join(f'{v:.2f}' for v in machine['load_average_at_end']) or '?'}",
         "",
     ]
     for name, load in results["loads"].items():

@@ -38,6 +38,7 @@ import peers
 import report
 
 import dicomio
+from dicomio.parallel import usable_cores
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -155,6 +156,9 @@ def measure_memory(dataset: generate.Dataset, contender: peers.Contender,
         command.append("--quick")
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
+        tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        print(f"memory of {contender.name} on {dataset.name} not measured: {tail[0]}",
+              file=sys.stderr)
         return None
     values = json.loads(done.stdout.strip().splitlines()[-1])
     return values["peak"], values["base"]
@@ -184,6 +188,13 @@ def _importable(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def _load_average() -> tuple[float, ...]:
+    try:
+        return os.getloadavg()
+    except (AttributeError, OSError):  # not on this OS
+        return ()
+
+
 def describe_machine() -> dict[str, Any]:
     """CPU, cores, memory, Python and the versions of every library involved."""
     import importlib.metadata
@@ -209,12 +220,12 @@ def describe_machine() -> dict[str, Any]:
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
-        "cores_used": len(os.sched_getaffinity(0)),
+        "cores_used": usable_cores(),
         "memory_bytes": memory,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "versions": versions,
-        "load_average_at_start": os.getloadavg(),
+        "load_average_at_start": _load_average(),
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
 
@@ -246,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         _memory_child(args.memory_child[0], args.memory_child[1], args.quick, args.data)
         return 0
     if args.cores:
+        if not hasattr(os, "sched_setaffinity"):
+            parser.error("--cores needs an OS with CPU affinity (Linux)")
         usable = sorted(os.sched_getaffinity(0))
         os.sched_setaffinity(0, usable[:args.cores])
     repeats = args.repeats or (3 if args.quick else 5)
@@ -286,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
             "compressed_bytes": sum(p.stat().st_size
                                     for p in (dataset.folder / "series").iterdir()),
             "timings": [t.as_dict() for t in timings]}
-    results["machine"]["load_average_at_end"] = os.getloadavg()
+    results["machine"]["load_average_at_end"] = _load_average()
     results["targets"] = report.targets(results)
 
     output = args.results or RESULTS / ("quick.json" if args.quick else "latest.json")
