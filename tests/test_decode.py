@@ -128,3 +128,15 @@ def test_the_fastest_decoder_is_the_default(make_series) -> None:
     volume = dicomio.load_volume(truth.folder)
     assert volume.provenance.backend == "direct"
     assert volume.provenance.decoders == ("imagecodecs",)
+
+
+@pytest.mark.parametrize("syntax", ["1.2.840.10008.1.2.1", RLE])
+def test_colour_read_in_place_is_never_rescaled(make_series, syntax: str) -> None:
+    truth = make_series(SMALL.with_(samples_per_pixel=3, transfer_syntax=syntax))
+    for path in truth.files:  # a stray RescaleIntercept must not shift colour values
+        ds = pydicom.dcmread(path)
+        ds.RescaleIntercept = "-100"
+        ds.save_as(path)
+    for backend in ("direct", "pydicom"):
+        volume = dicomio.load_volume(truth.folder, backend=backend)
+        np.testing.assert_array_equal(volume.array, truth.stored)

@@ -104,9 +104,11 @@ def _in_place(fmt: PixelFormat, out: NDArray[Any]) -> np.dtype[Any] | None:
     """The unsigned dtype to decode a frame straight into its slice of ``out`` with, or None.
 
     That works when the output is an integer dtype of the stored width: once masked (and
-    sign-extended) the stored bits are the output values, up to the intercept.
+    sign-extended) the stored bits are the output values, up to the intercept. Colour planes
+    stored one after the other (PlanarConfiguration 1) must be interleaved first.
     """
-    if fmt.float_data or fmt.samples_per_pixel > 1 or out.dtype.kind not in "iu":
+    planar = fmt.samples_per_pixel > 1 and fmt.planar_configuration == 1
+    if fmt.float_data or planar or out.dtype.kind not in "iu":
         return None
     unsigned = np.dtype(f"uint{fmt.bits_allocated}")
     return unsigned if out.dtype.itemsize == unsigned.itemsize else None
@@ -117,7 +119,7 @@ def _finish_in_place(
 ) -> None:
     """``bits`` is a view of ``out`` holding a frame's stored bit patterns: make them values."""
     to_stored(bits, fmt)
-    if rescale and intercept:
+    if rescale and intercept and fmt.samples_per_pixel == 1:  # colour is never rescaled
         out += int(intercept)
 
 
