@@ -250,6 +250,8 @@ class EncodedPixels:
                                         decoder.name.removeprefix("pydicom/"))
         except CorruptDataError:
             raise
+        except MissingDecoderError as exc:
+            raise MissingDecoderError(exc.message, path=self.header.path) from None
         except Exception as exc:  # decoders raise anything from RuntimeError to their own types
             raise CorruptDataError(
                 f"cannot decode frame {index} ({syntax.name}) with {decoder.name}: "
@@ -311,7 +313,9 @@ def _imagecodecs_decode(
             except Exception as exc:
                 first_error = first_error or exc
     if first_error is None:
-        raise MissingDecoderError(f"imagecodecs has none of {_IMAGECODECS_FUNCTIONS[uid]}")
+        raise MissingDecoderError(
+            f"this build of imagecodecs has none of {', '.join(_IMAGECODECS_FUNCTIONS[uid])}; "
+            f"upgrade it (pip install -U imagecodecs) or choose another decoder")
     raise first_error
 
 

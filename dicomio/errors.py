@@ -63,10 +63,11 @@ class DicomIOError(Exception):
     """
 
     def __init__(self, message: str, *, path: str | Path | None = None, **context: Any) -> None:
+        super().__init__(f"{path}: {message}" if path is not None else message)
+        # After the builtin's __init__: ImportError's sets its own ``path`` to None.
         self.message = message
         self.path = Path(path) if path is not None else None
         self.context = context
-        super().__init__(f"{path}: {message}" if path is not None else message)
 
 
 class NoDicomFilesError(DicomIOError, FileNotFoundError):

@@ -119,8 +119,9 @@ def test_lossless_jpeg_falls_back_to_liblj92(make_series, monkeypatch) -> None:
 def test_imagecodecs_without_the_functions_is_a_clear_error(make_series, monkeypatch) -> None:
     truth = make_series(SMALL.with_(transfer_syntax=JPEG_LOSSLESS_SV1))
     monkeypatch.setattr(decode, "_imagecodecs_function", lambda name: None)
-    with pytest.raises(dicomio.CorruptDataError, match="imagecodecs has none of"):
+    with pytest.raises(dicomio.MissingDecoderError, match="imagecodecs has none of") as info:
         dicomio.load_volume(truth.folder, backend="direct", decoder="imagecodecs")
+    assert info.value.path in truth.files
 
 
 def test_the_fastest_decoder_is_the_default(make_series) -> None:
