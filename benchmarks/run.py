@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help="small series (40 slices of 256x256, 2000-file scan) and 3 repeats")
-    parser.add_argument("--repeats", type=int, help="timed runs per contender (default 5; "
+    parser.add_argument("--repeats", type=int, help="timed runs per contender (default 7; "
                         "3 with --quick)")
     parser.add_argument("--only", action="append", default=[], metavar="PATTERN",
                         help="run only the datasets and/or contenders matching this glob "
@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--cores needs an OS with CPU affinity (Linux)")
         usable = sorted(os.sched_getaffinity(0))
         os.sched_setaffinity(0, usable[:args.cores])
-    repeats = args.repeats or (3 if args.quick else 5)
+    repeats = args.repeats or (3 if args.quick else 7)
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
