@@ -60,11 +60,15 @@ def sample(
         help="Transfer syntax UID (compressed ones need the 'test' extra's encoders).")]
         = "1.2.840.10008.1.2.1",
 ) -> None:
-    """Write a synthetic CT series (shuffled file names, oblique-free axial stack) to FOLDER."""
+    """Write a synthetic axial CT series to FOLDER, files named by UID (name order is wrong).
+
+    The same options write the same files again (fixed UIDs), so running it twice is harmless.
+    """
     from .synthetic import SeriesSpec, write_series
 
     spec = SeriesSpec(shape=(slices, size, size * 3 // 4), pixel_spacing=(0.7, 0.9),
-                      slice_spacing=1.25, transfer_syntax=syntax)
+                      slice_spacing=1.25, transfer_syntax=syntax,
+                      uid_seed=f"dicomio sample {slices} {size} {syntax}")
     written = write_series(folder, spec, naming="uid")
     out.print(f"wrote {len(written.files)} slices of {spec.shape[1]}x{spec.shape[2]} to {folder}")
 
