@@ -23,6 +23,7 @@ SimpleITK, VTK and the NIfTI sform; the NIfTI qform cannot hold a shear.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,6 +36,14 @@ __all__ = ["from_nibabel", "from_sitk", "from_vtk", "to_nibabel", "to_sitk", "to
 
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 _RGB24 = np.dtype([("R", "u1"), ("G", "u1"), ("B", "u1")])
+
+
+def _require(module: str, extra: str) -> Any:
+    """Import a toolkit, or say which dicomio extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(f"{module} is not installed: pip install 'dicomio[{extra}]'") from exc
 
 
 def _xyz_geometry(volume: Volume) -> tuple[list[float], list[float], list[float]]:
@@ -71,7 +80,7 @@ def to_sitk(volume: Volume) -> Any:
 
     ``image[i, j, k]`` (SimpleITK's x, y, z indexing) is ``volume.array[k, j, i]``.
     """
-    import SimpleITK as sitk
+    sitk = _require("SimpleITK", "sitk")
 
     image = sitk.GetImageFromArray(volume.array, isVector=volume.array.ndim == 4)
     origin, spacing, direction = _xyz_geometry(volume)
@@ -83,7 +92,7 @@ def to_sitk(volume: Volume) -> Any:
 
 def from_sitk(image: Any) -> Volume:
     """A Volume from a 3-D ``SimpleITK.Image`` (vector pixels become the colour axis)."""
-    import SimpleITK as sitk
+    sitk = _require("SimpleITK", "sitk")
 
     if image.GetDimension() != 3:
         raise ValueError(f"need a 3-D SimpleITK image, not {image.GetDimension()}-D")
@@ -99,6 +108,7 @@ def to_vtk(volume: Volume) -> Any:
     Point ``(i, j, k)`` of the image holds ``volume.array[k, j, i]``; colour is a 3-component
     scalar array. The scalars are a copy.
     """
+    _require("vtkmodules", "vtk")
     from vtkmodules.util.numpy_support import numpy_to_vtk
     from vtkmodules.vtkCommonDataModel import vtkImageData
 
@@ -151,7 +161,7 @@ def to_nibabel(volume: Volume) -> Any:
     ValueError
         Colour other than 8-bit RGB, which NIfTI cannot store as such.
     """
-    import nibabel as nib
+    nib = _require("nibabel", "nifti")
 
     data = np.asarray(volume.array)
     if data.ndim == 4:

@@ -154,3 +154,16 @@ def test_converters_refuse_images_that_are_not_3_d() -> None:
         dicomio.Volume.from_sitk(sitk.Image(4, 5, sitk.sitkInt16))
     with pytest.raises(ValueError, match="3-D NIfTI"):
         dicomio.Volume.from_nibabel(nib.Nifti1Image(np.zeros((2, 3, 4, 5)), np.eye(4)))
+
+
+@pytest.mark.parametrize(("method", "module", "extra"), [("to_sitk", "SimpleITK", "sitk"),
+                                                          ("to_vtk", "vtkmodules", "vtk"),
+                                                          ("to_nibabel", "nibabel", "nifti")])
+def test_a_missing_toolkit_names_the_extra(method: str, module: str, extra: str,
+                                           monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, module, None)  # what an absent package looks like
+    volume = dicomio.Volume(np.zeros((2, 3, 4), dtype=np.int16), np.eye(4))
+    with pytest.raises(ImportError, match=rf"pip install 'dicomio\[{extra}\]'"):
+        getattr(volume, method)()
