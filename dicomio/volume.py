@@ -121,3 +121,45 @@ class Volume:
         spacing = ", ".join(f"{v:.4g}" for v in self.spacing)
         return (f"Volume(shape={self.shape}, dtype={self.dtype}, spacing=({spacing}) mm, "
                 f"backend={backend!r})")
+
+    # --- converters (dicomio.interop; each toolkit imported only when called) ---------------
+
+    def to_sitk(self) -> Any:
+        """A ``SimpleITK.Image`` with this geometry (see :func:`dicomio.interop.to_sitk`)."""
+        from .interop import to_sitk
+
+        return to_sitk(self)
+
+    def to_vtk(self) -> Any:
+        """A ``vtkImageData`` with its direction matrix (see :func:`dicomio.interop.to_vtk`)."""
+        from .interop import to_vtk
+
+        return to_vtk(self)
+
+    def to_nibabel(self) -> Any:
+        """A ``nibabel.Nifti1Image`` with the RAS affine (see
+        :func:`dicomio.interop.to_nibabel`)."""
+        from .interop import to_nibabel
+
+        return to_nibabel(self)
+
+    @classmethod
+    def from_sitk(cls, image: Any) -> Volume:
+        """A Volume from a 3-D ``SimpleITK.Image`` (see :func:`dicomio.interop.from_sitk`)."""
+        from .interop import from_sitk
+
+        return from_sitk(image)
+
+    @classmethod
+    def from_vtk(cls, image: Any) -> Volume:
+        """A Volume from a ``vtkImageData`` (see :func:`dicomio.interop.from_vtk`)."""
+        from .interop import from_vtk
+
+        return from_vtk(image)
+
+    @classmethod
+    def from_nibabel(cls, image: Any) -> Volume:
+        """A Volume from a 3-D nibabel image (see :func:`dicomio.interop.from_nibabel`)."""
+        from .interop import from_nibabel
+
+        return from_nibabel(image)
