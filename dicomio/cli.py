@@ -29,11 +29,21 @@ from rich.table import Table
 
 from . import __version__
 from .compare import default_backends
-from .errors import DicomIOError, MultipleSeriesError, NoDicomFilesError, SeriesNotFoundError
+from .errors import (
+    ConfigError,
+    DicomIOError,
+    MultipleSeriesError,
+    NoDicomFilesError,
+    SeriesNotFoundError,
+)
+from .writers import write_text_atomically
 
 if TYPE_CHECKING:
     from .compare import Comparison
+    from .findings import Finding
     from .series import Inventory, SeriesInfo
+    from .validate import ValidationReport
+    from .volume import Volume
 
 app = typer.Typer(
     name="dicomio",
@@ -105,10 +115,11 @@ def _status(message: str, enabled: bool) -> Iterator[None]:
 @contextmanager
 def _progress_bar(
     description: str, total: int, enabled: bool
-) -> Iterator[Callable[[str], None]]:
-    """A progress bar on stderr; yields ``step(label)``, to call before each item."""
+) -> Iterator[Callable[..., None]]:
+    """A progress bar on stderr; yields ``step(label, total=None)``, to call before each item
+    (``total`` when it is known only once the work has started)."""
     if not enabled:
-        yield lambda label: None
+        yield lambda label, total=None: None
         return
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("[dim]{task.fields[label]}"), TimeElapsedColumn(),
@@ -116,12 +127,12 @@ def _progress_bar(
         task = progress.add_task(description, total=total, label="")
         started = False
 
-        def step(label: str) -> None:
+        def step(label: str, total: int | None = None) -> None:
             nonlocal started
             if started:
                 progress.advance(task)
             started = True
-            progress.update(task, label=escape(label))
+            progress.update(task, label=escape(label), total=total or None)
 
         yield step
 
@@ -353,6 +364,239 @@ def _print_comparison(report: Comparison, quiet: bool) -> None:
 
 def _number(value: float | int | None, spec: str) -> str:
     return "—" if value is None else format(value, spec)
+
+
+# --- validate ------------------------------------------------------------------------------------
+
+class ValidateFormat(str, Enum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+
+
+class FailOn(str, Enum):
+    error = "error"
+    warning = "warning"
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path], typer.Argument(exists=True, help="Folders and files.")],
+    output: Annotated[ValidateFormat, typer.Option("--format", "-f", help="Output format.")]
+        = ValidateFormat.text,
+    config: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--config", "-c", exists=True, dir_okay=False,
+        help="TOML settings (default: the first dicomio.toml, or pyproject.toml with "
+             "[tool.dicomio], in the folder of PATHS or above).")] = None,
+    fail_on: Annotated[Optional[FailOn], typer.Option(  # noqa: UP045
+        "--fail-on", help="Exit 1 on findings of this severity or worse [default: error].")]
+        = None,
+    cross_check: Annotated[bool, typer.Option(
+        "--cross-check", help="Read with every installed backend and compare "
+        "(BACKEND_MISMATCH).")] = False,
+    headers_only: Annotated[bool, typer.Option(
+        "--headers-only", help="Do not decode the pixel data.")] = False,
+    junit_xml: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--junit-xml", dir_okay=False, help="Also write the JUnit XML report to this file.")]
+        = None,
+    quiet: Quiet = False,
+    progress: ShowProgress = None,
+) -> None:
+    """Check every series under PATHS and report findings with stable codes.
+
+    Exit 0 when no finding reaches --fail-on, 1 when one does, 2 on usage errors (a bad
+    configuration included). The codes are documented in docs/findings.md.
+    """
+    from .config import ValidationConfig, find_config, load_config
+    from .junit import to_junit_xml
+    from .validate import validate as run_validation
+
+    try:
+        source = config or find_config(paths)
+        settings = load_config(source) if source else ValidationConfig()
+    except ConfigError as exc:
+        fail(exc, EXIT_USAGE)
+    if fail_on is not None:
+        settings = settings.with_(fail_on=fail_on.value)
+    if cross_check:
+        settings = settings.with_(cross_check=True)
+    if headers_only:
+        settings = settings.with_(pixels=False)
+
+    with _progress_bar("validating", 0, _progress_enabled(progress, quiet)) as step:
+        report = run_validation(paths, settings,
+                                progress=lambda done, total, label: step(label, total))
+    if junit_xml is not None:
+        try:
+            write_text_atomically(junit_xml, to_junit_xml(report))
+        except OSError as exc:
+            _usage_error(f"cannot write {junit_xml}: {exc.strerror or exc}")
+    if output is ValidateFormat.json:
+        _print_json(report.to_dict())
+    elif output is ValidateFormat.junit:
+        sys.stdout.write(to_junit_xml(report))
+    else:
+        _print_validation(report, quiet)
+    raise typer.Exit(EXIT_OK if report.passed else EXIT_FINDINGS)
+
+
+_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
+
+
+def _print_findings(findings: Sequence[Finding], indent: str, quiet: bool) -> None:
+    for finding in findings:
+        if quiet and finding.severity == "info":
+            continue
+        style = _SEVERITY_STYLE[finding.severity]
+        files = ""
+        if len(finding.files) > 1:
+            files = f" [dim]({len(finding.files)} files)[/]"
+        out.print(f"{indent}[{style}]{finding.severity:<7}[/] [bold]{finding.code}[/] "
+                  f"{escape(finding.message)}{files}")
+
+
+def _print_validation(report: ValidationReport, quiet: bool) -> None:
+    fail_on = report.config.fail_on
+    if not quiet:
+        source = report.config.source or "defaults"
+        out.print(f"dicomio validate: {len(report.series)} series under "
+                  f"{len(report.paths)} path(s); config: {escape(str(source))}; "
+                  f"fail on: {fail_on}")
+    for entry in report.series:
+        failing = entry.failing(fail_on)
+        shown = [f for f in entry.findings if not (quiet and f.severity == "info")]
+        if quiet and not failing:
+            continue
+        verdict = "[bold red]FAIL[/]" if failing else "[green]ok  [/]"
+        out.print(f"{verdict} {escape(_series_line(entry.series))}")
+        _print_findings(shown, "     ", quiet)
+    if report.findings:
+        out.print("files and folders:")
+        _print_findings(report.findings, "     ", quiet)
+    counts = report.counts
+    passed = sum(not s.failing(fail_on) for s in report.series)
+    tally = ", ".join(f"{n} {severity}{'s' if n != 1 and severity != 'info' else ''}"
+                      for severity, n in counts.items())
+    verdict = "[bold green]passed[/]" if report.passed else "[bold red]failed[/]"
+    out.print(f"{verdict}: {passed} of {len(report.series)} series passed; {tally} "
+              f"({report.seconds:.1f} s)")
+
+
+# --- preview and convert -------------------------------------------------------------------------
+
+AcceptIrregular = Annotated[bool, typer.Option(
+    "--accept-irregular", help="Read irregular geometry (gaps, tilt) instead of failing.")]
+
+
+def _load_for_output(
+    path: Path, selector: str | None, backend: str, rescale: bool, irregular: str, show: bool
+) -> Volume:
+    """Load one series for ``preview``/``convert``; errors exit 1 (data) or 2 (usage)."""
+    from .load import load_volume
+
+    try:
+        with _status(f"loading {path}", show):
+            return load_volume(path, backend, series=selector, rescale=rescale,
+                               irregular=irregular)  # type: ignore[arg-type]
+    except (MultipleSeriesError, SeriesNotFoundError, NoDicomFilesError) as exc:
+        fail(exc, EXIT_USAGE)
+    except DicomIOError as exc:
+        fail(exc)
+    except ValueError as exc:  # an unknown backend name
+        _usage_error(str(exc))
+
+
+def _print_warnings(volume: Volume, quiet: bool) -> None:
+    if quiet or volume.provenance is None:
+        return
+    for warning in volume.provenance.warnings:
+        err.print(f"[yellow]warning[/]: {escape(warning)}")
+
+
+@app.command()
+def preview(
+    path: ExistingPath,
+    output: Annotated[Path, typer.Option("--output", "-o", dir_okay=False,
+                                         help="PNG file to write.")],
+    series: SeriesOption = None,
+    backend: Annotated[str, typer.Option(help="auto, direct, pydicom, sitk or vtk.")] = "auto",
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    quiet: Quiet = False,
+    progress: ShowProgress = None,
+) -> None:
+    """Draw the three orthogonal mid-planes of a series into a PNG.
+
+    Physical aspect ratio, patient-direction labels from the affine, a CT window in HU (the
+    header's, else soft tissue) or percentiles, MONOCHROME1 inverted. Needs matplotlib
+    (pip install 'dicomio[plot]'). Irregular geometry is shown as read (with a warning).
+    """
+    from .preview import choose_window, render_preview
+
+    if output.exists() and not force:
+        _usage_error(f"{output} exists (pass --force to replace it)")
+    volume = _load_for_output(path, series, backend, True, "accept",
+                              _progress_enabled(progress, quiet))
+    _print_warnings(volume, quiet)
+    try:
+        written = render_preview(volume, output)
+    except ImportError as exc:
+        _usage_error(str(exc))
+    except OSError as exc:
+        _usage_error(f"cannot write {output}: {exc.strerror or exc}")
+    if not quiet:
+        out.print(f"wrote {escape(str(written))} ({choose_window(volume).source})")
+
+
+class ConvertFormat(str, Enum):
+    nifti = "nifti"
+    nrrd = "nrrd"
+    npz = "npz"
+
+
+@app.command()
+def convert(
+    path: ExistingPath,
+    output: Annotated[Path, typer.Argument(
+        dir_okay=False, help="File to write: .nii, .nii.gz, .nrrd or .npz.")],
+    series: SeriesOption = None,
+    to: Annotated[Optional[ConvertFormat], typer.Option(  # noqa: UP045
+        "--to", help="Format, when the file name does not say it.")] = None,
+    backend: Annotated[str, typer.Option(help="auto, direct, pydicom, sitk or vtk.")] = "auto",
+    raw: Annotated[bool, typer.Option("--raw", help="Stored values (no rescale).")] = False,
+    accept_irregular: AcceptIrregular = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace an existing file (never one of the input files).")] = False,
+    quiet: Quiet = False,
+    progress: ShowProgress = None,
+) -> None:
+    """Write one series as NIfTI, NRRD or NumPy .npz, with its orientation.
+
+    The file appears whole or not at all (written beside the target, then renamed). Exit 0
+    when written, 1 when the series cannot be read as a volume, 2 on usage or I/O errors.
+    """
+    from .writers import format_of, write_volume
+
+    try:
+        chosen = to.value if to is not None else format_of(output)
+    except ValueError as exc:
+        _usage_error(str(exc))
+    if output.exists() and not force:  # before the (possibly long) load
+        _usage_error(f"{output} exists (pass --force to replace it)")
+    volume = _load_for_output(path, series, backend, not raw,
+                              "accept" if accept_irregular else "raise",
+                              _progress_enabled(progress, quiet))
+    _print_warnings(volume, quiet)
+    try:
+        written = write_volume(volume, output, format=chosen,
+                               overwrite=force)
+    except (ImportError, ValueError) as exc:
+        _usage_error(str(exc))
+    except OSError as exc:
+        _usage_error(f"cannot write {output}: {exc.strerror or exc}")
+    if not quiet:
+        shape = "×".join(str(n) for n in volume.shape)
+        out.print(f"wrote {escape(str(written))} ({chosen}, {shape} {volume.dtype}, spacing "
+                  f"{_spacing(volume.spacing)} mm)")
 
 
 @app.command()
