@@ -470,9 +470,10 @@ def _print_validation(report: ValidationReport, quiet: bool) -> None:
         verdict = "[bold red]FAIL[/]" if failing else "[green]ok  [/]"
         out.print(f"{verdict} {escape(_series_line(entry.series))}")
         _print_findings(shown, "     ", quiet)
-    if report.findings:
+    general = [f for f in report.findings if not (quiet and f.severity == "info")]
+    if general:
         out.print("files and folders:")
-        _print_findings(report.findings, "     ", quiet)
+        _print_findings(general, "     ", quiet)
     counts = report.counts
     passed = sum(not s.failing(fail_on) for s in report.series)
     tally = ", ".join(f"{n} {severity}{'s' if n != 1 and severity != 'info' else ''}"
