@@ -102,13 +102,21 @@ def _progress_enabled(flag: bool | None, quiet: bool) -> bool:
     return err.is_terminal if flag is None else flag
 
 
+def _progress_console() -> Console:
+    """stderr; when progress was asked for on something that is not a terminal (a pipe to
+    ``tee``), drawn as if it were one."""
+    if err.is_terminal:
+        return err
+    return Console(stderr=True, force_terminal=True, highlight=False)
+
+
 @contextmanager
 def _status(message: str, enabled: bool) -> Iterator[None]:
     """A spinner on stderr while something without measurable progress runs."""
     if not enabled:
         yield
         return
-    with err.status(escape(message)):
+    with _progress_console().status(escape(message)):
         yield
 
 
@@ -123,7 +131,7 @@ def _progress_bar(
         return
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("[dim]{task.fields[label]}"), TimeElapsedColumn(),
-                  console=err, transient=True) as progress:
+                  console=_progress_console(), transient=True) as progress:
         task = progress.add_task(description, total=total, label="")
         started = False
 

@@ -293,3 +293,14 @@ def test_cli_text_quiet_shows_only_failures(make_series, tmp_path) -> None:
     lines = [line for line in result.stdout.splitlines() if line.startswith(("ok", "FAIL"))]
     assert len(lines) == 1 and lines[0].startswith("FAIL")
     assert "config:" not in result.stdout
+
+
+def test_progress_only_when_asked_or_on_a_terminal(make_series) -> None:
+    folder = str(make_series(SMALL).folder)
+    silent = runner.invoke(app, ["validate", folder])
+    assert silent.stderr == ""  # CliRunner's stderr is not a terminal
+    shown = runner.invoke(app, ["validate", folder, "--progress"])
+    assert shown.exit_code == 0 and "validating" in shown.stderr
+    assert "\x1b[" not in shown.stdout  # the report itself stays plain
+    quiet = runner.invoke(app, ["validate", folder, "--progress", "--quiet"])
+    assert quiet.stderr == ""
