@@ -207,12 +207,8 @@ def _pixel_findings(series: SeriesInfo, config: ValidationConfig) -> list[Findin
         spec, _ = select(series, "auto")
         array = spec.reader().read(series, options).array
         all_zero = _check_not_all_zero(array, series, options, spec.name)
-    except DicomIOError as exc:
-        return _finding(config, "DECODE_FAILED", f"{type(exc).__name__}: {exc}",
-                        [exc.path] if exc.path else series.files, series.key)
-    except Exception as exc:  # a toolkit's own exception: a finding, never a crash of validate
-        return _finding(config, "DECODE_FAILED", f"unexpected {type(exc).__name__}: {exc}",
-                        series.files, series.key)
+    except Exception as exc:  # every failure to read is a finding, never a crash
+        return _decode_failed(series, config, exc)
     del array
     found: list[Finding] = []
     if all_zero is not None:
@@ -220,6 +216,17 @@ def _pixel_findings(series: SeriesInfo, config: ValidationConfig) -> list[Findin
                           series.files, series.key)
     found += _range_findings(series, config)
     return found
+
+
+def _decode_failed(series: SeriesInfo, config: ValidationConfig, exc: Exception
+                   ) -> list[Finding]:
+    """DECODE_FAILED for an exception raised while reading pixels (a dicomio error names its
+    file; anything else is a toolkit's own exception, reported as unexpected)."""
+    if isinstance(exc, DicomIOError):
+        return _finding(config, "DECODE_FAILED", f"{type(exc).__name__}: {exc}",
+                        [exc.path] if exc.path else series.files, series.key)
+    return _finding(config, "DECODE_FAILED", f"unexpected {type(exc).__name__}: {exc}",
+                    series.files, series.key)
 
 
 # --- values beyond BitsStored --------------------------------------------------------------------
@@ -281,9 +288,8 @@ def _range_findings(series: SeriesInfo, config: ValidationConfig) -> list[Findin
             total = sum(count_out_of_range(raw, header.pixel) for raw in _raw_frames(header))
             if total:
                 counts[header.path] = total
-    except DicomIOError as exc:
-        return _finding(config, "DECODE_FAILED", f"{type(exc).__name__}: {exc}",
-                        [exc.path] if exc.path else series.files, series.key)
+    except Exception as exc:  # every failure to read is a finding, never a crash
+        return _decode_failed(series, config, exc)
     if not counts:
         return []
     worst = max(counts, key=counts.__getitem__)
