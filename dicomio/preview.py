@@ -176,6 +176,19 @@ def choose_window(volume: Volume, sample: int = 1_000_000) -> Window:
     return Window(low, high, f"percentiles {_PERCENTILES[0]:g}–{_PERCENTILES[1]:g}", invert)
 
 
+def _fit(ax: Any, width: float, height: float, pad: float) -> None:
+    """Show ``width`` × ``height`` mm (plus ``pad`` around) centred in the panel, with equal
+    millimetres across and down, filling the panel whatever its shape."""
+    box = ax.get_position()
+    figure_width, figure_height = ax.figure.get_size_inches()
+    box_width, box_height = box.width * figure_width, box.height * figure_height
+    mm_per_inch = max((width + 2 * pad) / box_width, (height + 2 * pad) / box_height)
+    half_x, half_y = box_width * mm_per_inch / 2, box_height * mm_per_inch / 2
+    ax.set_xlim(width / 2 - half_x, width / 2 + half_x)
+    ax.set_ylim(height / 2 + half_y, height / 2 - half_y)
+    ax.set_aspect("equal", adjustable="box")
+
+
 def render_preview(
     volume: Volume, path: str | os.PathLike[str], *, title: str | None = None, dpi: int = 120
 ) -> Path:
@@ -200,23 +213,30 @@ def render_preview(
     heights = [v.image.shape[0] * v.pixel_size[0] for v in views]
     figure = Figure(figsize=(12, 4.8), facecolor="black")
     FigureCanvasAgg(figure)
-    axes = figure.subplots(1, 3, gridspec_kw={"width_ratios": [w / h for w, h in
-                                                               zip(widths, heights, strict=True)]})
+    # Panels as wide as their image's aspect asks, but never slivers (a 4-slice stack).
+    ratios = [max(w / h, 0.4) for w, h in zip(widths, heights, strict=True)]
+    axes = figure.subplots(1, 3, gridspec_kw={"width_ratios": ratios})
     figure.subplots_adjust(left=0.02, right=0.98, top=0.86, bottom=0.08, wspace=0.06)
     for ax, view, width, height in zip(axes, views, widths, heights, strict=True):
         ax.set_facecolor("black")
         ax.imshow(view.image, cmap=None if colour else ("gray_r" if window.invert else "gray"),
                   vmin=None if colour else window.low, vmax=None if colour else window.high,
                   extent=(0, width, height, 0), interpolation="nearest")
+        pad = 0.09 * max(width, height)  # room around the image for the direction labels
+        _fit(ax, width, height, pad)
         ax.set_axis_off()
-        ax.set_title(f"{view.plane} (array axis {view.axis} at {view.index})", color="white",
-                     fontsize=10)
-        style = {"color": "yellow", "fontsize": 12, "fontweight": "bold",
-                 "transform": ax.transAxes}
-        ax.text(0.5, 0.99, view.labels["top"], ha="center", va="top", **style)
-        ax.text(0.5, 0.01, view.labels["bottom"], ha="center", va="bottom", **style)
-        ax.text(0.01, 0.5, view.labels["left"], ha="left", va="center", **style)
-        ax.text(0.99, 0.5, view.labels["right"], ha="right", va="center", **style)
+        along = ("slice", "row", "column")[view.axis]
+        ax.set_title(f"{view.plane}: {along} {view.index} of {volume.shape[view.axis]}",
+                     color="white", fontsize=10)
+        # Each label just outside the middle of its edge, a few points away from the image.
+        for edge, anchor, offset, align in [
+            ("top", (width / 2, 0), (0, 4), {"ha": "center", "va": "bottom"}),
+            ("bottom", (width / 2, height), (0, -4), {"ha": "center", "va": "top"}),
+            ("left", (0, height / 2), (-4, 0), {"ha": "right", "va": "center"}),
+            ("right", (width, height / 2), (4, 0), {"ha": "left", "va": "center"}),
+        ]:
+            ax.annotate(view.labels[edge], anchor, xytext=offset, textcoords="offset points",
+                        color="yellow", fontsize=12, fontweight="bold", **align)
     spacing = " × ".join(f"{v:.3g}" for v in volume.spacing)
     shape = "×".join(str(n) for n in volume.shape)
     figure.suptitle(title or str(volume.metadata.get("SeriesDescription") or ""),
