@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich import box
@@ -88,10 +88,10 @@ class TextOrJson(str, Enum):
 
 Quiet = Annotated[bool, typer.Option(
     "--quiet", "-q", help="Print only the result: no progress, no notes.")]
-ShowProgress = Annotated[Optional[bool], typer.Option(  # noqa: UP045 (typer reads Optional)
+ShowProgress = Annotated[bool | None, typer.Option(
     "--progress/--no-progress", show_default=False,
     help="Show progress on stderr (default: only when stderr is a terminal).")]
-SeriesOption = Annotated[Optional[str], typer.Option(  # noqa: UP045
+SeriesOption = Annotated[str | None, typer.Option(
     "--series", "-s", help="Series index (see `dicomio info`) or SeriesInstanceUID.")]
 ExistingPath = Annotated[Path, typer.Argument(exists=True, help="Folder or file.")]
 
@@ -269,7 +269,7 @@ def _backend_names(text: str | None) -> list[str] | None:
 @app.command()
 def compare(
     path: ExistingPath,
-    backends: Annotated[Optional[str], typer.Option(  # noqa: UP045
+    backends: Annotated[str | None, typer.Option(
         "--backends", "-b", help="Comma-separated backends (default: every registered one).")]
         = None,
     series: SeriesOption = None,
@@ -392,11 +392,11 @@ def validate(
     paths: Annotated[list[Path], typer.Argument(exists=True, help="Folders and files.")],
     output: Annotated[ValidateFormat, typer.Option("--format", "-f", help="Output format.")]
         = ValidateFormat.text,
-    config: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+    config: Annotated[Path | None, typer.Option(
         "--config", "-c", exists=True, dir_okay=False,
         help="TOML settings (default: the first dicomio.toml, or pyproject.toml with "
              "[tool.dicomio], in the folder of PATHS or above).")] = None,
-    fail_on: Annotated[Optional[FailOn], typer.Option(  # noqa: UP045
+    fail_on: Annotated[FailOn | None, typer.Option(
         "--fail-on", help="Exit 1 on findings of this severity or worse [default: error].")]
         = None,
     cross_check: Annotated[bool, typer.Option(
@@ -404,7 +404,7 @@ def validate(
         "(BACKEND_MISMATCH).")] = False,
     headers_only: Annotated[bool, typer.Option(
         "--headers-only", help="Do not decode the pixel data.")] = False,
-    junit_xml: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+    junit_xml: Annotated[Path | None, typer.Option(
         "--junit-xml", dir_okay=False, help="Also write the JUnit XML report to this file.")]
         = None,
     quiet: Quiet = False,
@@ -568,7 +568,7 @@ def convert(
     output: Annotated[Path, typer.Argument(
         dir_okay=False, help="File to write: .nii, .nii.gz, .nrrd or .npz.")],
     series: SeriesOption = None,
-    to: Annotated[Optional[ConvertFormat], typer.Option(  # noqa: UP045
+    to: Annotated[ConvertFormat | None, typer.Option(
         "--to", help="Format, when the file name does not say it.")] = None,
     backend: Annotated[str, typer.Option(help="auto, direct, pydicom, sitk or vtk.")] = "auto",
     raw: Annotated[bool, typer.Option("--raw", help="Stored values (no rescale).")] = False,

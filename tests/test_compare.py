@@ -182,3 +182,15 @@ def test_cli_compare_usage_errors(folder, make_series, tmp_path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     assert runner.invoke(app, ["compare", str(empty)]).exit_code == 2
+
+
+def test_the_readme_set_up_command_ends_in_agreement(tmp_path) -> None:
+    """``dicomio sample DIR && dicomio compare DIR`` (the README's first command) exits 0 with
+    every registered backend."""
+    sample = runner.invoke(app, ["sample", str(tmp_path / "s"), "--slices", "6", "--size", "32"])
+    assert sample.exit_code == 0
+    result = runner.invoke(app, ["compare", str(tmp_path / "s"), "-f", "json"])
+    report = json.loads(result.stdout)
+    assert result.exit_code == 0, [(r["backend"], r["reason"], r["disagreement"])
+                                   for r in report["results"]]
+    assert {r["backend"] for r in report["results"]} == set(BACKENDS)
