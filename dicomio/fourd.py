@@ -57,7 +57,7 @@ def _stored(frame: Frame) -> Any:
 
 #: The ordering keys, tried in this order: (name, key of one image).
 RULES: tuple[tuple[str, Key], ...] = (
-    ("TemporalPositionIndex", _temporal),
+    ("TemporalPositionIndex/Identifier", _temporal),
     ("DimensionIndexValues", _dimensions),
     ("AcquisitionTime", _time),
     ("InstanceNumber", _instance),

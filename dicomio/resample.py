@@ -67,6 +67,7 @@ def regularize(
     drift = points - points[0] - np.outer(depth, normal)
     shifts = np.stack([drift @ column_cosine / pixel_spacing[0],
                        drift @ row_cosine / pixel_spacing[1]], axis=1)  # (rows, columns)
+    shifts[np.abs(shifts) < _STRAIGHT] = 0.0  # rounding of the positions, not a tilt
     notes = []
     origin = points[0]
     if np.abs(shifts).max() > _STRAIGHT:

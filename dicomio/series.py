@@ -416,7 +416,8 @@ def group(
 ) -> list[SeriesInfo]:
     """Group image headers into sorted stacks, one :class:`SeriesInfo` each.
 
-    Series are ordered by SeriesNumber then UID; the stacks of one series by decreasing size.
+    Series are ordered by SeriesNumber then UID; the stacks of one series by decreasing size,
+    then by where their first image is stored (InstanceNumber, file name, frame number).
     """
     by_series: dict[str, list[Frame]] = defaultdict(list)
     notes: dict[str, list[str]] = defaultdict(list)
