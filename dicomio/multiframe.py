@@ -1,4 +1,10 @@
-"""Enhanced multi-frame images: each frame's geometry, rescale and timing from functional groups.
+"""Multi-frame images: each frame's geometry, rescale and timing.
+
+Enhanced images describe every frame in functional groups; RT Dose grids, a classic multi-frame
+image, place frame ``k`` at ``GridFrameOffsetVector[k]`` along the normal
+(:func:`grid_offset_frames`). Other classic multi-frame files (cine, secondary capture) record
+no per-frame position: their frames share the file's geometry.
+
 
 An enhanced CT/MR/PET file (and legacy-converted or parametric-map ones) describes its frames in
 two sequences: ``SharedFunctionalGroupsSequence`` (one item, true of every frame) and
@@ -27,13 +33,19 @@ DICOM RescaleSlope/RescaleIntercept of each frame.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
+
+import numpy as np
 
 from .errors import InvalidDicomError
 from .frame import Frame, seconds
+from .geometry import orientation_problem, slice_normal
 from .header import FileHeader
 
-__all__ = ["functional_group_frames"]
+__all__ = ["RT_DOSE", "functional_group_frames", "grid_offset_frames"]
+
+RT_DOSE = "1.2.840.10008.5.1.4.1.1.481.2"
 
 
 def _first(item: Any, sequence: str) -> Any:
@@ -77,6 +89,47 @@ def _frame_type(per_frame: Any, shared: Any) -> tuple[str, ...]:
     return ()
 
 
+def _read(header: FileHeader) -> Any:
+    import pydicom
+
+    try:
+        return pydicom.dcmread(header.path, stop_before_pixels=True)
+    except Exception as exc:  # pydicom raises many types for damaged files
+        raise InvalidDicomError(f"cannot read the header with pydicom: {exc}",
+                                path=header.path) from None
+
+
+def grid_offset_frames(header: FileHeader) -> list[Frame]:
+    """The frames of an RT Dose grid: frame ``k`` lies ``GridFrameOffsetVector[k] -
+    GridFrameOffsetVector[0]`` mm from ImagePositionPatient along the normal.
+
+    (The first offset is 0 for relative offsets; for absolute ones, allowed for axial grids
+    only, it is the z of ImagePositionPatient: the differences are the same.)
+
+    Raises
+    ------
+    InvalidDicomError
+        GridFrameOffsetVector is missing or does not hold one value per frame.
+    """
+    fmt = header.pixel
+    assert fmt is not None
+    offsets = _read(header).get("GridFrameOffsetVector")
+    count = fmt.number_of_frames
+    if offsets is None or len(offsets) != count:
+        found = "missing" if offsets is None else f"{len(offsets)} values"
+        raise InvalidDicomError(f"GridFrameOffsetVector is {found} for {count} frames",
+                                path=header.path)
+    single = Frame.single(header)
+    if header.position is None or orientation_problem(header.orientation) is not None:
+        return [replace(single, index=k) for k in range(count)]
+    assert header.orientation is not None
+    start = np.asarray(header.position, dtype=np.float64)
+    normal = slice_normal(header.orientation)
+    return [replace(single, index=k, position=tuple(
+        float(v) for v in start + (float(offset) - float(offsets[0])) * normal))
+        for k, offset in enumerate(offsets)]
+
+
 def functional_group_frames(header: FileHeader) -> list[Frame]:
     """The frames of an enhanced multi-frame file, each described by its functional groups.
 
@@ -86,12 +139,10 @@ def functional_group_frames(header: FileHeader) -> list[Frame]:
         The file cannot be parsed, or its per-frame functional groups do not hold one item per
         frame.
     """
-    import pydicom
-
     fmt = header.pixel
     assert fmt is not None
+    dataset = _read(header)
     try:
-        dataset = pydicom.dcmread(header.path, stop_before_pixels=True)
         shared = _first(dataset, "SharedFunctionalGroupsSequence")
         per_frame: list[Any] = list(dataset.get("PerFrameFunctionalGroupsSequence") or [])
     except Exception as exc:  # pydicom raises many types for damaged files

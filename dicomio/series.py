@@ -299,6 +299,7 @@ def read_frames(header: FileHeader) -> tuple[list[Frame], list[str]]:
     - a Siemens mosaic (ImageType MOSAIC): one frame per tile (:mod:`dicomio.mosaic`);
     - an enhanced multi-frame file: one frame per frame, described by its functional groups
       (:mod:`dicomio.multiframe`);
+    - an RT Dose grid: one frame per frame, placed by GridFrameOffsetVector;
     - otherwise one frame per frame, sharing the file's geometry (a classic multi-frame file
       without per-frame positions cannot be placed in space: grouping says so).
 
@@ -306,18 +307,20 @@ def read_frames(header: FileHeader) -> tuple[list[Frame], list[str]]:
     reason is returned as a warning.
     """
     from .mosaic import is_mosaic, mosaic_frames
-    from .multiframe import functional_group_frames
+    from .multiframe import RT_DOSE, functional_group_frames, grid_offset_frames
 
     warnings: list[str] = []
+    count = header.pixel.number_of_frames if header.pixel is not None else 1
     try:
         if header.has_functional_groups:
             return functional_group_frames(header), warnings
         if is_mosaic(header):
             return mosaic_frames(header), warnings
+        if header.sop_class_uid == RT_DOSE and count > 1:
+            return grid_offset_frames(header), warnings
     except InvalidDicomError as exc:
         warnings.append(f"{header.path}: {exc.message}; its frames are used as stored")
     single = Frame.single(header)
-    count = header.pixel.number_of_frames if header.pixel is not None else 1
     if count == 1:
         return [single], warnings
     return [replace(single, index=i) for i in range(count)], warnings

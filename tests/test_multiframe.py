@@ -114,3 +114,33 @@ def test_philips_file_mixing_image_types(corpus) -> None:
     field_map = dicomio.load_volume(stacks[1])
     assert field_map.metadata["RescaleIntercept"] == -500  # the field map's own rescale
     assert field_map.dtype == np.float32
+
+
+RT_DOSES = ["rtdose.dcm", "rtdose_expb.dcm", "rtdose_rle.dcm"]
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", RT_DOSES)
+def test_rt_dose_frames_are_placed_by_grid_frame_offsets(corpus, name: str) -> None:
+    """A classic multi-frame image with per-frame positions: frame k at GridFrameOffsetVector[k]."""
+    path = corpus(f"pydicom_testfiles/test_files/{name}")
+    volume = dicomio.load_volume(path, rescale=False)
+    dataset = pydicom.dcmread(path)
+    np.testing.assert_array_equal(volume.array, dataset.pixel_array)
+    assert volume.spacing == pytest.approx((5.0, 10.0, 10.0))
+    assert volume.origin == pytest.approx(tuple(float(v) for v in dataset.ImagePositionPatient))
+    np.testing.assert_allclose(volume.direction[:, 0], [0, 0, 1])
+
+
+@pytest.mark.corpus
+def test_rt_dose_offsets_decide_the_slice_order(corpus, tmp_path) -> None:
+    dataset = pydicom.dcmread(corpus("pydicom_testfiles/test_files/rtdose.dcm"))
+    dataset.GridFrameOffsetVector = [-5.0 * k for k in range(15)]  # frames going down
+    dataset.save_as(tmp_path / "down.dcm")
+    volume = dicomio.load_volume(tmp_path / "down.dcm", rescale=False)
+    np.testing.assert_array_equal(volume.array, dataset.pixel_array[::-1])
+    assert volume.origin[2] == pytest.approx(float(dataset.ImagePositionPatient[2]) - 70)
+    del dataset.GridFrameOffsetVector
+    dataset.save_as(tmp_path / "down.dcm")
+    (series,) = dicomio.list_series(tmp_path)
+    assert any("GridFrameOffsetVector is missing for 15 frames" in w for w in series.warnings)
