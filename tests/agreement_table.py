@@ -62,7 +62,7 @@ DOCUMENTED = {
         "dicom2nifti's slice spacing is the length of the sheared slice step (true spacing / "
         "cos(tilt)), with trilinear interpolation and zero padding; dicomio's "
         "(`irregular=\"resample\"`) is the true spacing, bilinear in-plane shift then linear "
-        "along the normal (see docs/multiframe.md). Asserted: same shape, parallel axes, "
+        "along the normal (see resampling.md). Asserted: same shape, parallel axes, "
         "spacing in exactly that ratio; values are not compared, the grids do not coincide."),
 }
 
