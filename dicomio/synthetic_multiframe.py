@@ -35,6 +35,7 @@ from .synthetic import (
     EXPLICIT_LE,
     IMPLICIT_LE,
     SeriesSpec,
+    WrittenSeries,
     _dataset,
     _encode,
     _geometry,
@@ -52,32 +53,11 @@ _DEFAULT_FRAME_TYPE = ("ORIGINAL", "PRIMARY", "VOLUME", "NONE")
 
 
 @dataclass
-class WrittenVolumes:
-    """Written volumes and their truth, slices ascending along the normal.
-
-    Attributes
-    ----------
-    files
-        The files written, in volume order.
-    stored
-        Stored values, shape (volumes, slices, rows, columns).
-    positions
-        ImagePositionPatient of each slice (shared by every volume).
-    affine
-        The affine of the contract (shared by every volume).
-    slopes, intercepts
-        Per volume and slice.
-    """
-
-    spec: SeriesSpec
-    folder: Path
-    files: list[Path]
-    stored: NDArray[Any]
-    positions: NDArray[np.float64]
-    affine: NDArray[np.float64]
-    slopes: NDArray[np.float64]
-    intercepts: NDArray[np.float64]
-    series_uid: str
+class WrittenVolumes(WrittenSeries):
+    """Written volumes and their truth: a :class:`~dicomio.synthetic.WrittenSeries` whose
+    ``stored`` (volumes, slices, rows, columns), ``slopes`` and ``intercepts`` (volumes, slices)
+    gain a leading volume axis. ``positions`` and ``affine`` are shared by every volume, slices
+    ascending along the normal; ``files`` are in volume order."""
 
     def modality_values(self) -> NDArray[np.float64]:
         """``stored * slope + intercept``, in float64."""
