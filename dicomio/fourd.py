@@ -122,10 +122,11 @@ def split_volumes(
     """Split a stack with repeated positions into volumes (see the module's rule).
 
     Returns a layout whose ``problem`` says why when the images do not form complete volumes
-    (positions holding different numbers of images, or no geometry).
+    (positions holding different numbers of images). A stack without repeated positions, or
+    without geometry, is one volume (rule ``"single volume"``).
     """
-    if series.geometry is None:
-        return TimeLayout((), "", (), f"no usable geometry: {series.geometry_problem}")
+    if series.geometry is None:  # nothing to split by: the frames as one volume
+        return TimeLayout((tuple(series.frames),), "single volume", (None,))
     groups = _positions(series.frames, series, tolerances)
     counts = sorted({len(g) for g in groups})
     if len(counts) > 1:
@@ -135,6 +136,8 @@ def split_volumes(
             f"the {len(groups)} positions hold different numbers of images ({counts[0]} to "
             f"{counts[-1]}; e.g. {len(fewest)} at {np.round(where, 3).tolist()}): incomplete "
             f"volumes, or several acquisitions of different extent in one series"))
+    if counts == [1]:
+        return TimeLayout((tuple(series.frames),), "single volume", (None,))
     rule, key = _choose_rule(groups)
     ordered = [sorted(g, key=key) for g in groups]
     volumes = tuple(tuple(g[t] for g in ordered) for t in range(counts[0]))

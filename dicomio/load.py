@@ -190,7 +190,8 @@ def load_4d(
     mixed = mixed_image_types(layout)
     if mixed:
         warnings.append(mixed)
-    geometry = _shared_geometry(chosen, layout.volumes, tolerances)
+    geometry = None if chosen.geometry is None else \
+        _shared_geometry(chosen, layout.volumes, tolerances)
     placement = _placement(chosen, geometry, irregular, warnings)
     frames = [frame for volume in layout.volumes for frame in volume]
     read = _read(chosen, frames, backend, ReadOptions(rescale, workers, decoder))

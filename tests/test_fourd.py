@@ -85,8 +85,18 @@ def test_volume4d_gives_volumes_as_views(tmp_path) -> None:
 def test_a_single_volume_loads_as_4d_with_one_volume(make_series) -> None:
     truth = make_series(SPEC)
     volume = dicomio.load_4d(truth.folder)
-    assert volume.shape == (1, 4, 9, 11)
+    assert volume.shape == (1, 4, 9, 11) and volume.order_rule == "single volume"
     np.testing.assert_array_equal(volume.array[0], truth.modality_values())
+
+
+@pytest.mark.corpus
+def test_frames_without_geometry_follow_the_geometry_policy(corpus) -> None:
+    path = corpus("pydicom_data/data/emri_small.dcm")
+    with pytest.raises(dicomio.MissingGeometryError):
+        dicomio.load_4d(path)
+    volume = dicomio.load_4d(path, irregular="accept", rescale=False)
+    assert volume.shape == (1, 10, 64, 64)
+    np.testing.assert_array_equal(volume.array[0], pydicom.dcmread(path).pixel_array)
 
 
 def test_volumes_of_different_image_types_are_reported(tmp_path) -> None:
