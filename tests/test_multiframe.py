@@ -144,3 +144,13 @@ def test_rt_dose_offsets_decide_the_slice_order(corpus, tmp_path) -> None:
     dataset.save_as(tmp_path / "down.dcm")
     (series,) = dicomio.list_series(tmp_path)
     assert any("GridFrameOffsetVector is missing for 15 frames" in w for w in series.warnings)
+
+
+@pytest.mark.corpus
+def test_bit_packed_segmentation_is_refused_clearly(corpus) -> None:
+    """A SEG file: its frames are placed by functional groups, but 1-bit pixels are not read."""
+    path = corpus("pydicom_data/data/liver.dcm")
+    (series,) = dicomio.list_series(path)
+    assert series.geometry is not None and series.n_slices == 3
+    with pytest.raises(dicomio.BackendCannotReadError, match="BitsAllocated 1"):
+        dicomio.load_volume(path)
