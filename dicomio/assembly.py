@@ -81,7 +81,9 @@ def read_plan(series: SeriesInfo, frames: Sequence[Frame] | None = None) -> Read
         key = frame.stored
         if key not in position:
             position[key] = len(stored)
-            stored.append(replace(frame, tile=None) if frame.tile is not None else frame)
+            # A mosaic is read as the file describes it: one image at the mosaic's corner.
+            stored.append(frame if frame.tile is None else
+                          replace(frame, tile=None, position=frame.header.position))
         sources.append(position[key])
     tiles = tuple(frame.tile for frame in frames)
     if len(stored) == len(series.frames) and all(

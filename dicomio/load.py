@@ -265,8 +265,10 @@ def _read(series: SeriesInfo, frames: Sequence[Frame], backend: str,
     zeros = _check_not_all_zero(result.array, plan.stored, options, spec.name)
     if zeros:
         warnings.append(zeros)
+    # What a toolkit reports describes the images it read: only then the volume's geometry.
+    reported = result.reported_geometry if plan.identity else None
     return _Read(plan.assemble(result.array), spec.name, result.decoders, tuple(skipped),
-                 warnings, result.reported_geometry)
+                 warnings, reported)
 
 
 def _display(path: Any) -> Any:

@@ -39,6 +39,7 @@ def test_mosaic_files_are_read_once_and_cut(tmp_path) -> None:
     assert len(plan.stored.frames) == 1 and not plan.stored.is_mosaic and not plan.identity
     assert plan.stored.shape == (1, 36, 42)  # the whole mosaic: 3 x 3 tiles of 12 x 14
     assert plan.sources == (0,) * 5
+    assert plan.stored.frames[0].position == plan.stored.frames[0].header.position  # corner
     assert [t.number for t in plan.tiles] == [4, 3, 2, 1, 0]  # stored head to foot
     whole = dicomio.load_volume(plan.stored, irregular="accept", rescale=False).array
     np.testing.assert_array_equal(plan.assemble(whole), truth.stored[0])
