@@ -33,6 +33,8 @@ from .geometry import (
     spacing_problem,
 )
 from .header import FileHeader, NotDicomError, PixelFormat, read_header
+from .mosaic import is_mosaic, mosaic_frames
+from .multiframe import RT_DOSE, functional_group_frames, grid_offset_frames
 
 __all__ = ["Frame", "Inventory", "SeriesInfo", "SkippedFile", "discover", "frames_of", "group",
            "list_series", "read_frames"]
@@ -78,7 +80,8 @@ class SeriesInfo:
     uid, number, description, modality
         SeriesInstanceUID, SeriesNumber, SeriesDescription and Modality.
     frames
-        The images, sorted along the slice normal (duplicates removed).
+        The slices (a file's frame, or a mosaic's tile), sorted along the slice normal
+        (duplicates removed).
     geometry
         Sorted positions, affine and geometric issues; ``None`` when the stack has no usable
         geometry (see ``geometry_problem``).
@@ -306,9 +309,6 @@ def read_frames(header: FileHeader) -> tuple[list[Frame], list[str]]:
     A mosaic or functional groups that cannot be used leave the file as plain frames, and the
     reason is returned as a warning.
     """
-    from .mosaic import is_mosaic, mosaic_frames
-    from .multiframe import RT_DOSE, functional_group_frames, grid_offset_frames
-
     warnings: list[str] = []
     count = header.pixel.number_of_frames if header.pixel is not None else 1
     try:
