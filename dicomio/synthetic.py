@@ -227,6 +227,8 @@ def write_series(
     *,
     naming: Naming = "position",
     skip: Sequence[int] = (),
+    stored: NDArray[Any] | None = None,
+    positions: NDArray[np.float64] | None = None,
 ) -> WrittenSeries:
     """Write ``spec`` as one file per slice into ``folder`` (created if needed).
 
@@ -238,6 +240,10 @@ def write_series(
         wrong past 9).
     skip
         Instance indices not to write (a missing slice).
+    stored, positions
+        Write these stored values (shape ``spec.shape``) and ImagePositionPatient values
+        (shape (slices, 3)) instead of the phantom and the regular positions of ``spec``, in
+        instance order (uneven spacing, values known as a function of position...).
 
     Returns
     -------
@@ -249,8 +255,9 @@ def write_series(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     n = spec.shape[0]
-    stored = phantom(spec)
-    positions, normal, _ = _geometry(spec)
+    regular, normal, _ = _geometry(spec)
+    stored = phantom(spec) if stored is None else np.asarray(stored)
+    positions = regular if positions is None else np.asarray(positions, dtype=np.float64)
     slopes = _per_slice(spec.rescale_slope, n)
     intercepts = _per_slice(spec.rescale_intercept, n)
     def new_uid(*parts: object) -> str:

@@ -54,6 +54,8 @@ def _direct_unable(series: SeriesInfo) -> str | None:
 
 
 def _pydicom_unable(series: SeriesInfo) -> str | None:
+    if series.pixel.bits_allocated == 1:  # segmentations: no stored dtype of 1 bit
+        return "BitsAllocated 1 (bit-packed pixels, as in segmentations) is not supported"
     return None
 
 
