@@ -21,6 +21,7 @@ from .errors import (
     UnreadableFilesError,
 )
 from .geometry import GeometryTolerances, affine_from
+from .sanity import check_pixel_data_size
 from .series import Inventory, PathInput, SeriesInfo, scan
 from .volume import Provenance, Volume
 
@@ -134,6 +135,10 @@ def load_volume(
         warnings += [f"skipped unreadable {s.path}: {s.reason}" for s in inventory.unreadable]
 
     affine, positions = _placement(chosen, irregular, warnings)
+    for header in chosen.headers:
+        excess = check_pixel_data_size(header)
+        if excess:
+            warnings.append(excess)
     spec, skipped = select(chosen, backend)
     options = ReadOptions(rescale=rescale, workers=workers, decoder=decoder)
     result = spec.reader().read(chosen, options)

@@ -11,6 +11,7 @@ Three steps, each reading headers only, once per file:
 
 from __future__ import annotations
 
+import math
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -32,6 +33,7 @@ from .geometry import (
     spacing_problem,
 )
 from .header import FileHeader, NotDicomError, PixelFormat, read_header
+from .sanity import header_problem
 
 __all__ = ["Frame", "Inventory", "SeriesInfo", "SkippedFile", "discover", "group", "list_series"]
 
@@ -258,6 +260,9 @@ def _classify(path: Path) -> FileHeader | SkippedFile:
     if header.pixel is None:
         return SkippedFile(path, "pixel data without Rows, Columns or BitsAllocated",
                            "unreadable")
+    problem = header_problem(header)
+    if problem is not None:
+        return SkippedFile(path, f"unusable image header: {problem}", "unreadable")
     return header
 
 
@@ -324,7 +329,9 @@ def _stack_key(frame: Frame) -> tuple[object, ...]:
     fmt = frame.header.pixel
     assert fmt is not None
     spacing = frame.pixel_spacing
-    rounded = None if spacing is None else tuple(round(v, 4) for v in spacing)
+    # Invalid spacings (NaN, inf) group together, to be reported once for the stack.
+    rounded = (None if spacing is None or not all(math.isfinite(v) for v in spacing)
+               else tuple(round(v, 4) for v in spacing))
     return (fmt.rows, fmt.columns, fmt.samples_per_pixel, fmt.bits_allocated, rounded)
 
 
@@ -333,6 +340,8 @@ def _split_by_orientation(frames: list[Frame], tolerance: float) -> list[list[Fr
     clusters: list[tuple[np.ndarray | None, list[Frame]]] = []
     for frame in frames:
         iop = None if frame.orientation is None else np.asarray(frame.orientation, dtype=float)
+        if iop is not None and not np.all(np.isfinite(iop)):
+            iop = None  # invalid orientations group together, to be reported once
         for reference, members in clusters:
             if (reference is None and iop is None) or (
                 reference is not None and iop is not None and reference.shape == iop.shape
