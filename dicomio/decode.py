@@ -4,8 +4,9 @@ Two families of decoders, tried in this order:
 
 ``imagecodecs``
     The fastest exact decoders for grey-scale frames (lossless JPEG, JPEG-LS, JPEG 2000, HTJ2K,
-    RLE and 8/12-bit JPEG). They release the GIL, so frames decode in parallel threads.
-    Optional: ``pip install dicomio[fast]``.
+    RLE). They release the GIL, so frames decode in parallel threads. Frames are checked
+    structurally first (:mod:`dicomio.codestream`): these decoders are not hardened against
+    damaged input. Optional: ``pip install dicomio[fast]``.
 ``pydicom/<plugin>``
     pydicom 3's decoders (``pydicom.pixels``) with the plugins it finds installed: pylibjpeg
     (always installed with dicomio), gdcm, pyjpegls, pillow, and pydicom's own RLE decoder.
@@ -24,9 +25,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from numpy.typing import NDArray
 
+from .codestream import CodestreamError, check_frame, decode_rle
 from .errors import CorruptDataError, MissingDecoderError, UnsupportedTransferSyntaxError
 from .header import FileHeader, PixelFormat
 from .transfer_syntax import TRANSFER_SYNTAXES, TransferSyntax
@@ -37,15 +38,16 @@ __all__ = [
     "choose_decoder",
     "decodable_syntaxes",
     "decoders_for",
+    "is_decoder_failure",
     "read_pixel_value",
 ]
 
 # pydicom's decoding plugins, in the order dicomio prefers them.
 PYDICOM_PLUGINS = ("pylibjpeg", "gdcm", "pyjpegls", "pillow", "pydicom")
 
+# Lossless syntaxes only: for lossy JPEG, libjpeg-turbo (imagecodecs) and libjpeg (pylibjpeg)
+# round the inverse DCT differently, so the direct and pydicom backends would disagree.
 _IMAGECODECS_FUNCTIONS = {
-    "1.2.840.10008.1.2.4.50": "jpeg8_decode",
-    "1.2.840.10008.1.2.4.51": "jpeg8_decode",
     "1.2.840.10008.1.2.4.57": "ljpeg_decode",
     "1.2.840.10008.1.2.4.70": "ljpeg_decode",
     "1.2.840.10008.1.2.4.80": "jpegls_decode",
@@ -185,6 +187,18 @@ def read_pixel_value(header: FileHeader) -> bytes:
     return value
 
 
+def is_decoder_failure(exc: BaseException) -> bool:
+    """Whether an exception raised inside a decoder means "this data cannot be decoded".
+
+    Decoders raise anything from ValueError to their own types; the Rust ones (pylibjpeg-rle)
+    raise ``pyo3_runtime.PanicException``, which derives from BaseException. Interrupts and
+    exits are never swallowed.
+    """
+    if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+        return False
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
 class EncodedPixels:
     """The encapsulated pixel data of one file, split into frames on demand."""
 
@@ -218,6 +232,7 @@ class EncodedPixels:
         """Decode frame ``index`` with ``decoder``; raise CorruptDataError on failure."""
         syntax = self.header.transfer_syntax
         try:
+            check_frame(self.frame_bytes(index), self.fmt, syntax.uid)
             if decoder.name == "imagecodecs":
                 array = _imagecodecs_decode(self.frame_bytes(index), self.fmt, syntax.uid)
             else:
@@ -225,7 +240,12 @@ class EncodedPixels:
                                         decoder.name.removeprefix("pydicom/"))
         except CorruptDataError:
             raise
-        except Exception as exc:  # decoders raise anything from RuntimeError to their own types
+        except CodestreamError as exc:
+            raise CorruptDataError(f"frame {index} is damaged ({syntax.name}): {exc}",
+                                   path=self.header.path) from None
+        except BaseException as exc:  # decoders raise anything, Rust ones a BaseException panic
+            if not is_decoder_failure(exc):
+                raise
             raise CorruptDataError(
                 f"cannot decode frame {index} ({syntax.name}) with {decoder.name}: "
                 f"{type(exc).__name__}: {exc}", path=self.header.path) from None
@@ -245,12 +265,10 @@ def _imagecodecs_function(name: str) -> Callable[..., Any]:
 
 
 def _imagecodecs_decode(data: bytes, fmt: PixelFormat, uid: str) -> NDArray[Any]:
-    function = _imagecodecs_function(_IMAGECODECS_FUNCTIONS[uid])
-    if uid == "1.2.840.10008.1.2.5":
-        dtype = np.dtype(f"<u{fmt.bits_allocated // 8}")
-        decoded = np.frombuffer(function(data, dtype=dtype), dtype=dtype)
-        return decoded.reshape(fmt.rows, fmt.columns).copy()
-    array: NDArray[Any] = function(data)
+    name = _IMAGECODECS_FUNCTIONS[uid]
+    if name == "dicomrle_decode":
+        return decode_rle(data, fmt)
+    array: NDArray[Any] = _imagecodecs_function(name)(data)
     return array
 
 

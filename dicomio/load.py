@@ -27,6 +27,7 @@ from .fourd import mixed_image_types, split_volumes
 from .frame import Frame
 from .geometry import GeometryTolerances, StackGeometry, affine_from, analyse_stack
 from .resample import regularize
+from .sanity import check_pixel_data_size
 from .series import Inventory, PathInput, SeriesInfo, scan
 from .volume import Provenance, Volume, Volume4D
 
@@ -259,9 +260,11 @@ def _read(series: SeriesInfo, frames: Sequence[Frame], backend: str,
           options: ReadOptions) -> _Read:
     """Read ``frames`` of ``series`` with the chosen backend, as slices in that order."""
     plan = read_plan(series, frames)
+    # Refuse pixel data that cannot hold the declared images before allocating for them.
+    size_warnings = [w for w in map(check_pixel_data_size, plan.stored.headers) if w]
     spec, skipped = select(plan.stored, backend)
     result = spec.reader().read(plan.stored, options)
-    warnings = list(result.warnings)
+    warnings = size_warnings + list(result.warnings)
     zeros = _check_not_all_zero(result.array, plan.stored, options, spec.name)
     if zeros:
         warnings.append(zeros)

@@ -11,6 +11,7 @@ Three steps, each reading headers only, once per file:
 
 from __future__ import annotations
 
+import math
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -35,6 +36,7 @@ from .geometry import (
 from .header import FileHeader, NotDicomError, PixelFormat, read_header
 from .mosaic import is_mosaic, mosaic_frames
 from .multiframe import RT_DOSE, functional_group_frames, grid_offset_frames
+from .sanity import header_problem
 
 __all__ = ["Frame", "Inventory", "SeriesInfo", "SkippedFile", "discover", "frames_of", "group",
            "list_series", "read_frames"]
@@ -247,6 +249,9 @@ def _classify(path: Path) -> FileHeader | SkippedFile:
     if header.pixel is None:
         return SkippedFile(path, "pixel data without Rows, Columns or BitsAllocated",
                            "unreadable")
+    problem = header_problem(header)
+    if problem is not None:
+        return SkippedFile(path, f"unusable image header: {problem}", "unreadable")
     return header
 
 
@@ -338,7 +343,9 @@ def _stack_key(frame: Frame) -> tuple[object, ...]:
     fmt = frame.header.pixel
     assert fmt is not None
     spacing = frame.pixel_spacing
-    rounded = None if spacing is None else tuple(round(v, 4) for v in spacing)
+    # Invalid spacings (NaN, inf) group together, to be reported once for the stack.
+    rounded = (None if spacing is None or not all(math.isfinite(v) for v in spacing)
+               else tuple(round(v, 4) for v in spacing))
     return (frame.shape, fmt.bits_allocated, rounded, frame.frame_type)
 
 
@@ -347,6 +354,8 @@ def _split_by_orientation(frames: list[Frame], tolerance: float) -> list[list[Fr
     clusters: list[tuple[np.ndarray | None, list[Frame]]] = []
     for frame in frames:
         iop = None if frame.orientation is None else np.asarray(frame.orientation, dtype=float)
+        if iop is not None and not np.all(np.isfinite(iop)):
+            iop = None  # invalid orientations group together, to be reported once
         for reference, members in clusters:
             if (reference is None and iop is None) or (
                 reference is not None and iop is not None and reference.shape == iop.shape
