@@ -645,12 +645,16 @@ def load(
     """Load one series and print what dicomio returns: shape, dtype, geometry, provenance."""
     from .load import load_volume
 
+    missing = [p for p in path if not p.exists()]
+    if missing:
+        fail(NoDicomFilesError("no such file or folder", path=missing[0]), EXIT_USAGE)
     try:
         volume = load_volume(path, backend, series=series, rescale=not raw,
                              irregular="accept" if accept_irregular else "raise")
+    except (MultipleSeriesError, SeriesNotFoundError) as exc:
+        fail(exc, EXIT_USAGE)
     except DicomIOError as exc:
         fail(exc)
-        return
     except ValueError as exc:  # an unknown backend name
         err.print(f"error: {exc}")
         raise typer.Exit(EXIT_USAGE) from None

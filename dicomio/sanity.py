@@ -14,7 +14,7 @@ from .errors import CorruptDataError
 from .header import FileHeader, PixelFormat
 from .pixels import stored_range
 
-__all__ = ["check_pixel_data_size", "header_problem", "pixel_format_problem"]
+__all__ = ["check_pixel_data_size", "frames_problem", "header_problem", "pixel_format_problem"]
 
 _BITS_ALLOCATED = (1, 8, 16, 32, 64)
 # No real compressed frame shrinks below 1/2000 of its decoded size plus a small constant; a
@@ -53,6 +53,9 @@ def header_problem(header: FileHeader) -> str | None:
             return f"{name.replace('_', ' ').title().replace(' ', '')} is not finite: {value}"
     if header.rescale_slope == 0:
         return "RescaleSlope is 0: every value would be the intercept"
+    frames = frames_problem(header)
+    if frames:
+        return frames
     if header.pixel is not None and not header.pixel.float_data:
         low, high = stored_range(header.pixel)
         slope = abs(header.rescale_slope or 1.0)
@@ -60,6 +63,20 @@ def header_problem(header: FileHeader) -> str | None:
             return (f"RescaleSlope {header.rescale_slope} and RescaleIntercept "
                     f"{header.rescale_intercept} overflow a float64 for {header.pixel.bits_stored}"
                     f"-bit values")
+    return None
+
+
+def frames_problem(header: FileHeader) -> str | None:
+    """NumberOfFrames must fit in the file: each native frame needs its bytes, each encapsulated
+    frame at least one 8-byte item. (A forged count would otherwise make millions of frames.)"""
+    fmt = header.pixel
+    if fmt is None or fmt.number_of_frames <= 1 or header.pixel_data_offset is None:
+        return None
+    available = max(header.file_size - header.pixel_data_offset, 0)
+    least = fmt.frame_nbytes if header.transfer_syntax.native else 8
+    if fmt.number_of_frames * least > available:
+        return (f"NumberOfFrames {fmt.number_of_frames} cannot fit in the {available} bytes of "
+                f"pixel data the file holds")
     return None
 
 

@@ -244,8 +244,12 @@ def _classify(path: Path) -> FileHeader | SkippedFile:
     if header.is_dicomdir:
         return SkippedFile(path, "DICOMDIR (an index of files, not an image)", "no_pixel_data")
     if not header.has_pixel_data:
-        return SkippedFile(path, f"no pixel data ({_sop_class_name(header.sop_class_uid)})",
-                           "no_pixel_data")
+        kind = _sop_class_name(header.sop_class_uid)
+        if header.pixel is not None or "Image Storage" in kind:
+            # An image whose file ends before its pixel data, exactly between two elements.
+            return SkippedFile(path, f"an image ({kind}) without pixel data: the file is "
+                                     f"truncated or damaged", "unreadable")
+        return SkippedFile(path, f"no pixel data ({kind})", "no_pixel_data")
     if header.pixel is None:
         return SkippedFile(path, "pixel data without Rows, Columns or BitsAllocated",
                            "unreadable")

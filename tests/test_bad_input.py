@@ -22,6 +22,8 @@ from dicomio import synthetic as s
 from dicomio.synthetic import SeriesSpec, WrittenSeries
 
 SMALL = SeriesSpec(shape=(5, 10, 12))
+PIXEL_MODULE = ("PixelData", "Rows", "Columns", "BitsAllocated", "BitsStored", "HighBit",
+                "PixelRepresentation", "SamplesPerPixel", "PhotometricInterpretation")
 
 
 def edit(path: Path, **changes: Any) -> None:
@@ -263,7 +265,8 @@ def test_non_image_objects_beside_images_are_skipped_with_reasons(make_series) -
                             ("rtstruct.dcm", "1.2.840.10008.5.1.4.1.1.481.3"),
                             ("pr.dcm", "1.2.840.10008.5.1.4.1.1.11.1")]:
         ds = pydicom.dcmread(written.files[0])
-        del ds.PixelData
+        for keyword in PIXEL_MODULE:
+            delattr(ds, keyword)
         ds.SOPClassUID = sop_class
         ds.SOPInstanceUID = pydicom.uid.generate_uid()
         ds.SeriesInstanceUID = pydicom.uid.generate_uid()
@@ -329,3 +332,15 @@ def test_ten_thousand_files_scale_linearly(tmp_path: Path) -> None:
         assert series.n_slices == count
     per_file = {count: seconds / count for count, seconds in timings.items()}
     assert per_file[10_000] < 2.5 * per_file[2000], timings
+
+
+def test_image_cut_between_two_elements_is_unreadable_not_a_non_image(make_series) -> None:
+    """A file ending exactly before its pixel data parses cleanly: its SOP class and pixel
+    module still say it is an image, so it is a lost slice, not an SR to ignore."""
+    written = make_series(SMALL)
+    data = written.files[4].read_bytes()
+    written.files[4].write_bytes(data[:data.index(b"\xe0\x7f\x10\x00")])
+    with pytest.raises(dicomio.UnreadableFilesError) as info:
+        dicomio.load_volume(written.folder)
+    assert "without pixel data: the file is truncated" in str(info.value)
+    assert written.files[4].name in str(info.value)

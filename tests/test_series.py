@@ -42,6 +42,9 @@ def test_junk_beside_the_series_is_skipped_with_reasons(make_series) -> None:
     (folder / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(300))
     (folder / "empty.dcm").write_bytes(b"")
     sr = pydicom.dcmread(written.files[0], stop_before_pixels=True)
+    for keyword in ("Rows", "Columns", "BitsAllocated", "BitsStored", "HighBit",
+                    "PixelRepresentation", "SamplesPerPixel", "PhotometricInterpretation"):
+        delattr(sr, keyword)
     sr.SOPClassUID = "1.2.840.10008.5.1.4.1.1.88.11"  # Basic Text SR
     sr.SeriesInstanceUID = pydicom.uid.generate_uid()
     sr.save_as(folder / "report.dcm")
