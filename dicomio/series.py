@@ -353,6 +353,12 @@ def _stack_key(frame: Frame) -> tuple[object, ...]:
     return (frame.shape, fmt.bits_allocated, rounded, frame.frame_type)
 
 
+def _number(frame: Frame) -> tuple[bool, int]:
+    """SeriesNumber as a sort key (absent last)."""
+    number = frame.header.series_number
+    return (number is None, number or 0)
+
+
 def _split_by_orientation(frames: list[Frame], tolerance: float) -> list[list[Frame]]:
     """Cluster frames whose orientation cosines agree within ``tolerance``."""
     clusters: list[tuple[np.ndarray | None, list[Frame]]] = []
@@ -432,8 +438,10 @@ def group(
 ) -> list[SeriesInfo]:
     """Group image headers into sorted stacks, one :class:`SeriesInfo` each.
 
-    Series are ordered by SeriesNumber then UID; the stacks of one series by decreasing size,
-    then by where their first image is stored (InstanceNumber, file name, frame number).
+    Series are ordered by SeriesNumber then UID; the stacks of one series by SeriesNumber (files
+    sharing a SeriesInstanceUID under different SeriesNumbers are different acquisitions, as
+    dcm2niix treats them), decreasing size, then where their first image is stored
+    (InstanceNumber, file name, frame number).
     """
     by_series: dict[str, list[Frame]] = defaultdict(list)
     notes: dict[str, list[str]] = defaultdict(list)
@@ -447,13 +455,14 @@ def group(
         frames, warnings = _drop_duplicates(frames)
         by_shape: dict[tuple[object, ...], list[Frame]] = defaultdict(list)
         for frame in frames:
-            by_shape[_stack_key(frame)].append(frame)
+            by_shape[(_number(frame), *_stack_key(frame))].append(frame)
         stacks = [s for shape in by_shape.values()
                   for s in _split_by_orientation(shape, tolerances.orientation)]
-        stacks.sort(key=lambda s: (-len(s), _stored_order(min(s, key=_stored_order))))
-        head = frames[0].header
+        stacks.sort(key=lambda s: (_number(s[0]), -len(s),
+                                   _stored_order(min(s, key=_stored_order))))
         for index, members in enumerate(stacks):
             ordered, geometry, problem = _geometry(members, tolerances)
+            head = members[0].header
             result.append(SeriesInfo(
                 uid=uid,
                 number=head.series_number,
