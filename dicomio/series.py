@@ -455,7 +455,8 @@ def group(
         frames, warnings = _drop_duplicates(frames)
         by_shape: dict[tuple[object, ...], list[Frame]] = defaultdict(list)
         for frame in frames:
-            by_shape[(_number(frame), *_stack_key(frame))].append(frame)
+            key = (_number(frame), *_stack_key(frame))
+            by_shape[key].append(frame)
         stacks = [s for shape in by_shape.values()
                   for s in _split_by_orientation(shape, tolerances.orientation)]
         stacks.sort(key=lambda s: (_number(s[0]), -len(s),
