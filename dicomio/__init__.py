@@ -15,6 +15,7 @@ from .errors import (
     BackendCannotReadError,
     BackendReadError,
     BackendUnavailableError,
+    ConfigError,
     CorruptDataError,
     DicomIOError,
     GeometryError,
@@ -29,9 +30,9 @@ from .errors import (
     UnsupportedTransferSyntaxError,
 )
 from .geometry import GeometryIssue, GeometryTolerances
-from .load import load_volume
+from .load import load_4d, load_volume
 from .series import Inventory, SeriesInfo, SkippedFile, discover, list_series, scan
-from .volume import Provenance, Volume
+from .volume import Provenance, Volume, Volume4D
 
 try:
     __version__ = version("dicomio")
@@ -42,6 +43,7 @@ __all__ = [
     "BackendCannotReadError",
     "BackendReadError",
     "BackendUnavailableError",
+    "ConfigError",
     "CorruptDataError",
     "DicomIOError",
     "GeometryError",
@@ -61,9 +63,11 @@ __all__ = [
     "UnreadableFilesError",
     "UnsupportedTransferSyntaxError",
     "Volume",
+    "Volume4D",
     "__version__",
     "discover",
     "list_series",
+    "load_4d",
     "load_volume",
     "scan",
 ]

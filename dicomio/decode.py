@@ -4,8 +4,9 @@ Two families of decoders, tried in this order:
 
 ``imagecodecs``
     The fastest exact decoders for grey-scale frames (lossless JPEG, JPEG-LS, JPEG 2000, HTJ2K,
-    RLE and 8/12-bit JPEG). They release the GIL, so frames decode in parallel threads.
-    Optional: ``pip install dicomio[fast]``.
+    RLE). They release the GIL, so frames decode in parallel threads. Frames are checked
+    structurally first (:mod:`dicomio.codestream`): these decoders are not hardened against
+    damaged input. Optional: ``pip install dicomio[fast]``.
 ``pydicom/<plugin>``
     pydicom 3's decoders (``pydicom.pixels``) with the plugins it finds installed: pylibjpeg
     (always installed with dicomio), gdcm, pyjpegls, pillow, and pydicom's own RLE decoder.
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .codestream import CodestreamError, check_frame, decode_rle
 from .errors import CorruptDataError, MissingDecoderError, UnsupportedTransferSyntaxError
 from .header import FileHeader, PixelFormat
 from .transfer_syntax import TRANSFER_SYNTAXES, TransferSyntax
@@ -38,30 +40,29 @@ __all__ = [
     "choose_decoder",
     "decodable_syntaxes",
     "decoders_for",
+    "is_decoder_failure",
     "read_pixel_value",
 ]
 
 # pydicom's decoding plugins, in the order dicomio prefers them.
 PYDICOM_PLUGINS = ("pylibjpeg", "gdcm", "pyjpegls", "pillow", "pydicom")
 
-# imagecodecs functions per syntax, fastest first; the next one is tried if one fails. Lossless
-# JPEG: libjpeg-turbo (>= 3) decodes it 1.5-2x faster than liblj92, bit for bit the same; older
-# builds of imagecodecs refuse it and liblj92 takes over.
+# Lossless syntaxes only: for lossy JPEG, libjpeg-turbo (imagecodecs) and libjpeg (pylibjpeg)
+# round the inverse DCT differently, so the direct and pydicom backends would disagree.
 _IMAGECODECS_FUNCTIONS = {
-    "1.2.840.10008.1.2.4.50": ("jpeg8_decode",),
-    "1.2.840.10008.1.2.4.51": ("jpeg8_decode",),
-    "1.2.840.10008.1.2.4.57": ("jpeg8_decode", "ljpeg_decode"),
-    "1.2.840.10008.1.2.4.70": ("jpeg8_decode", "ljpeg_decode"),
-    "1.2.840.10008.1.2.4.80": ("jpegls_decode",),
-    "1.2.840.10008.1.2.4.81": ("jpegls_decode",),
-    "1.2.840.10008.1.2.4.90": ("jpeg2k_decode",),
-    "1.2.840.10008.1.2.4.91": ("jpeg2k_decode",),
-    "1.2.840.10008.1.2.4.201": ("jpeg2k_decode",),
-    "1.2.840.10008.1.2.4.202": ("jpeg2k_decode",),
-    "1.2.840.10008.1.2.4.203": ("jpeg2k_decode",),
-    "1.2.840.10008.1.2.5": ("dicomrle_decode",),
+    "1.2.840.10008.1.2.4.57": "ljpeg_decode",
+    "1.2.840.10008.1.2.4.70": "ljpeg_decode",
+    "1.2.840.10008.1.2.4.80": "jpegls_decode",
+    "1.2.840.10008.1.2.4.81": "jpegls_decode",
+    "1.2.840.10008.1.2.4.90": "jpeg2k_decode",
+    "1.2.840.10008.1.2.4.91": "jpeg2k_decode",
+    "1.2.840.10008.1.2.4.201": "jpeg2k_decode",
+    "1.2.840.10008.1.2.4.202": "jpeg2k_decode",
+    "1.2.840.10008.1.2.4.203": "jpeg2k_decode",
+    "1.2.840.10008.1.2.5": "dicomrle_decode",
 }
-_RLE = "1.2.840.10008.1.2.5"
+# Lossless JPEG goes to libjpeg-turbo instead when it can (see _turbo_decodes_lossless).
+_LOSSLESS_JPEG = frozenset({"1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"})
 _ITEM, _SEQUENCE_END = (0xFFFE, 0xE000), (0xFFFE, 0xE0DD)
 _ITEM_HEADER = struct.Struct("<HHL")
 
@@ -193,6 +194,18 @@ def read_pixel_value(header: FileHeader) -> bytes:
     return value
 
 
+def is_decoder_failure(exc: BaseException) -> bool:
+    """Whether an exception raised inside a decoder means "this data cannot be decoded".
+
+    Decoders raise anything from ValueError to their own types; the Rust ones (pylibjpeg-rle)
+    raise ``pyo3_runtime.PanicException``, which derives from BaseException. Interrupts and
+    exits are never swallowed.
+    """
+    if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+        return False
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
 class EncodedPixels:
     """The encapsulated pixel data of one file, split into frames on demand."""
 
@@ -201,10 +214,10 @@ class EncodedPixels:
         self.header = header
         self.fmt: PixelFormat = header.pixel
         self.value = value
-        self._frames: list[bytes | memoryview] | None = None
+        self._frames: list[bytes] | None = None
 
-    def frame_bytes(self, index: int) -> bytes | memoryview:
-        """The encoded bytes of frame ``index`` (a view into the value where possible)."""
+    def frame_bytes(self, index: int) -> bytes:
+        """The encoded bytes of frame ``index``."""
         if self._frames is None:
             self._frames = self._split()
         if index >= len(self._frames):
@@ -213,11 +226,10 @@ class EncodedPixels:
                 path=self.header.path)
         return self._frames[index]
 
-    def _split(self) -> list[bytes | memoryview]:
+    def _split(self) -> list[bytes]:
         if self.fmt.number_of_frames == 1:
-            # The common case, done here without copies: every fragment belongs to the frame.
-            fragments = _fragments(self.value, self.header)
-            return [fragments[0] if len(fragments) == 1 else b"".join(fragments)]
+            # The common case, in one pass: every fragment belongs to the one frame.
+            return [b"".join(_fragments(self.value, self.header))]
         return list(self._generate_frames())
 
     def _generate_frames(self) -> Iterator[bytes]:
@@ -243,6 +255,7 @@ class EncodedPixels:
         """
         syntax = self.header.transfer_syntax
         try:
+            check_frame(self.frame_bytes(index), self.fmt, syntax.uid)
             if decoder.name == "imagecodecs":
                 array = _imagecodecs_decode(self.frame_bytes(index), self.fmt, syntax.uid, out)
             else:
@@ -252,7 +265,12 @@ class EncodedPixels:
             raise
         except MissingDecoderError as exc:
             raise MissingDecoderError(exc.message, path=self.header.path) from None
-        except Exception as exc:  # decoders raise anything from RuntimeError to their own types
+        except CodestreamError as exc:
+            raise CorruptDataError(f"frame {index} is damaged ({syntax.name}): {exc}",
+                                   path=self.header.path) from None
+        except BaseException as exc:  # decoders raise anything, Rust ones a BaseException panic
+            if not is_decoder_failure(exc):
+                raise
             raise CorruptDataError(
                 f"cannot decode frame {index} ({syntax.name}) with {decoder.name}: "
                 f"{type(exc).__name__}: {exc}", path=self.header.path) from None
@@ -297,43 +315,49 @@ def _imagecodecs_function(name: str) -> Callable[..., Any] | None:
     return function
 
 
+@functools.cache
+def _turbo_decodes_lossless() -> bool:
+    """Whether imagecodecs' libjpeg-turbo (3.0 and later) decodes lossless JPEG.
+
+    It decodes lossless JPEG 2-4x faster than liblj92 (``ljpeg_decode``), with the same values
+    on every lossless JPEG of the corpus and the generated cases. Older builds of imagecodecs
+    have only liblj92. Probed once, on a small image encoded and decoded here.
+    """
+    try:
+        import imagecodecs
+
+        probe = (np.arange(64, dtype=np.uint16) * 61).reshape(8, 8)
+        encoded = imagecodecs.jpeg8_encode(probe, lossless=True, bitspersample=12)
+        return bool(np.array_equal(imagecodecs.jpeg8_decode(encoded), probe))
+    except Exception:  # no lossless support in this build, or no jpeg8 codec at all
+        return False
+
+
+def _imagecodecs_name(uid: str) -> str:
+    if uid in _LOSSLESS_JPEG and _turbo_decodes_lossless():
+        return "jpeg8_decode"
+    return _IMAGECODECS_FUNCTIONS[uid]
+
+
 def _imagecodecs_decode(
-    data: bytes | memoryview, fmt: PixelFormat, uid: str, out: NDArray[Any] | None
+    data: bytes, fmt: PixelFormat, uid: str, out: NDArray[Any] | None
 ) -> NDArray[Any]:
-    """Decode with the first imagecodecs function that succeeds (into ``out`` if it can)."""
-    first_error: Exception | None = None
-    for name in _IMAGECODECS_FUNCTIONS[uid]:
-        function = _imagecodecs_function(name)
-        if function is None:  # not in this build of imagecodecs
-            continue
-        # Straight into ``out``; if the decoder refuses it (its dtype differs), into its own.
-        for target in (out, None) if out is not None else (None,):
-            try:
-                return _call_imagecodecs(function, data, fmt, uid, target)
-            except Exception as exc:
-                first_error = first_error or exc
-    if first_error is None:
+    """Decode one frame with imagecodecs, straight into ``out`` when the decoder accepts it."""
+    name = _imagecodecs_name(uid)
+    if name == "dicomrle_decode":
+        return decode_rle(data, fmt)
+    function = _imagecodecs_function(name)
+    if function is None:
         raise MissingDecoderError(
-            f"this build of imagecodecs has none of {', '.join(_IMAGECODECS_FUNCTIONS[uid])}; "
-            f"upgrade it (pip install -U imagecodecs) or choose another decoder")
-    raise first_error
-
-
-def _call_imagecodecs(
-    function: Callable[..., Any], data: bytes | memoryview, fmt: PixelFormat, uid: str,
-    out: NDArray[Any] | None,
-) -> NDArray[Any]:
-    if uid == _RLE:
-        dtype = np.dtype(f"<u{fmt.bits_allocated // 8}")
-        if out is not None and dtype.isnative:  # RLE decodes into a flat byte buffer
-            flat = out.reshape(-1).view(np.uint8)
-            written = function(data, dtype=dtype, out=flat)
-            if len(written) != flat.nbytes:  # it leaves the rest of a larger buffer alone
-                raise ValueError(f"decoded {len(written)} bytes instead of {flat.nbytes}")
-            return out
-        # Flat: a frame of the wrong size is reported by the caller's size check.
-        return np.frombuffer(function(data, dtype=dtype), dtype=dtype).copy()
-    array: NDArray[Any] = function(data, out=out)
+            f"this build of imagecodecs has no {name}; upgrade it (pip install -U imagecodecs) "
+            f"or choose another decoder")
+    if out is not None:
+        try:
+            array: NDArray[Any] = function(data, out=out)
+            return array
+        except ValueError:
+            pass  # ``out`` refused (another dtype or shape): decode into an array of its own
+    array = function(data)
     return array
 
 

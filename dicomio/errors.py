@@ -17,7 +17,8 @@ FileNotFoundError`` or ``except ValueError`` clauses keep working::
     ├── MissingDecoderError                    (ImportError) names the pip extra that fixes it
     ├── BackendUnavailableError                (ImportError) names the pip extra that fixes it
     ├── BackendCannotReadError                 (ValueError) the backend cannot read this series
-    └── BackendReadError                       (RuntimeError) the toolkit failed while reading
+    ├── BackendReadError                       (RuntimeError) the toolkit failed while reading
+    └── ConfigError                            (ValueError) a dicomio configuration file is wrong
 
 Every error that concerns a file names it, in its message and in ``path``.
 """
@@ -36,6 +37,7 @@ __all__ = [
     "BackendCannotReadError",
     "BackendReadError",
     "BackendUnavailableError",
+    "ConfigError",
     "CorruptDataError",
     "DicomIOError",
     "GeometryError",
@@ -169,3 +171,7 @@ class BackendCannotReadError(DicomIOError, ValueError):
 
 class BackendReadError(DicomIOError, RuntimeError):
     """The toolkit failed while reading a series it claims to support."""
+
+
+class ConfigError(DicomIOError, ValueError):
+    """A configuration file (``--config``, ``[tool.dicomio]``) has an unknown key or bad value."""

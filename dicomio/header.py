@@ -293,6 +293,8 @@ class _Walk:
                 return value
             if length == UNDEFINED_LENGTH:
                 pos = self._skip_undefined(value, self._is_implicit_content(pos))
+                if tag in wanted:  # a sequence: only its presence is wanted
+                    raw[tag] = b""
             else:
                 pos = value + length
                 if tag in wanted:

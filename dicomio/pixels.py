@@ -25,6 +25,7 @@ _INTEGER_DTYPES = [np.dtype(t) for t in ("uint8", "int8", "uint16", "int16", "ui
                                           "int64")]
 # float32 holds every integer below 2**24 exactly: beyond that, adjacent stored values merge.
 _FLOAT32_EXACT = 2.0**24
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def stored_range(fmt: PixelFormat) -> tuple[int, int]:
@@ -77,7 +78,7 @@ def output_dtype(
             return found
     for low, high, slope, intercept in ranges:
         largest = max(abs(low * slope + intercept), abs(high * slope + intercept))
-        if slope == 0 or largest / abs(slope) >= _FLOAT32_EXACT:
+        if slope == 0 or largest / abs(slope) >= _FLOAT32_EXACT or largest > _FLOAT32_MAX:
             return np.dtype(np.float64)
     return np.dtype(np.float32)
 
@@ -86,8 +87,9 @@ def to_stored(values: NDArray[Any], fmt: PixelFormat) -> NDArray[Any]:
     """Return the stored values of a decoded frame: high bits masked, sign extended.
 
     Decoders return the bit pattern in various dtypes (signed, unsigned, wider); whatever they
-    return, the low BitsStored bits are the value. Works in place (``values`` is modified) when
-    it already has the stored itemsize.
+    return, the low BitsStored bits are the value. HighBit is not used: the standard requires it
+    to be BitsStored - 1, and pydicom and GDCM ignore it too. Works in place (``values`` is
+    modified) when it already has the stored itemsize.
     """
     if not values.dtype.isnative:  # pydicom returns big-endian data in big-endian dtypes
         values = values.astype(values.dtype.newbyteorder("="))
@@ -97,9 +99,6 @@ def to_stored(values: NDArray[Any], fmt: PixelFormat) -> NDArray[Any]:
     if values.dtype != unsigned:
         values = values.view(unsigned) if values.dtype.itemsize == unsigned.itemsize \
             else values.astype(unsigned)
-    shift = fmt.high_bit + 1 - fmt.bits_stored
-    if shift > 0:  # retired layouts that store the value in the high bits
-        values >>= shift
     spare = fmt.bits_allocated - fmt.bits_stored
     if spare > 0:
         if fmt.signed:

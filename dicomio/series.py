@@ -11,6 +11,7 @@ Three steps, each reading headers only, once per file:
 
 from __future__ import annotations
 
+import math
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -22,6 +23,7 @@ from typing import Literal
 import numpy as np
 
 from .errors import InvalidDicomError, MissingGeometryError, NoDicomFilesError
+from .frame import Frame
 from .geometry import (
     GeometryIssue,
     GeometryTolerances,
@@ -33,9 +35,13 @@ from .geometry import (
     spacing_problem,
 )
 from .header import FileHeader, NotDicomError, PixelFormat, read_header
+from .mosaic import is_mosaic, mosaic_frames
+from .multiframe import RT_DOSE, functional_group_frames, grid_offset_frames
 from .parallel import scan_workers
+from .sanity import header_problem
 
-__all__ = ["Frame", "Inventory", "SeriesInfo", "SkippedFile", "discover", "group", "list_series"]
+__all__ = ["Frame", "Inventory", "SeriesInfo", "SkippedFile", "discover", "frames_of", "group",
+           "list_series", "read_frames"]
 
 PathInput = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 SkipCategory = Literal["not_dicom", "no_pixel_data", "unreadable", "other"]
@@ -54,37 +60,6 @@ class SkippedFile:
     path: Path
     reason: str
     category: SkipCategory
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One 2-D image: a single-frame file, or one frame of a multi-frame file."""
-
-    header: FileHeader
-    index: int = 0
-    position: tuple[float, ...] | None = None
-    orientation: tuple[float, ...] | None = None
-    pixel_spacing: tuple[float, ...] | None = None
-    rescale_slope: float | None = None
-    rescale_intercept: float | None = None
-
-    @property
-    def path(self) -> Path:
-        return self.header.path
-
-    @property
-    def slope(self) -> float:
-        return 1.0 if self.rescale_slope is None else self.rescale_slope
-
-    @property
-    def intercept(self) -> float:
-        return 0.0 if self.rescale_intercept is None else self.rescale_intercept
-
-    @classmethod
-    def single(cls, header: FileHeader) -> Frame:
-        """The frame of a classic single-frame image, described by its file header."""
-        return cls(header, 0, header.position, header.orientation, header.pixel_spacing,
-                   header.rescale_slope, header.rescale_intercept)
 
 
 @dataclass
@@ -109,7 +84,8 @@ class SeriesInfo:
     uid, number, description, modality
         SeriesInstanceUID, SeriesNumber, SeriesDescription and Modality.
     frames
-        The images, sorted along the slice normal (duplicates removed).
+        The slices (a file's frame, or a mosaic's tile), sorted along the slice normal
+        (duplicates removed).
     geometry
         Sorted positions, affine and geometric issues; ``None`` when the stack has no usable
         geometry (see ``geometry_problem``).
@@ -142,12 +118,17 @@ class SeriesInfo:
         return fmt
 
     @property
+    def frame_shape(self) -> tuple[int, ...]:
+        """(rows, columns[, samples]) of one slice (a tile's, for a Siemens mosaic)."""
+        return self.frames[0].shape
+
+    @property
     def rows(self) -> int:
-        return self.pixel.rows
+        return self.frame_shape[0]
 
     @property
     def columns(self) -> int:
-        return self.pixel.columns
+        return self.frame_shape[1]
 
     @property
     def n_slices(self) -> int:
@@ -156,7 +137,17 @@ class SeriesInfo:
     @property
     def shape(self) -> tuple[int, ...]:
         """Shape of the volume: (slices, rows, columns[, samples])."""
-        return (self.n_slices, *self.pixel.frame_shape)
+        return (self.n_slices, *self.frame_shape)
+
+    @property
+    def image_type(self) -> tuple[str, ...]:
+        """ImageType of the first image (its FrameType, for an enhanced frame)."""
+        return self.frames[0].image_type
+
+    @property
+    def is_mosaic(self) -> bool:
+        """The slices are tiles of Siemens mosaics (read whole, then cut)."""
+        return self.frames[0].tile is not None
 
     @property
     def files(self) -> tuple[Path, ...]:
@@ -259,11 +250,18 @@ def _classify(path: Path | SkippedFile) -> FileHeader | SkippedFile:
     if header.is_dicomdir:
         return SkippedFile(path, "DICOMDIR (an index of files, not an image)", "no_pixel_data")
     if not header.has_pixel_data:
-        return SkippedFile(path, f"no pixel data ({_sop_class_name(header.sop_class_uid)})",
-                           "no_pixel_data")
+        kind = _sop_class_name(header.sop_class_uid)
+        if header.pixel is not None or "Image Storage" in kind:
+            # An image whose file ends before its pixel data, exactly between two elements.
+            return SkippedFile(path, f"an image ({kind}) without pixel data: the file is "
+                                     f"truncated or damaged", "unreadable")
+        return SkippedFile(path, f"no pixel data ({kind})", "no_pixel_data")
     if header.pixel is None:
         return SkippedFile(path, "pixel data without Rows, Columns or BitsAllocated",
                            "unreadable")
+    problem = header_problem(header)
+    if problem is not None:
+        return SkippedFile(path, f"unusable image header: {problem}", "unreadable")
     return header
 
 
@@ -332,25 +330,58 @@ def discover(paths: PathInput, *, workers: int | None = None) -> Inventory:
 
 # --- grouping ----------------------------------------------------------------------------------
 
-def frames_of(header: FileHeader) -> list[Frame]:
-    """The 2-D frames held by a file (one for a classic single-frame image).
+def read_frames(header: FileHeader) -> tuple[list[Frame], list[str]]:
+    """The 2-D images a file holds, and what went wrong finding them.
 
-    Frames of a multi-frame file share the file's geometry attributes here; where they are
-    missing, the stack has no usable geometry and is ordered by frame number.
+    - a Siemens mosaic (ImageType MOSAIC): one frame per tile (:mod:`dicomio.mosaic`);
+    - an enhanced multi-frame file: one frame per frame, described by its functional groups
+      (:mod:`dicomio.multiframe`);
+    - an RT Dose grid: one frame per frame, placed by GridFrameOffsetVector;
+    - otherwise one frame per frame, sharing the file's geometry (a classic multi-frame file
+      without per-frame positions cannot be placed in space: grouping says so).
+
+    A mosaic or functional groups that cannot be used leave the file as plain frames, and the
+    reason is returned as a warning.
     """
-    single = Frame.single(header)
+    warnings: list[str] = []
     count = header.pixel.number_of_frames if header.pixel is not None else 1
+    try:
+        if header.has_functional_groups:
+            return functional_group_frames(header), warnings
+        if is_mosaic(header):
+            return mosaic_frames(header), warnings
+        if header.sop_class_uid == RT_DOSE and count > 1:
+            return grid_offset_frames(header), warnings
+    except InvalidDicomError as exc:
+        warnings.append(f"{header.path}: {exc.message}; its frames are used as stored")
+    single = Frame.single(header)
     if count == 1:
-        return [single]
-    return [replace(single, index=i) for i in range(count)]
+        return [single], warnings
+    return [replace(single, index=i) for i in range(count)], warnings
+
+
+def frames_of(header: FileHeader) -> list[Frame]:
+    """The 2-D frames held by a file (one for a classic single-frame image); see
+    :func:`read_frames`."""
+    return read_frames(header)[0]
 
 
 def _stack_key(frame: Frame) -> tuple[object, ...]:
+    """Frames that can share a volume: same shape, pixel format, pixel spacing and, for
+    enhanced frames, FrameType (magnitude and field-map frames of one file are two stacks)."""
     fmt = frame.header.pixel
     assert fmt is not None
     spacing = frame.pixel_spacing
-    rounded = None if spacing is None else tuple(round(v, 4) for v in spacing)
-    return (fmt.rows, fmt.columns, fmt.samples_per_pixel, fmt.bits_allocated, rounded)
+    # Invalid spacings (NaN, inf) group together, to be reported once for the stack.
+    rounded = (None if spacing is None or not all(math.isfinite(v) for v in spacing)
+               else tuple(round(v, 4) for v in spacing))
+    return (frame.shape, fmt.bits_allocated, rounded, frame.frame_type)
+
+
+def _number(frame: Frame) -> tuple[bool, int]:
+    """SeriesNumber as a sort key (absent last)."""
+    number = frame.header.series_number
+    return (number is None, number or 0)
 
 
 def _split_by_orientation(frames: list[Frame], tolerance: float) -> list[list[Frame]]:
@@ -365,6 +396,8 @@ def _split_by_orientation(frames: list[Frame], tolerance: float) -> list[list[Fr
             found.append(frame)
             continue
         iop = None if frame.orientation is None else np.asarray(frame.orientation, dtype=float)
+        if iop is not None and not np.all(np.isfinite(iop)):
+            iop = None  # invalid orientations group together, to be reported once
         for reference, members in clusters:
             if (reference is None and iop is None) or (
                 reference is not None and iop is not None and reference.shape == iop.shape
@@ -384,7 +417,7 @@ def _drop_duplicates(frames: list[Frame]) -> tuple[list[Frame], dict[int, list[s
 
     Returns the frames kept, and the warnings keyed by ``id()`` of the frame each copy repeats.
     """
-    kept: dict[tuple[str, int], Frame] = {}
+    kept: dict[tuple[str, int, int], Frame] = {}
     unique: list[Frame] = []
     warnings: dict[int, list[str]] = defaultdict(list)
     for frame in frames:
@@ -392,7 +425,8 @@ def _drop_duplicates(frames: list[Frame]) -> tuple[list[Frame], dict[int, list[s
         if not uid:
             unique.append(frame)
             continue
-        first = kept.setdefault((uid, frame.index), frame)
+        tile = -1 if frame.tile is None else frame.tile.number
+        first = kept.setdefault((uid, frame.index, tile), frame)
         if first is frame:
             unique.append(frame)
         else:
@@ -412,9 +446,7 @@ def _geometry(
     problem = next((p for p in problems if p is not None), None)
     if problem is not None:
         # Last resort, and reported as such: InstanceNumber, then file name.
-        ordered = sorted(frames, key=lambda f: (f.header.instance_number is None,
-                                                f.header.instance_number or 0, str(f.path),
-                                                f.index))
+        ordered = sorted(frames, key=_stored_order)
         bad = next((f for f in frames if position_problem(f.position)), first)
         return ordered, None, f"{bad.path.name}: {problem}"
     assert first.orientation is not None and first.pixel_spacing is not None
@@ -422,10 +454,17 @@ def _geometry(
         [f.position for f in frames],  # type: ignore[misc]
         first.orientation,
         first.pixel_spacing,
-        slice_thickness=first.header.slice_thickness,
+        slice_thickness=first.slice_thickness,
         tolerances=tolerances,
     )
     return [frames[i] for i in geometry.order], geometry, None
+
+
+def _stored_order(frame: Frame) -> tuple[object, ...]:
+    """The last-resort order: InstanceNumber, file name, frame number, tile number."""
+    number = frame.header.instance_number
+    tile = 0 if frame.tile is None else frame.tile.number
+    return (number is None, number or 0, str(frame.path), frame.index, tile)
 
 
 def group(
@@ -433,24 +472,32 @@ def group(
 ) -> list[SeriesInfo]:
     """Group image headers into sorted stacks, one :class:`SeriesInfo` each.
 
-    Series are ordered by SeriesNumber then UID; the stacks of one series by decreasing size.
+    Series are ordered by SeriesNumber then UID; the stacks of one series by SeriesNumber (files
+    sharing a SeriesInstanceUID under different SeriesNumbers are different acquisitions, as
+    dcm2niix treats them), decreasing size, then where their first image is stored
+    (InstanceNumber, file name, frame number).
     """
     by_series: dict[str, list[Frame]] = defaultdict(list)
+    notes: dict[str, list[str]] = defaultdict(list)
     for header in headers:
-        by_series[header.series_uid].extend(frames_of(header))
+        frames, problems = read_frames(header)
+        by_series[header.series_uid].extend(frames)
+        notes[header.series_uid] += problems
 
     result: list[SeriesInfo] = []
     for uid, frames in by_series.items():
         frames, warnings = _drop_duplicates(frames)
         by_shape: dict[tuple[object, ...], list[Frame]] = defaultdict(list)
         for frame in frames:
-            by_shape[_stack_key(frame)].append(frame)
+            key = (_number(frame), *_stack_key(frame))
+            by_shape[key].append(frame)
         stacks = [s for shape in by_shape.values()
                   for s in _split_by_orientation(shape, tolerances.orientation)]
-        stacks.sort(key=lambda s: (-len(s), str(s[0].path)))
-        head = frames[0].header
+        stacks.sort(key=lambda s: (_number(s[0]), -len(s),
+                                   _stored_order(min(s, key=_stored_order))))
         for index, members in enumerate(stacks):
             ordered, geometry, problem = _geometry(members, tolerances)
+            head = members[0].header
             result.append(SeriesInfo(
                 uid=uid,
                 number=head.series_number,
@@ -461,7 +508,8 @@ def group(
                 geometry_problem=problem,
                 stack=index,
                 n_stacks=len(stacks),
-                warnings=tuple(w for f in ordered for w in warnings.get(id(f), ())),
+                warnings=tuple(notes[uid]) + tuple(w for f in ordered
+                                                   for w in warnings.get(id(f), ())),
             ))
     result.sort(key=lambda s: (s.number is None, s.number or 0, s.uid, s.stack))
     return result

@@ -95,6 +95,9 @@ class SeriesSpec:
         One value, or one per slice.
     high_bit_garbage
         Set the bits above BitsStored to noise (readers must mask them).
+    uid_seed
+        Derive every UID from this text, so writing again overwrites the same files (default:
+        fresh random UIDs each time).
     samples_per_pixel, planar_configuration
         3 writes RGB colour (8-bit).
     content
@@ -125,6 +128,7 @@ class SeriesSpec:
     description: str = "dicomio synthetic phantom"
     seed: int = 0
     content: Content = "pattern"
+    uid_seed: str | None = None
 
     def with_(self, **changes: Any) -> SeriesSpec:
         """A copy with some fields changed."""
@@ -284,6 +288,8 @@ def write_series(
     *,
     naming: Naming = "position",
     skip: Sequence[int] = (),
+    stored: NDArray[Any] | None = None,
+    positions: NDArray[np.float64] | None = None,
 ) -> WrittenSeries:
     """Write ``spec`` as one file per slice into ``folder`` (created if needed).
 
@@ -295,6 +301,10 @@ def write_series(
         wrong past 9).
     skip
         Instance indices not to write (a missing slice).
+    stored, positions
+        Write these stored values (shape ``spec.shape``) and ImagePositionPatient values
+        (shape (slices, 3)) instead of the phantom and the regular positions of ``spec``, in
+        instance order (uneven spacing, values known as a function of position...).
 
     Returns
     -------
@@ -306,19 +316,25 @@ def write_series(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     n = spec.shape[0]
-    stored = phantom(spec)
-    positions, normal, _ = _geometry(spec)
+    regular, normal, _ = _geometry(spec)
+    stored = phantom(spec) if stored is None else np.asarray(stored)
+    positions = regular if positions is None else np.asarray(positions, dtype=np.float64)
     slopes = _per_slice(spec.rescale_slope, n)
     intercepts = _per_slice(spec.rescale_intercept, n)
-    series_uid = spec.series_uid or generate_uid()
-    study_uid = spec.study_uid or generate_uid()
-    frame_of_reference = generate_uid()
+    def new_uid(*parts: object) -> str:
+        if spec.uid_seed is None:
+            return str(generate_uid())
+        return str(generate_uid(entropy_srcs=[spec.uid_seed, *map(str, parts)]))
+
+    series_uid = spec.series_uid or new_uid("series")
+    study_uid = spec.study_uid or new_uid("study")
+    frame_of_reference = new_uid("frame of reference")
 
     written: list[tuple[float, Path, int, str]] = []
     for index in range(n):
         if index in skip:
             continue
-        sop_uid = generate_uid()
+        sop_uid = new_uid("instance", index)
         dataset = _dataset(spec, stored[index], positions[index], index, slopes[index],
                            intercepts[index], series_uid, study_uid, frame_of_reference, sop_uid)
         name = {"position": f"slice_{index:03d}.dcm", "uid": f"{sop_uid}.dcm",

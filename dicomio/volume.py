@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Provenance", "Volume"]
+__all__ = ["Provenance", "Volume", "Volume4D"]
 
 
 @dataclass(frozen=True)
@@ -44,39 +44,19 @@ class Provenance:
     series_uid: str = ""
 
 
-@dataclass(eq=False)
-class Volume:
-    """A 3-D (or colour) image in the axis order of the contract, placed in patient space.
-
-    Attributes
-    ----------
-    array
-        Shape ``(slice, row, column)``, or ``(slice, row, column, sample)`` for colour; C order.
-    affine
-        4×4 float64 mapping an index ``(k, j, i, 1)`` to LPS millimetres at the voxel centre.
-        The single truth of the geometry: ``spacing``, ``origin`` and ``direction`` derive
-        from it.
-    metadata
-        Key attributes of the series (modality, description, rescale, window...).
-    provenance
-        Backend, decoders, transfer syntaxes, ordered files and warnings.
-    slice_positions
-        ImagePositionPatient of each slice, shape ``(slices, 3)``: where each slice really is
-        (differs from the affine only when irregular geometry was accepted).
-    """
+class _Placed:
+    """An array and its affine; geometry derived from the affine, the single truth (shared by
+    3-D and 4-D volumes)."""
 
     array: NDArray[Any]
     affine: NDArray[np.float64]
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-    provenance: Provenance | None = None
-    slice_positions: NDArray[np.float64] | None = None
 
-    def __post_init__(self) -> None:
+    def _validate(self, dimensions: tuple[int, int], what: str) -> None:
         self.affine = np.asarray(self.affine, dtype=np.float64)
         if self.affine.shape != (4, 4):
             raise ValueError(f"affine must be 4x4, not {self.affine.shape}")
-        if self.array.ndim not in (3, 4):
-            raise ValueError(f"array must be 3-D (or 4-D for colour), not {self.array.ndim}-D")
+        if self.array.ndim not in dimensions:
+            raise ValueError(f"array must be {what}, not {self.array.ndim}-D")
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -85,6 +65,12 @@ class Volume:
     @property
     def dtype(self) -> np.dtype[Any]:
         return self.array.dtype
+
+    def _describe(self, name: str, extra: str = "") -> str:
+        backend = self.provenance.backend if self.provenance else "?"  # type: ignore[attr-defined]
+        spacing = ", ".join(f"{v:.4g}" for v in self.spacing)
+        return (f"{name}(shape={self.shape}, dtype={self.dtype}, spacing=({spacing}) mm, "
+                f"{extra}backend={backend!r})")
 
     @property
     def spacing(self) -> tuple[float, float, float]:
@@ -116,8 +102,126 @@ class Volume:
         inverse = np.linalg.inv(self.affine)
         return points @ inverse[:3, :3].T + inverse[:3, 3]
 
+
+@dataclass(eq=False)
+class Volume(_Placed):
+    """A 3-D (or colour) image in the axis order of the contract, placed in patient space.
+
+    Attributes
+    ----------
+    array
+        Shape ``(slice, row, column)``, or ``(slice, row, column, sample)`` for colour; C order.
+    affine
+        4×4 float64 mapping an index ``(k, j, i, 1)`` to LPS millimetres at the voxel centre.
+        The single truth of the geometry: ``spacing``, ``origin`` and ``direction`` derive
+        from it.
+    metadata
+        Key attributes of the series (modality, description, rescale, window...).
+    provenance
+        Backend, decoders, transfer syntaxes, ordered files and warnings.
+    slice_positions
+        ImagePositionPatient of each slice, shape ``(slices, 3)``: where each slice really is
+        (differs from the affine only when irregular geometry was accepted).
+    """
+
+    array: NDArray[Any]
+    affine: NDArray[np.float64]
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    provenance: Provenance | None = None
+    slice_positions: NDArray[np.float64] | None = None
+
+    def __post_init__(self) -> None:
+        self._validate((3, 4), "3-D (or 4-D for colour)")
+
     def __repr__(self) -> str:
-        backend = self.provenance.backend if self.provenance else "?"
-        spacing = ", ".join(f"{v:.4g}" for v in self.spacing)
-        return (f"Volume(shape={self.shape}, dtype={self.dtype}, spacing=({spacing}) mm, "
-                f"backend={backend!r})")
+        return self._describe("Volume")
+
+    # --- converters (dicomio.interop; each toolkit imported only when called) ---------------
+
+    def to_sitk(self) -> Any:
+        """A ``SimpleITK.Image`` with this geometry (see :func:`dicomio.interop.to_sitk`)."""
+        from .interop import to_sitk
+
+        return to_sitk(self)
+
+    def to_vtk(self) -> Any:
+        """A ``vtkImageData`` with its direction matrix (see :func:`dicomio.interop.to_vtk`)."""
+        from .interop import to_vtk
+
+        return to_vtk(self)
+
+    def to_nibabel(self) -> Any:
+        """A ``nibabel.Nifti1Image`` with the RAS affine (see
+        :func:`dicomio.interop.to_nibabel`)."""
+        from .interop import to_nibabel
+
+        return to_nibabel(self)
+
+    @classmethod
+    def from_sitk(cls, image: Any) -> Volume:
+        """A Volume from a 3-D ``SimpleITK.Image`` (see :func:`dicomio.interop.from_sitk`)."""
+        from .interop import from_sitk
+
+        return from_sitk(image)
+
+    @classmethod
+    def from_vtk(cls, image: Any) -> Volume:
+        """A Volume from a ``vtkImageData`` (see :func:`dicomio.interop.from_vtk`)."""
+        from .interop import from_vtk
+
+        return from_vtk(image)
+
+    @classmethod
+    def from_nibabel(cls, image: Any) -> Volume:
+        """A Volume from a 3-D nibabel image (see :func:`dicomio.interop.from_nibabel`)."""
+        from .interop import from_nibabel
+
+        return from_nibabel(image)
+
+
+@dataclass(eq=False)
+class Volume4D(_Placed):
+    """Several volumes of the same slices (time points, diffusion directions...), stacked.
+
+    Attributes
+    ----------
+    array
+        Shape ``(volume, slice, row, column)`` (a trailing sample axis for colour); C order.
+    affine
+        4×4 float64 mapping ``(k, j, i, 1)`` to LPS mm, shared by every volume.
+    metadata, provenance
+        As for :class:`Volume`; ``provenance.files`` is in (volume, slice) order.
+    order_rule
+        The key that put the volumes in order (``TemporalPositionIndex``, ``AcquisitionTime``,
+        ``InstanceNumber``... see :mod:`dicomio.fourd`).
+    volume_keys
+        That key's value for each volume.
+    slice_positions
+        ImagePositionPatient of each slice (of every volume), shape ``(slices, 3)``.
+    """
+
+    array: NDArray[Any]
+    affine: NDArray[np.float64]
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    provenance: Provenance | None = None
+    order_rule: str = ""
+    volume_keys: tuple[Any, ...] = ()
+    slice_positions: NDArray[np.float64] | None = None
+
+    def __post_init__(self) -> None:
+        self._validate((4, 5), "4-D (or 5-D for colour)")
+
+    def __len__(self) -> int:
+        return int(self.array.shape[0])
+
+    def __getitem__(self, t: int) -> Volume:
+        """Volume ``t`` as a :class:`Volume` (its array is a view, not a copy)."""
+        return Volume(self.array[t], self.affine, self.metadata, self.provenance,
+                      self.slice_positions)
+
+    def volumes(self) -> list[Volume]:
+        """Every volume, in order, as :class:`Volume` views."""
+        return [self[t] for t in range(len(self))]
+
+    def __repr__(self) -> str:
+        return self._describe("Volume4D", f"order={self.order_rule!r}, ")

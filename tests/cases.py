@@ -8,6 +8,7 @@ from dicomio import synthetic as s
 from dicomio.synthetic import SeriesSpec
 
 OBLIQUE = (0.866025, 0.5, 0.0, -0.353553, 0.612372, 0.707107)
+PRONE = (-1.0, 0.0, 0.0, 0.0, -1.0, 0.0)  # head first prone: rows and columns both reversed
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,10 @@ GEOMETRY_CASES = [
          "int16", "uint16"),
     Case("thick-slices-overlap", BASE.with_(slice_thickness=5.0, slice_spacing=2.0),
          "int16", "uint16"),
+    Case("axial-prone", BASE.with_(orientation=PRONE), "int16", "uint16"),
+    Case("oblique-reversed", BASE.with_(orientation=OBLIQUE, slice_spacing=-1.5),
+         "int16", "uint16", naming="instance"),
+    Case("single-slice", BASE.with_(shape=(1, 18, 26)), "int16", "uint16"),
 ]
 PIXEL_CASES = [
     Case("signed", BASE.with_(signed=True, rescale_intercept=0), "int16", "int16"),
@@ -44,8 +49,13 @@ PIXEL_CASES = [
          "float32", "uint16"),
     Case("per-slice-intercepts", BASE.with_(rescale_intercept=[-1024, 0, -1024, 5, 0, 0, 1]),
          "int16", "uint16"),
+    Case("per-slice-rescale-signed", BASE.with_(signed=True, rescale_slope=[1, 0.5, 1, 1, 2, 1, 1],
+                                                rescale_intercept=[0, 0, -3, 0, 1, 0, 0]),
+         "float32", "int16"),
     Case("8-bit", BASE.with_(bits_allocated=8, bits_stored=8, rescale_intercept=0),
          "uint8", "uint8"),
+    Case("8-bit-signed", BASE.with_(bits_allocated=8, bits_stored=8, signed=True,
+                                    rescale_intercept=0), "int8", "int8"),
     Case("12-bit-garbage-high-bits", BASE.with_(high_bit_garbage=True), "int16", "uint16"),
     Case("12-bit-signed-garbage", BASE.with_(high_bit_garbage=True, signed=True,
                                              rescale_intercept=0), "int16", "int16"),
@@ -57,6 +67,11 @@ PIXEL_CASES = [
     Case("ct-phantom-jpeg-lossless", BASE.with_(content="ct", shape=(7, 40, 36),
                                                 transfer_syntax=s.JPEG_LOSSLESS_SV1),
          "int16", "uint16"),
+    Case("32-bit", BASE.with_(bits_allocated=32, bits_stored=32, rescale_intercept=0),
+         "uint32", "uint32"),
+    Case("24-bit-signed-garbage", BASE.with_(bits_allocated=32, bits_stored=24, signed=True,
+                                             high_bit_garbage=True, rescale_intercept=-1024),
+         "int32", "int32"),
     Case("rgb", BASE.with_(samples_per_pixel=3), "uint8", "uint8"),
     Case("rgb-planar", BASE.with_(samples_per_pixel=3, planar_configuration=1), "uint8", "uint8"),
 ]

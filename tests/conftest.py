@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import warnings
 from collections.abc import Callable
@@ -42,3 +43,17 @@ def make_series(tmp_path: Path) -> Callable[..., WrittenSeries]:
         return write_series(target, spec, **options)  # type: ignore[arg-type]
 
     return make
+
+
+@pytest.fixture
+def without_toolkits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make SimpleITK and VTK look uninstalled, as in a core installation: hide them from
+    ``importlib.util.find_spec``, which is what ``BackendSpec.installed`` asks."""
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, package: str | None = None):  # type: ignore[no-untyped-def]
+        if name.split(".")[0] in ("SimpleITK", "vtk", "vtkmodules"):
+            return None
+        return real(name, package)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)

@@ -30,6 +30,8 @@ def test_sample_then_load(tmp_path: Path) -> None:
     result = runner.invoke(app, ["sample", str(tmp_path / "s"), "--slices", "5", "--size", "16"])
     assert result.exit_code == 0, result.output
     assert len(list((tmp_path / "s").iterdir())) == 5
+    again = runner.invoke(app, ["sample", str(tmp_path / "s"), "--slices", "5", "--size", "16"])
+    assert again.exit_code == 0 and len(list((tmp_path / "s").iterdir())) == 5
     result = runner.invoke(app, ["load", str(tmp_path / "s"), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import dicomio
+from dicomio.assembly import read_plan
 from dicomio.backends import BACKENDS
 
 from .contract import assert_slices_match_files
@@ -116,3 +117,74 @@ def test_twelve_bit_high_bits_are_masked_and_sign_extended(corpus) -> None:
     assert {-241, -1} <= set(np.unique(signed.array).tolist())
     clean = dicomio.load_volume(corpus("dcm_qa_12bit/In/12bitUnsigned.dcm"), rescale=False)
     assert clean.array.max() <= 4095
+
+
+# Lossy files decoded by GDCM (SimpleITK) and by pydicom's plugins differ by at most this much.
+# Measured on the corpus: 1 level on RGB JPEG baseline (SC_rgb_jpeg, SC_jpeg_no_color_transform*),
+# 3 on YBR_FULL JPEG extended (JPEGExtended_3s_1f_u_08_08): the libjpeg builds' IDCT and GDCM's
+# integer YCbCr→RGB against pydicom's. JPEG-LS near-lossless and JPEG 2000 decode identically.
+TOOLKIT_LOSSY_TOLERANCE = {"1.2.840.10008.1.2.4.50": 2, "1.2.840.10008.1.2.4.51": 3}
+TOOLKITS = [name for name in ("sitk", "vtk") if name in INSTALLED]
+
+
+@pytest.fixture(scope="module")
+def corpus_series() -> list[dicomio.SeriesInfo]:
+    from .conftest import corpus_path
+
+    return dicomio.list_series(corpus_path("."))
+
+
+@pytest.fixture(scope="module")
+def pydicom_volumes() -> dict[tuple[str, bool], dicomio.Volume | None]:
+    """pydicom's reading of each corpus series, shared by the toolkit comparisons."""
+    return {}
+
+
+def pydicom_volume(cache, series: dicomio.SeriesInfo, rescale: bool) -> dicomio.Volume | None:
+    key = (f"{series.frames[0].path}#{series.key}", rescale)
+    if key not in cache:
+        try:
+            cache[key] = dicomio.load_volume(series, backend="pydicom", rescale=rescale,
+                                             irregular="accept")
+        except dicomio.DicomIOError:  # not a volume (4-D...) or pydicom cannot decode it
+            cache[key] = None
+    return cache[key]
+
+
+@pytest.mark.parametrize("backend", TOOLKITS)
+def test_toolkit_backends_decode_every_corpus_series_like_pydicom(corpus_series, pydicom_volumes,
+                                                                  backend: str) -> None:
+    """Every series of the corpus a toolkit backend says it reads: same dtype and values as
+    pydicom (rescaled and stored), exactly unless lossy; it never fails on one it accepted."""
+    problems, compared = [], 0
+    for series in corpus_series:
+        if BACKENDS[backend].cannot_read(series):
+            continue
+        name = series.frames[0].path
+        for rescale in (True, False):
+            reference = pydicom_volume(pydicom_volumes, series, rescale)
+            if reference is None:
+                break  # nothing to compare with
+            try:
+                volume = dicomio.load_volume(series, backend=backend, rescale=rescale,
+                                             irregular="accept")
+            except dicomio.DicomIOError as exc:
+                problems.append(f"{name}: {type(exc).__name__}: {exc}")
+                break
+            tolerance = max(TOOLKIT_LOSSY_TOLERANCE.get(uid, 0)
+                            for uid in series.transfer_syntaxes)
+            difference = np.abs(volume.array.astype(np.float64) - reference.array).max()
+            if volume.dtype != reference.dtype or difference > tolerance:
+                problems.append(f"{name} (rescale={rescale}): {volume.dtype} vs "
+                                f"{reference.dtype}, values differ by {difference}")
+            np.testing.assert_array_equal(volume.affine, reference.affine)
+            # A toolkit's own geometry describes the images it read: a volume's geometry only
+            # when those images are its slices (not for mosaic tiles or reordered 4-D frames).
+            if read_plan(series).identity:
+                assert volume.metadata["reported_geometry"] is not None
+            else:
+                assert "reported_geometry" not in volume.metadata
+        else:
+            compared += 1
+    assert not problems, "\n".join(problems)
+    assert compared >= 40, f"only {compared} corpus series compared"

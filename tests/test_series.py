@@ -42,6 +42,9 @@ def test_junk_beside_the_series_is_skipped_with_reasons(make_series) -> None:
     (folder / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(300))
     (folder / "empty.dcm").write_bytes(b"")
     sr = pydicom.dcmread(written.files[0], stop_before_pixels=True)
+    for keyword in ("Rows", "Columns", "BitsAllocated", "BitsStored", "HighBit",
+                    "PixelRepresentation", "SamplesPerPixel", "PhotometricInterpretation"):
+        delattr(sr, keyword)
     sr.SOPClassUID = "1.2.840.10008.5.1.4.1.1.88.11"  # Basic Text SR
     sr.SeriesInstanceUID = pydicom.uid.generate_uid()
     sr.save_as(folder / "report.dcm")
@@ -130,3 +133,24 @@ def test_corpus_dicomdir_tree(corpus) -> None:
     series, inventory = dicomio.scan(corpus("dcm_qa_ct/In/Philips"))
     assert any(s.reason.startswith("DICOMDIR") for s in inventory.skipped)
     assert sorted(s.n_slices for s in series) == [1, 28]
+
+
+def test_one_uid_under_several_series_numbers_is_several_series(make_series,
+                                                                tmp_path: Path) -> None:
+    """As dcm2niix does: the same SeriesInstanceUID reused for another acquisition."""
+    folder = tmp_path / "reused-uid"
+    first = make_series(SeriesSpec(shape=(4, 8, 10), series_number=7), folder=folder / "a")
+    make_series(SeriesSpec(shape=(4, 8, 10), series_number=3, series_uid=first.series_uid,
+                           seed=2), folder=folder / "b")
+    series = dicomio.list_series(folder)
+    assert [(s.number, s.key, s.n_slices) for s in series] == [
+        (3, f"{first.series_uid}#0", 4), (7, f"{first.series_uid}#1", 4)]
+
+
+def test_corpus_nine_syntaxes_under_one_uid_are_nine_series(corpus) -> None:
+    series = dicomio.list_series(corpus("dcm_qa_ts/In"))
+    assert [s.number for s in series] == list(range(1, 10))
+    assert all(s.shape == (35, 64, 64) for s in series)
+    first = dicomio.load_volume(series[0]).array
+    for other in series[1:]:
+        np.testing.assert_array_equal(dicomio.load_volume(other).array, first)

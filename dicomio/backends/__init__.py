@@ -4,9 +4,16 @@ Each backend is a :class:`BackendSpec`: whether it is installed and what it can 
 without importing its toolkit. ``backend="auto"`` tries them in :data:`AUTO_ORDER`, skips each
 one that is not installed or cannot read the series (recording why), and the first survivor
 reads. A backend named explicitly never falls back to another.
+
+The order is fastest and most capable first: ``direct`` (dicomio's own reader, threads,
+imagecodecs), ``pydicom`` (the reference, file by file), then the toolkits, which read fewer
+series and whose values dicomio has to convert back: ``sitk`` (GDCM decodes every common
+syntax) and last ``vtk`` (uncompressed little-endian grey or RGB only).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from ..decode import choose_decoder, decodable_syntaxes
 from ..errors import (
@@ -16,17 +23,20 @@ from ..errors import (
     UnsupportedTransferSyntaxError,
 )
 from ..series import SeriesInfo
-from ..transfer_syntax import lookup
+from ..transfer_syntax import TRANSFER_SYNTAXES, lookup
 from .base import Backend, BackendSpec, ReadOptions, ReadResult, ReportedGeometry
+from .vtk_backend import vtk_cannot_invert
 
 __all__ = [
     "AUTO_ORDER",
     "BACKENDS",
     "Backend",
+    "BackendInfo",
     "BackendSpec",
     "ReadOptions",
     "ReadResult",
     "ReportedGeometry",
+    "describe_backends",
     "get_spec",
     "select",
 ]
@@ -44,6 +54,8 @@ def _direct_unable(series: SeriesInfo) -> str | None:
 
 
 def _pydicom_unable(series: SeriesInfo) -> str | None:
+    if series.pixel.bits_allocated == 1:  # segmentations: no stored dtype of 1 bit
+        return "BitsAllocated 1 (bit-packed pixels, as in segmentations) is not supported"
     return None
 
 
@@ -70,8 +82,143 @@ PYDICOM = BackendSpec(
     unable=_pydicom_unable,
 )
 
-BACKENDS: dict[str, BackendSpec] = {spec.name: spec for spec in (DIRECT, PYDICOM)}
-AUTO_ORDER: tuple[str, ...] = ("direct", "pydicom")
+
+# Native syntaxes, then every compressed one GDCM decoded in dicomio's tests (see
+# tests/test_sitk_backend.py and the conformance suite).
+_NATIVE = frozenset(uid for uid, ts in TRANSFER_SYNTAXES.items() if ts.supported and ts.native)
+_SITK_SYNTAXES = _NATIVE | {
+    "1.2.840.10008.1.2.5",       # RLE Lossless
+    "1.2.840.10008.1.2.4.50",    # JPEG Baseline
+    "1.2.840.10008.1.2.4.51",    # JPEG Extended (12-bit)
+    "1.2.840.10008.1.2.4.57",    # JPEG Lossless
+    "1.2.840.10008.1.2.4.70",    # JPEG Lossless SV1
+    "1.2.840.10008.1.2.4.80",    # JPEG-LS Lossless
+    "1.2.840.10008.1.2.4.81",    # JPEG-LS Near-Lossless
+    "1.2.840.10008.1.2.4.90",    # JPEG 2000 Lossless
+    "1.2.840.10008.1.2.4.91",    # JPEG 2000
+    "1.2.840.10008.1.2.4.201",   # HTJ2K Lossless
+    "1.2.840.10008.1.2.4.202",   # HTJ2K Lossless RPCL
+    "1.2.840.10008.1.2.4.203",   # HTJ2K
+}
+# vtkDICOMImageReader reads uncompressed little-endian data only: compressed data comes back
+# as zeros, big endian and deflated files as an empty image.
+_VTK_SYNTAXES = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"})
+
+
+def _multi_frame(series: SeriesInfo) -> bool:
+    return any(h.pixel is not None and h.pixel.number_of_frames > 1 for h in series.headers)
+
+
+def _sitk_unable(series: SeriesInfo) -> str | None:
+    fmt = series.pixel
+    if _multi_frame(series):
+        return "multi-frame files (ImageSeriesReader reads one image per file)"
+    if fmt.float_data:
+        return "Float Pixel Data (not tested with GDCM)"
+    if fmt.bits_allocated not in (8, 16, 32):
+        return f"BitsAllocated {fmt.bits_allocated}"
+    if fmt.bits_allocated == 8 and fmt.bits_stored < 8:
+        return f"8-bit data with BitsStored {fmt.bits_stored} (GDCM requires 8)"
+    if fmt.bits_allocated == 32 and fmt.bits_stored < 32:
+        return f"32-bit data with BitsStored {fmt.bits_stored} (GDCM masks the wrong bits)"
+    if fmt.photometric_interpretation == "PALETTE COLOR":
+        return "GDCM applies the palette (RGB out); the contract returns the stored indices"
+    if (fmt.photometric_interpretation == "MONOCHROME1" and fmt.signed
+            and fmt.bits_stored == 12):
+        return "GDCM fails on signed 12-bit MONOCHROME1"
+    return None
+
+
+def _vtk_unable(series: SeriesInfo) -> str | None:
+    fmt = series.pixel
+    if _multi_frame(series):
+        return "multi-frame files (vtkDICOMImageReader reads the first frame only)"
+    if fmt.float_data:
+        return "Float Pixel Data"
+    if fmt.bits_allocated not in (8, 16):
+        return f"BitsAllocated {fmt.bits_allocated} (vtkDICOMImageReader reads 8 or 16)"
+    if fmt.samples_per_pixel > 1 and fmt.photometric_interpretation != "RGB":
+        return f"{fmt.photometric_interpretation} colour (VTK does not convert it to RGB)"
+    for frame in series.frames:
+        reason = vtk_cannot_invert(fmt, frame.slope, frame.intercept)
+        if reason is not None:
+            return reason
+    return None
+
+
+SITK = BackendSpec(
+    name="sitk",
+    module="dicomio.backends.sitk_backend",
+    requires=("SimpleITK",),
+    distribution="SimpleITK",
+    extra="sitk",
+    summary="SimpleITK ImageSeriesReader (GDCM) on dicomio's sorted file list; its rescale "
+            "and MONOCHROME1 inversion undone",
+    syntaxes=lambda: _SITK_SYNTAXES,
+    unable=_sitk_unable,
+)
+VTK = BackendSpec(
+    name="vtk",
+    module="dicomio.backends.vtk_backend",
+    requires=("vtk",),
+    distribution="vtk",
+    extra="vtk",
+    summary="vtkDICOMImageReader, file by file in dicomio's order; bottom-up rows and rescale "
+            "undone; uncompressed little-endian only",
+    syntaxes=lambda: _VTK_SYNTAXES,
+    unable=_vtk_unable,
+)
+
+BACKENDS: dict[str, BackendSpec] = {spec.name: spec for spec in (DIRECT, PYDICOM, SITK, VTK)}
+AUTO_ORDER: tuple[str, ...] = ("direct", "pydicom", "sitk", "vtk")
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """One backend as ``dicomio backends`` reports it (plain data, JSON-able).
+
+    Attributes
+    ----------
+    name
+        What to pass as ``backend=``.
+    installed, version
+        Whether its toolkit is importable, and the toolkit's version (None if absent).
+    extra, install
+        The pip extra that installs it (None: always installed) and the command.
+    auto_rank
+        Its place in ``auto``'s order (1 = tried first), None if ``auto`` never tries it.
+    summary
+        How it reads.
+    transfer_syntaxes
+        UIDs of the transfer syntaxes it decodes (as installed now, for dicomio's own).
+    """
+
+    name: str
+    installed: bool
+    version: str | None
+    extra: str | None
+    install: str
+    auto_rank: int | None
+    summary: str
+    transfer_syntaxes: tuple[str, ...]
+
+
+def describe_backends() -> list[BackendInfo]:
+    """Every registered backend, installed or not, without importing any toolkit."""
+    infos = []
+    for spec in BACKENDS.values():
+        installed = spec.installed()
+        infos.append(BackendInfo(
+            name=spec.name,
+            installed=installed,
+            version=spec.version() if installed else None,
+            extra=spec.extra,
+            install=spec.install_hint(),
+            auto_rank=AUTO_ORDER.index(spec.name) + 1 if spec.name in AUTO_ORDER else None,
+            summary=spec.summary,
+            transfer_syntaxes=tuple(uid for uid in TRANSFER_SYNTAXES if uid in spec.syntaxes()),
+        ))
+    return infos
 
 
 def register(spec: BackendSpec, *, auto_position: int | None = None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -23,6 +23,7 @@ __all__ = [
     "ReadResult",
     "ReportedGeometry",
     "Slot",
+    "ignored_decoder",
     "slots_by_file",
     "volume_dtype",
 ]
@@ -69,6 +70,24 @@ class ReportedGeometry:
         matrix[:3, :3] = np.asarray(self.direction, dtype=float) * np.asarray(self.spacing)
         matrix[:3, 3] = self.origin
         return matrix
+
+    @classmethod
+    def from_xyz(
+        cls, origin: Sequence[float], spacing: Sequence[float], direction: Sequence[float]
+    ) -> ReportedGeometry:
+        """Convert a toolkit's (x, y, z) image geometry into the contract's axis order.
+
+        ITK and VTK index images as (x, y, z) = (column, row, slice), the reverse of the
+        array axes, and give ``direction`` as a row-major 3×3 matrix whose columns are the
+        x, y and z directions.
+        """
+        matrix = np.asarray(direction, dtype=np.float64).reshape(3, 3)[:, ::-1]
+        x, y, z = (float(v) for v in origin)
+        return cls(
+            origin=(x, y, z),
+            spacing=(float(spacing[2]), float(spacing[1]), float(spacing[0])),
+            direction=tuple((float(a), float(b), float(c)) for a, b, c in matrix),
+        )
 
 
 @dataclass
@@ -163,6 +182,14 @@ class BackendSpec:
         module = importlib.import_module(self.module)
         reader: Backend = module.Reader()
         return reader
+
+
+def ignored_decoder(options: ReadOptions, library: str) -> list[str]:
+    """The warning a toolkit backend records when asked for a decoder: it decodes with its own
+    ``library`` and cannot use another."""
+    if options.decoder is None:
+        return []
+    return [f"decoder={options.decoder!r} ignored: this backend decodes with {library}"]
 
 
 def slots_by_file(series: SeriesInfo) -> list[tuple[FileHeader, list[Slot]]]:

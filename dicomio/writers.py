@@ -1,0 +1,299 @@
+"""Write a :class:`~dicomio.Volume` to NIfTI, NRRD or NumPy ``.npz``, safely.
+
+Each format keeps the geometry of the contract:
+
+NIfTI (``.nii``, ``.nii.gz``; needs nibabel, ``pip install 'dicomio[nifti]'``)
+    Voxel ``(i, j, k)`` is the volume's ``(column, row, slice)``; the sform (and the qform when
+    the axes are orthogonal, that is without gantry tilt) maps it to RAS millimetres: the LPS
+    affine with x and y negated. Colour is written as RGB24.
+NRRD (``.nrrd``; needs pynrrd, ``pip install 'dicomio[nrrd]'``)
+    ``space: left-posterior-superior``, with ``space directions`` and ``space origin`` taken
+    from the affine (axes listed fastest first: column, row, slice). Colour adds a leading
+    ``RGB-color`` axis. Gzip encoded.
+NumPy (``.npz``)
+    ``array`` (slice, row, column[, sample]), ``affine`` (4×4, LPS, as in the contract) and
+    ``metadata``: a JSON string with the metadata, provenance and geometry.
+
+Writes are atomic: the data goes to a temporary file in the target folder, is flushed to disk,
+then renamed over the target. A failure leaves nothing behind, never a half-written file; the
+input DICOM files are never overwritten, and an existing file only with ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import os
+import secrets
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from . import __version__
+from .volume import Volume
+
+__all__ = [
+    "FORMATS",
+    "format_of",
+    "lps_to_ras",
+    "nifti_affine",
+    "write_atomically",
+    "write_bytes_atomically",
+    "write_text_atomically",
+    "write_volume",
+]
+
+Format = Literal["nifti", "nrrd", "npz"]
+#: File name endings of each format.
+FORMATS: dict[Format, tuple[str, ...]] = {
+    "nifti": (".nii", ".nii.gz"),
+    "nrrd": (".nrrd",),
+    "npz": (".npz",),
+}
+#: LPS → RAS (and back): negate x and y.
+lps_to_ras = np.diag([-1.0, -1.0, 1.0, 1.0])
+# (i, j, k) → (k, j, i): the NIfTI/NRRD axis order to the contract's.
+_REVERSE_AXES = np.array([[0, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]], dtype=float)
+
+
+def format_of(path: str | os.PathLike[str]) -> Format:
+    """The format a file name asks for, from its ending.
+
+    Raises
+    ------
+    ValueError
+        The ending is none of ``.nii``, ``.nii.gz``, ``.nrrd``, ``.npz``.
+    """
+    name = Path(path).name.lower()
+    for fmt, endings in FORMATS.items():
+        if name.endswith(endings):
+            return fmt
+    known = ", ".join(e for endings in FORMATS.values() for e in endings)
+    raise ValueError(f"cannot tell the format of {Path(path).name!r}: use one of {known}")
+
+
+def nifti_affine(affine: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The NIfTI affine (voxel ``(i, j, k)`` → RAS mm) of a contract affine (``(k, j, i)`` →
+    LPS mm)."""
+    return lps_to_ras @ np.asarray(affine, dtype=np.float64) @ _REVERSE_AXES
+
+
+# --- atomic writes -------------------------------------------------------------------------------
+
+def _temporary_beside(target: Path) -> tuple[int, Path]:
+    """Create a new, empty, hidden file next to ``target`` (mode from the umask, like open)."""
+    for _ in range(100):
+        candidate = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+        try:
+            return os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), candidate
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"cannot create a temporary file next to {target}")
+
+
+def write_atomically(
+    target: str | os.PathLike[str], write: Callable[[IO[bytes]], None]
+) -> Path:
+    """Call ``write(handle)`` on a temporary file beside ``target``, then rename it over.
+
+    The rename is atomic on one file system: readers see the old file or the whole new one.
+    On any failure (an exception, Ctrl-C) the temporary file is removed.
+    """
+    where = Path(target)
+    descriptor, temporary = _temporary_beside(where)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, where)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return where
+
+
+def write_bytes_atomically(target: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``target`` atomically (see :func:`write_atomically`)."""
+
+    def write(handle: IO[bytes]) -> None:
+        handle.write(data)
+
+    return write_atomically(target, write)
+
+
+def write_text_atomically(target: str | os.PathLike[str], text: str) -> Path:
+    """Write UTF-8 ``text`` to ``target`` atomically (see :func:`write_atomically`)."""
+    return write_bytes_atomically(target, text.encode("utf-8"))
+
+
+# --- the formats ---------------------------------------------------------------------------------
+
+def _json_default(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (Path, os.PathLike)):
+        return os.fspath(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    return str(value)
+
+
+def volume_metadata(volume: Volume) -> dict[str, Any]:
+    """Everything worth keeping beside the array: metadata, provenance and geometry."""
+    return {
+        "written_by": f"dicomio {__version__}",
+        "axes": ["slice", "row", "column"] + (["sample"] if volume.array.ndim == 4 else []),
+        "affine_space": "LPS",
+        "spacing": list(volume.spacing),
+        "origin": list(volume.origin),
+        "metadata": dict(volume.metadata),
+        "provenance": volume.provenance,
+        "slice_positions": volume.slice_positions,
+    }
+
+
+def _write_npz(volume: Volume, handle: IO[bytes]) -> None:
+    text = json.dumps(volume_metadata(volume), default=_json_default)
+    np.savez(handle, array=volume.array, affine=volume.affine, metadata=np.array(text))
+
+
+def _nifti_data(array: NDArray[Any]) -> NDArray[Any]:
+    if array.ndim == 4:  # colour: RGB24 voxels
+        rgb = np.dtype([("R", "u1"), ("G", "u1"), ("B", "u1")])
+        array = np.ascontiguousarray(array, dtype=np.uint8).view(rgb)[..., 0]
+    return array.transpose(2, 1, 0)
+
+
+def _orthogonal(affine: NDArray[np.float64], tolerance: float = 1e-4) -> bool:
+    """The axes are perpendicular (cosine of each angle below ``tolerance``, ~0.006°)."""
+    axes = affine[:3, :3] / np.linalg.norm(affine[:3, :3], axis=0)
+    cosines = axes.T @ axes - np.eye(3)
+    return bool(np.max(np.abs(cosines)) < tolerance)
+
+
+def _write_nifti(volume: Volume, handle: IO[bytes], compress: bool) -> None:
+    try:
+        import nibabel as nib
+    except ImportError:
+        raise ImportError("writing NIfTI needs nibabel: pip install 'dicomio[nifti]'") from None
+    data = _nifti_data(volume.array)
+    affine = nifti_affine(volume.affine)
+    image = nib.Nifti1Image(data, affine, dtype=data.dtype)
+    header = image.header
+    header.set_xyzt_units("mm", "sec")
+    image.set_sform(affine, code="scanner")
+    if _orthogonal(affine):
+        header.set_qform(affine, code="scanner")  # rounding-level shear is stripped
+    else:  # sheared (gantry tilt): a qform cannot say it, only the sform
+        header.set_qform(None, code="unknown")
+    description = str(volume.metadata.get("SeriesDescription") or "")
+    header["descrip"] = f"dicomio {__version__} {description}".strip()[:79].encode("ascii",
+                                                                                   "replace")
+    stream: Any = gzip.GzipFile(fileobj=handle, mode="wb", mtime=0) if compress else handle
+    try:
+        image.to_file_map({"image": nib.FileHolder(fileobj=stream),
+                           "header": nib.FileHolder(fileobj=stream)})
+    finally:
+        if stream is not handle:
+            stream.close()
+
+
+def _write_nrrd(volume: Volume, handle: IO[bytes]) -> None:
+    try:
+        import nrrd
+    except ImportError:
+        raise ImportError("writing NRRD needs pynrrd: pip install 'dicomio[nrrd]'") from None
+    affine = volume.affine
+    directions = [affine[:3, 2], affine[:3, 1], affine[:3, 0]]  # column, row, slice
+    kinds = ["domain", "domain", "domain"]
+    if volume.array.ndim == 4:
+        directions.insert(0, np.full(3, np.nan))  # "none": the samples are not a space axis
+        kinds.insert(0, "RGB-color")
+    header = {
+        "space": "left-posterior-superior",
+        "space directions": np.array(directions),
+        "space origin": affine[:3, 3].copy(),
+        "kinds": kinds,
+        "encoding": "gzip",
+        "content": f"dicomio {__version__}",
+    }
+    nrrd.write(handle, np.ascontiguousarray(volume.array), header, index_order="C")
+
+
+def write_volume(
+    volume: Volume,
+    path: str | os.PathLike[str],
+    *,
+    format: Format | None = None,
+    overwrite: bool = False,
+    protect: Iterable[str | os.PathLike[str]] | None = None,
+) -> Path:
+    """Write ``volume`` to ``path`` as NIfTI, NRRD or ``.npz`` (see the module docstring).
+
+    Parameters
+    ----------
+    volume
+        What :func:`dicomio.load_volume` returned.
+    path
+        The file to write; its ending chooses the format unless ``format`` is given.
+    format
+        ``"nifti"`` (gzip-compressed when ``path`` ends in ``.gz``), ``"nrrd"`` or ``"npz"``.
+    overwrite
+        Replace an existing file (never one of the input files).
+    protect
+        Files that must never be overwritten; default: the volume's input files
+        (``volume.provenance.files``).
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` exists (and ``overwrite`` is False), or it is one of the protected files.
+    FileNotFoundError
+        The target folder does not exist.
+    ValueError
+        The format cannot be told from ``path``.
+    ImportError
+        The package for the format is not installed (the message names the pip extra).
+    """
+    target = Path(path)
+    chosen = format or format_of(target)
+    if chosen not in FORMATS:
+        raise ValueError(f"unknown format {chosen!r}; choose one of {', '.join(FORMATS)}")
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"the folder {target.parent} does not exist")
+    guarded = protect if protect is not None else (
+        volume.provenance.files if volume.provenance else ())
+    if target.exists():
+        if any(_same_file(target, Path(p)) for p in guarded):
+            raise FileExistsError(f"{target} is one of the input files: refusing to overwrite it")
+        if not overwrite:
+            raise FileExistsError(f"{target} exists (pass overwrite=True to replace it)")
+        if target.is_dir():
+            raise FileExistsError(f"{target} is a folder")
+    writers: dict[str, Callable[[IO[bytes]], None]] = {
+        "nifti": lambda h: _write_nifti(volume, h, target.name.lower().endswith(".gz")),
+        "nrrd": lambda h: _write_nrrd(volume, h),
+        "npz": lambda h: _write_npz(volume, h),
+    }
+    return write_atomically(target, writers[chosen])
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return first.samefile(second)
+    except OSError:
+        return False
