@@ -23,7 +23,8 @@ import numpy as np
 from .errors import InvalidDicomError
 from .transfer_syntax import IMPLICIT_VR_LITTLE_ENDIAN, TransferSyntax, lookup
 
-__all__ = ["PIXEL_DATA_TAGS", "FileHeader", "NotDicomError", "PixelFormat", "read_header"]
+__all__ = ["HEADER_BYTES", "PIXEL_DATA_TAGS", "FileHeader", "NotDicomError", "PixelFormat",
+           "read_header"]
 
 PIXEL_DATA = 0x7FE00010
 FLOAT_PIXEL_DATA = 0x7FE00008
@@ -36,6 +37,8 @@ _ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN",
                        b"UR", b"UT", b"UV"})
 _FIRST_READ = 16384
+#: Bytes read at first from each file: most headers end well before.
+HEADER_BYTES = _FIRST_READ
 _DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 
 

@@ -111,8 +111,8 @@ def load_volume(
         Load even if some DICOM files under ``path`` could not be read (they are listed in the
         warnings); by default that raises :class:`UnreadableFilesError`.
     workers
-        Threads reading headers and decoding (direct backend); default: the usable cores for
-        decoding, twice as many for the header scan (which waits on I/O).
+        Threads decoding (direct backend); default: the usable cores. 1 also keeps the header
+        scan in the calling thread (no read-ahead helper).
     decoder
         Force a decoder: ``"imagecodecs"``, ``"pylibjpeg"``, ``"gdcm"``, ...
     tolerances

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["decode_workers", "scan_workers", "usable_cores"]
+__all__ = ["decode_workers", "usable_cores"]
 
 
 def usable_cores() -> int:
@@ -18,12 +18,3 @@ def usable_cores() -> int:
 def decode_workers() -> int:
     """Threads decoding pixel data: one per usable core (at most 8); decoding is CPU-bound."""
     return max(1, min(usable_cores(), 8))
-
-
-def scan_workers() -> int:
-    """Threads reading headers: twice the usable cores (at most 16).
-
-    Reading a header is a little I/O and a little Python: threads overlap the I/O (a cold disk,
-    a network share) and cost nothing noticeable when the files are in the page cache.
-    """
-    return max(1, min(2 * usable_cores(), 16))

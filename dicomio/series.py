@@ -15,7 +15,6 @@ import math
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -34,10 +33,10 @@ from .geometry import (
     position_problem,
     spacing_problem,
 )
-from .header import FileHeader, NotDicomError, PixelFormat, read_header
+from .header import HEADER_BYTES, FileHeader, NotDicomError, PixelFormat, read_header
 from .mosaic import is_mosaic, mosaic_frames
 from .multiframe import RT_DOSE, functional_group_frames, grid_offset_frames
-from .parallel import scan_workers
+from .readahead import PROBE_FILES, WaitProbe, read_ahead
 from .sanity import header_problem
 
 __all__ = ["Frame", "Inventory", "SeriesInfo", "SkippedFile", "discover", "frames_of", "group",
@@ -189,11 +188,6 @@ class SeriesInfo:
 
 # --- discovery ---------------------------------------------------------------------------------
 
-# Files per task of the threaded scan: large enough that handing a task to a thread costs little
-# next to reading the headers, small enough to share the work evenly.
-_SCAN_CHUNK = 64
-
-
 def _walk(root: Path) -> Iterator[Path | SkippedFile]:
     """Yield the files under ``root`` in sorted order, following symlinks but never looping;
     what cannot be listed or is not a regular file comes as a :class:`SkippedFile`, in place."""
@@ -265,19 +259,21 @@ def _classify(path: Path | SkippedFile) -> FileHeader | SkippedFile:
     return header
 
 
-def _classify_chunk(chunk: Sequence[Path | SkippedFile]) -> list[FileHeader | SkippedFile]:
-    return [_classify(entry) for entry in chunk]
-
-
 def _classify_all(
     entries: Sequence[Path | SkippedFile], workers: int
 ) -> list[FileHeader | SkippedFile]:
-    """Classify every entry, in threads when there are many; the result keeps their order."""
-    if workers <= 1 or len(entries) <= _SCAN_CHUNK:
-        return _classify_chunk(entries)
-    chunks = [entries[i:i + _SCAN_CHUNK] for i in range(0, len(entries), _SCAN_CHUNK)]
-    with ThreadPoolExecutor(min(workers, len(chunks)), thread_name_prefix="dicomio-scan") as pool:
-        return [found for chunk in pool.map(_classify_chunk, chunks) for found in chunk]
+    """Classify every entry, in order, in this thread.
+
+    When the first files show that reading waits on the disk (not cached), a helper thread
+    has the OS read the next ones ahead (:mod:`dicomio.readahead`) - unless ``workers`` is 1.
+    """
+    probe, rest = entries[:PROBE_FILES], entries[PROBE_FILES:]
+    with WaitProbe() as timing:
+        found = [_classify(entry) for entry in probe]
+    if rest and workers > 1 and timing.uncached(len(probe)):
+        with read_ahead([e for e in rest if isinstance(e, Path)], HEADER_BYTES):
+            return found + [_classify(entry) for entry in rest]
+    return found + [_classify(entry) for entry in rest]
 
 
 def _sop_class_name(uid: str) -> str:
@@ -297,8 +293,9 @@ def discover(paths: PathInput, *, workers: int | None = None) -> Inventory:
     paths
         A file, a folder, or a sequence of them.
     workers
-        Threads reading the headers; default :func:`dicomio.parallel.scan_workers`. The
-        result is the same, in the same order, whatever the number.
+        1: read every file in this thread only. Otherwise (default) a helper thread may ask
+        the OS to read files ahead when they are not cached. The result is the same, in the
+        same order, either way.
 
     Returns
     -------
@@ -320,7 +317,7 @@ def discover(paths: PathInput, *, workers: int | None = None) -> Inventory:
             entries.append(root)
         else:
             raise NoDicomFilesError("no such file or folder", path=root)
-    for found in _classify_all(entries, workers or scan_workers()):
+    for found in _classify_all(entries, 2 if workers is None else workers):
         if isinstance(found, SkippedFile):
             inventory.skipped.append(found)
         else:
@@ -530,7 +527,7 @@ def list_series(
     tolerances
         Thresholds of the geometry checks.
     workers
-        Threads reading the headers (default: twice the usable cores, at most 16).
+        1: read every header in this thread only (see :func:`discover`).
 
     Returns
     -------

@@ -1,10 +1,11 @@
-"""The header scan in threads, and scaling: every step stays (near) linear in the files."""
+"""The header scan: read-ahead when uncached, same results; every step (near) linear."""
 
 from __future__ import annotations
 
 import os
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,9 +13,11 @@ import numpy as np
 import pytest
 
 import dicomio
+from dicomio import readahead
 from dicomio import series as series_module
 from dicomio.header import read_header
-from dicomio.parallel import decode_workers, scan_workers, usable_cores
+from dicomio.parallel import decode_workers, usable_cores
+from dicomio.readahead import WaitProbe, read_ahead
 from dicomio.series import discover, group
 from dicomio.synthetic import SAGITTAL, SeriesSpec
 
@@ -33,41 +36,86 @@ def _messy_folder(make_series, tmp_path: Path) -> Path:
     return root
 
 
-def test_threads_give_the_same_inventory_in_the_same_order(make_series, tmp_path, monkeypatch):
+def _force_read_ahead(monkeypatch) -> list[Path]:
+    """Make every scan read ahead after 2 files; return the paths the helper advised."""
+    advised: list[Path] = []
+
+    @contextmanager
+    def recording(paths, nbytes):
+        advised.extend(paths)
+        with read_ahead(paths, nbytes):
+            yield
+
+    monkeypatch.setattr(series_module, "PROBE_FILES", 2)
+    monkeypatch.setattr(readahead, "_CACHED_WAIT", -1.0)  # any pace looks uncached
+    monkeypatch.setattr(series_module, "read_ahead", recording)
+    return advised
+
+
+def test_read_ahead_gives_the_same_inventory_in_the_same_order(make_series, tmp_path,
+                                                                monkeypatch) -> None:
     root = _messy_folder(make_series, tmp_path)
-    serial = discover(root, workers=1)
-    threads_used = set()
-    classify = series_module._classify
-
-    def recording(entry):
-        threads_used.add(threading.current_thread().name)
-        return classify(entry)
-
-    monkeypatch.setattr(series_module, "_SCAN_CHUNK", 2)  # many small tasks
-    monkeypatch.setattr(series_module, "_classify", recording)
-    threaded = discover(root, workers=6)
-    assert any(name.startswith("dicomio-scan") for name in threads_used)
-    assert [h.path for h in threaded.headers] == [h.path for h in serial.headers]
-    assert threaded.headers == serial.headers
-    assert threaded.skipped == serial.skipped
-    assert {s.category for s in serial.skipped} == {"not_dicom", "unreadable", "other"}
-    assert [(s.key, s.files) for s in group(threaded.headers)] == \
-        [(s.key, s.files) for s in group(serial.headers)]
+    plain = discover(root, workers=1)
+    advised = _force_read_ahead(monkeypatch)
+    ahead = discover(root)
+    assert advised and all(isinstance(p, Path) for p in advised)
+    assert [h.path for h in ahead.headers] == [h.path for h in plain.headers]
+    assert ahead.headers == plain.headers
+    assert ahead.skipped == plain.skipped
+    assert {s.category for s in plain.skipped} == {"not_dicom", "unreadable", "other"}
+    assert [(s.key, s.files) for s in group(ahead.headers)] == \
+        [(s.key, s.files) for s in group(plain.headers)]
 
 
-def test_threaded_scan_of_the_corpus_matches_a_serial_one(corpus) -> None:
+def test_one_worker_never_starts_a_helper(make_series, tmp_path, monkeypatch) -> None:
+    root = _messy_folder(make_series, tmp_path)
+    advised = _force_read_ahead(monkeypatch)
+    discover(root, workers=1)
+    assert advised == []
+
+
+def test_the_helper_advises_the_kernel_and_stops(tmp_path, monkeypatch) -> None:
+    paths = [tmp_path / f"f{i}" for i in range(5)]
+    for path in paths:
+        path.write_bytes(bytes(100))
+    calls = []
+    monkeypatch.setattr(os, "posix_fadvise", lambda fd, offset, length, advice:
+                        calls.append((offset, length, advice)))
+    with read_ahead([*paths, tmp_path / "missing"], 4096):
+        deadline = time.monotonic() + 10
+        while len(calls) < 5 and time.monotonic() < deadline:
+            time.sleep(0.001)
+    assert calls == [(0, 4096, os.POSIX_FADV_WILLNEED)] * 5  # the missing file is skipped
+    calls.clear()
+    with read_ahead(paths * 20_000, 4096):
+        pass  # the scan is over: the helper stops early
+    assert len(calls) < 100_000
+    assert not any(t.name == "dicomio-readahead" for t in threading.enumerate())
+
+
+def test_waiting_is_told_from_working() -> None:
+    with WaitProbe() as idle:
+        time.sleep(0.05)
+    assert idle.uncached(32)
+    with WaitProbe() as busy:
+        sum(range(200_000))
+    assert not busy.uncached(1000)  # CPU-bound: (almost) no wait
+    assert not idle.uncached(0)
+
+
+def test_read_ahead_scan_of_the_corpus_matches_a_plain_one(corpus, monkeypatch) -> None:
     root = corpus("dicom2nifti")
-    serial = dicomio.scan(root, workers=1)
-    threaded = dicomio.scan(root, workers=8)
-    assert [(s.key, s.files) for s in threaded[0]] == [(s.key, s.files) for s in serial[0]]
-    assert threaded[1].skipped == serial[1].skipped
+    plain = dicomio.scan(root, workers=1)
+    _force_read_ahead(monkeypatch)
+    ahead = dicomio.scan(root)
+    assert [(s.key, s.files) for s in ahead[0]] == [(s.key, s.files) for s in plain[0]]
+    assert ahead[1].skipped == plain[1].skipped
 
 
-def test_workers_follow_the_usable_cores() -> None:
+def test_decode_workers_follow_the_usable_cores() -> None:
     cores = usable_cores()
     assert 1 <= cores <= (os.cpu_count() or 1)
     assert decode_workers() == min(cores, 8)
-    assert scan_workers() == min(2 * cores, 16)
 
 
 def _best_time(function, repeats: int = 3) -> float:
