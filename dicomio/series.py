@@ -187,8 +187,9 @@ class SeriesInfo:
 
 # --- discovery ---------------------------------------------------------------------------------
 
-def _walk(root: Path, skipped: list[SkippedFile]) -> Iterator[Path]:
-    """Yield the files under ``root``, sorted, following symlinks but never looping."""
+def _walk(root: Path, skipped: list[SkippedFile], recursive: bool = True) -> Iterator[Path]:
+    """Yield the files under ``root``, sorted, following symlinks but never looping (only the
+    files directly in ``root`` unless ``recursive``)."""
     seen: set[tuple[int, int]] = set()
     stack = [root]
     while stack:
@@ -223,7 +224,8 @@ def _walk(root: Path, skipped: list[SkippedFile]) -> Iterator[Path]:
                     skipped.append(SkippedFile(Path(entry.path), "broken symlink", "unreadable"))
                 else:
                     skipped.append(SkippedFile(Path(entry.path), "not a regular file", "other"))
-        stack.extend(reversed(subfolders))
+        if recursive:
+            stack.extend(reversed(subfolders))
 
 
 def _as_paths(paths: PathInput) -> list[Path]:
@@ -264,13 +266,16 @@ def _sop_class_name(uid: str) -> str:
     return name if name != uid else f"SOP class {uid}"
 
 
-def discover(paths: PathInput) -> Inventory:
+def discover(paths: PathInput, *, recursive: bool = True) -> Inventory:
     """Find DICOM images under files and folders (recursively), by content.
 
     Parameters
     ----------
     paths
         A file, a folder, or a sequence of them.
+    recursive
+        False: only the files directly in the folders (what :mod:`dicomio.archive` plans as
+        one unit, the subfolders being units of their own).
 
     Returns
     -------
@@ -285,7 +290,7 @@ def discover(paths: PathInput) -> Inventory:
     inventory = Inventory(roots=tuple(_as_paths(paths)))
     for root in inventory.roots:
         if root.is_dir():
-            files: Iterable[Path] = _walk(root, inventory.skipped)
+            files: Iterable[Path] = _walk(root, inventory.skipped, recursive)
         elif root.exists():
             files = [root]
         else:
