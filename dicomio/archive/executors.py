@@ -97,9 +97,14 @@ class SerialExecutor:
 
 def _process_context() -> Any:
     """Fresh processes, not forks of this one: forking a process that runs threads (a
-    progress bar, a decoder's pool) can deadlock the child."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    progress bar, a decoder's pool) can deadlock the child. Where there is a fork server it
+    imports dicomio once, and every worker starts as a copy of it instead of importing dicomio
+    again (a third of a second of CPU each)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["dicomio.archive.validation", "dicomio.archive.conversion"])
+    return context
 
 
 class ProcessExecutor:
