@@ -191,6 +191,29 @@ def test_a_series_that_kills_every_worker_is_reported_once(archive: Archive, ser
     assert result["findings"][:-1] == serial["findings"]
 
 
+def test_a_task_dask_gives_up_on_is_reported_once(archive: Archive, cluster,
+                                                 tmp_path: Path) -> None:
+    """After ``allowed-failures`` deaths Dask raises KilledWorker: WORKER_DIED, as locally."""
+    from distributed import Client
+
+    folders = [archive.root / "p13"]
+    with open_executor(workers=1) as serial_executor:
+        plan = plan_archive(folders, serial_executor)
+    victim = plan.jobs[5].uid
+    task = KillWorker(ValidateTask(ValidationConfig()), victim, tmp_path / "killed", True)
+    allowed, cluster.scheduler.allowed_failures = cluster.scheduler.allowed_failures, 0
+    try:
+        with Client(cluster) as client:
+            executor = DaskExecutor(client, cluster.scheduler_address)
+            report = validate_plan(plan, ValidationConfig(), executor, task=task)
+            client.wait_for_workers(2, timeout=60)
+    finally:
+        cluster.scheduler.allowed_failures = allowed
+    assert [r.series.uid for r in report.series] == [j.uid for j in plan.jobs if j.uid != victim]
+    (died,) = report.findings
+    assert (died.code, died.series, len(died.files)) == ("WORKER_DIED", victim, 4)
+
+
 # --- convert -------------------------------------------------------------------------------------
 
 def test_convert_a_list_of_folders_serial_parallel_and_dask(archive: Archive, cluster,
