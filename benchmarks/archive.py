@@ -60,8 +60,9 @@ def run(arguments: list[str], output: Path | None = None) -> tuple[float, str]:
     return seconds, hashlib.sha256(report).hexdigest()
 
 
-def machine() -> str:
-    """One line describing the machine."""
+def machine(load_at_start: float) -> str:
+    """One line describing the machine, with the load averages when the timing started and
+    ended (other work on the machine slows the parallel modes first)."""
     model = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -79,11 +80,14 @@ def machine() -> str:
     import dask
     import distributed
 
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return (f"{model}, {len(os.sched_getaffinity(0))} usable cores{memory}; "
             f"{platform.system()} {platform.release()}; Python {platform.python_version()}, "
-            f"dask {dask.__version__}, distributed {distributed.__version__}; "
-            f"load average {load:.1f} when started")
+            f"dask {dask.__version__}, distributed {distributed.__version__}; one-minute load "
+            f"average {load_at_start:.1f} when the timing started, {_load():.1f} when it ended")
+
+
+def _load() -> float:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
 def main() -> None:
@@ -116,6 +120,7 @@ def main() -> None:
                 "convert": ["convert", str(archive), "{out}", "--json", "--reproducible"],
             }
             times: dict[tuple[str, str], list[float]] = {}
+            load_at_start = _load()
             digests: dict[str, set[str]] = {command: set() for command in commands}
             for _ in range(options.repeats):
                 for command, arguments in commands.items():
@@ -139,7 +144,7 @@ def main() -> None:
         f"Wall time of the whole command in a fresh process (median of {options.repeats}, "
         f"modes alternating); every mode gave the same JSON report, byte for byte.",
         "",
-        f"Machine: {machine()}.",
+        f"Machine: {machine(load_at_start)}.",
         "",
         "| command | where | seconds | series/s | files/s | vs serial |",
         "|---|---|---|---|---|---|",

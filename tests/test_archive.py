@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -40,7 +40,7 @@ from dicomio.archive.executors import (
 from dicomio.archive.plan import split_units
 from dicomio.cli import app
 from dicomio.config import ValidationConfig
-from dicomio.validate import validate
+from dicomio.validate import ValidationReport, validate
 
 from .archive_helpers import Archive, KillWorker, make_archive, started
 from .schemas import check_schema
@@ -173,6 +173,17 @@ def test_a_killed_dask_worker_loses_and_duplicates_nothing(archive: Archive, ser
     assert report.to_dict(reproducible=True) == serial
 
 
+def assert_lost_once(report: ValidationReport, serial: dict, victim: str) -> None:
+    """The victim is one WORKER_DIED finding; every other series is as in ``serial``."""
+    result = report.to_dict(reproducible=True)
+    others = [s for s in serial["series"] if s["uid"] != victim]
+    assert result["series"] == [{**s, "index": i} for i, s in enumerate(others)]
+    assert result["findings"][:-1] == serial["findings"]
+    died = result["findings"][-1]
+    assert (died["code"], died["severity"], died["series"]) == ("WORKER_DIED", "error", victim)
+    assert len(died["files"]) == 4 and "died on every attempt" in died["message"]
+
+
 def test_a_series_that_kills_every_worker_is_reported_once(archive: Archive, serial: dict,
                                                            tmp_path: Path) -> None:
     """Run again alone after the pool broke, it dies again: WORKER_DIED names it, the other
@@ -181,37 +192,28 @@ def test_a_series_that_kills_every_worker_is_reported_once(archive: Archive, ser
         plan = plan_archive(archive.paths, executor)
         report = validate_plan(plan, ValidationConfig(), executor,
                                task=killer(archive, tmp_path, always=True))
-    result = report.to_dict(reproducible=True)
-    others = [s for s in serial["series"] if s["uid"] != archive.victim]
-    assert result["series"] == [{**s, "index": i} for i, s in enumerate(others)]
-    died = [f for f in result["findings"] if f["code"] == "WORKER_DIED"]
-    assert len(died) == 1 and died[0]["series"] == archive.victim
-    assert died[0]["severity"] == "error" and len(died[0]["files"]) == 4
-    assert "died on every attempt" in died[0]["message"]
-    assert result["findings"][:-1] == serial["findings"]
+    assert_lost_once(report, serial, archive.victim)
 
 
-def test_a_task_dask_gives_up_on_is_reported_once(archive: Archive, cluster,
+def test_a_task_dask_gives_up_on_is_reported_once(archive: Archive, serial: dict, cluster,
                                                  tmp_path: Path) -> None:
-    """After ``allowed-failures`` deaths Dask raises KilledWorker: WORKER_DIED, as locally."""
+    """After ``allowed-failures`` deaths Dask raises KilledWorker: the batch holding the series
+    is split and run again one series per task; the series that kills its worker alone is
+    WORKER_DIED, as on the local pool."""
     from distributed import Client
 
-    folders = [archive.root / "p13"]
-    with open_executor(workers=1) as serial_executor:
-        plan = plan_archive(folders, serial_executor)
-    victim = plan.jobs[5].uid
-    task = KillWorker(ValidateTask(ValidationConfig()), victim, tmp_path / "killed", True)
     allowed, cluster.scheduler.allowed_failures = cluster.scheduler.allowed_failures, 0
     try:
         with Client(cluster) as client:
             executor = DaskExecutor(client, cluster.scheduler_address)
-            report = validate_plan(plan, ValidationConfig(), executor, task=task)
+            plan = plan_archive(archive.paths, executor)
+            assert executor.batch_size(len(plan.jobs)) > 1
+            report = validate_plan(plan, ValidationConfig(), executor,
+                                   task=killer(archive, tmp_path, always=True))
             client.wait_for_workers(2, timeout=60)
     finally:
         cluster.scheduler.allowed_failures = allowed
-    assert [r.series.uid for r in report.series] == [j.uid for j in plan.jobs if j.uid != victim]
-    (died,) = report.findings
-    assert (died.code, died.series, len(died.files)) == ("WORKER_DIED", victim, 4)
+    assert_lost_once(report, serial, archive.victim)
 
 
 # --- convert -------------------------------------------------------------------------------------
@@ -344,7 +346,7 @@ class BreakingPool:
     def __init__(self, submitted: list[int], breaks_at: int | None) -> None:
         self.submitted, self.breaks_at = submitted, breaks_at
 
-    def submit(self, function, item):  # type: ignore[no-untyped-def]
+    def submit(self, function: Callable[[int], int], item: int) -> Future[int]:
         if len(self.submitted) == self.breaks_at:
             self.breaks_at = None
             raise BrokenProcessPool("a child process terminated abruptly")

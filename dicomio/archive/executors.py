@@ -208,10 +208,14 @@ def _missing(paths: list[str]) -> list[str]:
 
 
 class DaskExecutor:
-    """The workers of a ``dask.distributed`` cluster (one item per task).
+    """The workers of a ``dask.distributed`` cluster.
 
-    Items and results travel through the scheduler, so they are kept small: a job carries the
-    paths of its files and the workers read them where they see them.
+    Consecutive items are run in batches, one task each (:meth:`batch_size`); at most ``4 ×``
+    the workers' threads tasks (at least 8) are submitted ahead. Items and results travel
+    through the scheduler, so they are kept small: a job carries the paths of its files and
+    the workers read them where they see them. A batch Dask gives up on (its worker died
+    ``allowed-failures`` times) is split, and its items run again one per task: only an item
+    that is given up on alone is ``lost``.
     """
 
     parallel = True
@@ -250,32 +254,52 @@ class DaskExecutor:
                 f"{worker}): the workers must see the files under the same paths as this "
                 f"command (a shared or mounted file system)")
 
+    def batch_size(self, count: int) -> int:
+        """Items per task: about 16 tasks per worker thread, enough to balance the load, few
+        enough that Dask's cost per task (milliseconds) is small next to the work."""
+        return max(1, count // (16 * self.workers))
+
     def map(self, function: Callable[[Item], Result], items: Sequence[Item],
             lost: Callable[[Item, str], Result]) -> Iterator[tuple[int, Result]]:
         from distributed import KilledWorker, as_completed
 
-        window = max(4, 2 * self.workers)
-        waiting = iter(range(len(items)))
-        position_of: dict[Any, int] = {}
-        completed = as_completed()
+        size = self.batch_size(len(items))
+        waiting = deque(list(range(start, min(start + size, len(items))))
+                        for start in range(0, len(items), size))
+        positions_of: dict[Any, list[int]] = {}
+        completed = as_completed(with_results=True, raise_errors=False)
 
         def submit() -> None:
-            position = next(waiting, None)
-            if position is not None:
-                future = self.client.submit(function, items[position], pure=False)
-                position_of[future.key] = position
+            # Waiting tasks are only paths (pixels exist while a task runs, one per worker
+            # thread), so a wide window costs no memory and hides the round trips.
+            while waiting and len(positions_of) < max(8, 4 * self.workers):
+                positions = waiting.popleft()
+                future = self.client.submit(_run_batch, function,
+                                            [items[p] for p in positions], pure=False)
+                positions_of[future.key] = positions
                 completed.add(future)
 
-        for _ in range(window):
-            submit()
-        for future in completed:
-            position = position_of.pop(future.key)
-            if future.status == "error" and isinstance(future.exception(), KilledWorker):
-                yield position, lost(items[position], DIED)
+        submit()
+        for future, result in completed:  # results are fetched as tasks finish
+            positions = positions_of.pop(future.key)
+            if future.cancelled():
+                raise result
+            if future.status != "error":
+                yield from zip(positions, result, strict=True)
+            elif not isinstance(result[1], KilledWorker):
+                _, error, traceback = result
+                raise error.with_traceback(traceback)  # a bug in the function: stop
+            elif len(positions) > 1:  # given up: each item again, alone, to blame only one
+                waiting.extendleft([p] for p in reversed(positions))
             else:
-                yield position, future.result()  # re-raises an exception of the function
+                yield positions[0], lost(items[positions[0]], DIED)
             future.release()
             submit()
+
+
+def _run_batch(function: Callable[[Item], Result], items: list[Item]) -> list[Result]:
+    """Run on a Dask worker: ``function`` over a batch of items."""
+    return [function(item) for item in items]
 
 
 def in_order(
