@@ -192,10 +192,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="dicomio-archive-bench-") as scratch:
         for archive in (SMALL, CT_J2K):
             lines += time_archive(archive, Path(scratch), options.repeats)
-    lines += ["On 2 cores the command itself, Dask's messaging and the machine's other work "
-              "share the cores with the two workers, so two workers cannot reach 2×; "
-              "fixed costs (starting processes: ~0.3 s; importing Dask and connecting: ~0.5 s; "
-              "starting a LocalCluster: ~2 s) weigh on short runs. See docs/archives.md."]
+    lines += ["\"Serial\" is one series after another in the command's process, each decoded "
+              "with a thread per core as `load_volume` does (JPEG 2000 decoders release the GIL, "
+              "so it already uses both cores while decoding); worker processes decode with one "
+              "thread each and add parallelism across series. On 2 cores the command itself, "
+              "Dask's messaging and the machine's other work (see the load averages) share the "
+              "cores with the two workers, so two workers cannot reach 2×; fixed costs "
+              "(starting processes: ~0.3 s; importing Dask and connecting: ~0.5 s; starting a "
+              "LocalCluster: ~2 s) weigh on short runs. See docs/archives.md."]
     table = "\n".join(lines) + "\n"
     print(table)
     if options.write:
