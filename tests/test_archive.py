@@ -422,3 +422,18 @@ def test_stacks_of_one_uid_stay_in_one_task(archive: Archive) -> None:
     report = ValidateTask(ValidationConfig())(job)
     assert [r.series.key for r in report.series] == [f"{job.uid}#0", f"{job.uid}#1"]
     assert np.all([r.index == i for i, r in enumerate(report.series)])
+
+
+def test_a_summary_describes_a_series_as_describe_series(archive: Archive) -> None:
+    """What reports keep (a few hundred bytes, picklable) gives the same JSON as the series."""
+    import pickle
+
+    from dicomio import list_series
+    from dicomio.describe import describe_series, summarise
+
+    for index, series in enumerate(list_series(archive.root / "p05")):
+        summary = pickle.loads(pickle.dumps(summarise(series)))
+        assert json.dumps(summary.describe(index)) == json.dumps(describe_series(series, index))
+        assert (summary.key, summary.n_slices, summary.folder) == (
+            series.key, series.n_slices, series.files[0].parent)
+        assert len(pickle.dumps(summary)) < 2000
