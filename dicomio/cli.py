@@ -37,13 +37,11 @@ from .errors import (
     NoDicomFilesError,
     SeriesNotFoundError,
 )
-from .writers import write_text_atomically
 
 if TYPE_CHECKING:
     from .compare import Comparison
-    from .findings import Finding
+    from .describe import SeriesSummary
     from .series import Inventory, SeriesInfo
-    from .validate import ValidationReport
     from .volume import Volume
 
 app = typer.Typer(
@@ -121,6 +119,15 @@ def _status(message: str, enabled: bool) -> Iterator[None]:
         yield
 
 
+def _new_progress() -> Progress:
+    """A transient progress display on stderr. Lines printed on stdout while it runs go above
+    it when stdout is the same terminal, and straight to stdout when it is a pipe or a file."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("[dim]{task.fields[label]}"), TimeElapsedColumn(),
+                    console=_progress_console(), transient=True,
+                    redirect_stdout=out.is_terminal, redirect_stderr=False)
+
+
 @contextmanager
 def _progress_bar(
     description: str, total: int, enabled: bool
@@ -130,9 +137,7 @@ def _progress_bar(
     if not enabled:
         yield lambda label, total=None: None
         return
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("[dim]{task.fields[label]}"), TimeElapsedColumn(),
-                  console=_progress_console(), transient=True) as progress:
+    with _new_progress() as progress:
         task = progress.add_task(description, total=total, label="")
         started = False
 
@@ -144,6 +149,23 @@ def _progress_bar(
             progress.update(task, label=escape(label), total=total or None)
 
         yield step
+
+
+@contextmanager
+def _completion_bar(description: str, enabled: bool) -> Iterator[Callable[[int, int, str],
+                                                                          None]]:
+    """A progress bar on stderr; yields ``update(done, total, label)``, to call as each item
+    finishes (in any order)."""
+    if not enabled:
+        yield lambda done, total, label: None
+        return
+    with _new_progress() as progress:
+        task = progress.add_task(description, total=None, label="")
+
+        def update(done: int, total: int, label: str) -> None:
+            progress.update(task, completed=done, total=total, label=escape(label))
+
+        yield update
 
 
 def _print_table(table: Table) -> None:
@@ -180,7 +202,7 @@ def _scan_one(path: Path, selector: str | None, progress: bool) -> SeriesInfo:
         fail(exc, EXIT_USAGE)
 
 
-def _size(series: SeriesInfo) -> str:
+def _size(series: SeriesInfo | SeriesSummary) -> str:
     return "×".join(str(n) for n in (series.rows, series.columns, series.n_slices))
 
 
@@ -188,13 +210,13 @@ def _spacing(values: Sequence[float] | None) -> str:
     return "—" if values is None else " × ".join(f"{v:.4g}" for v in values)
 
 
-def _syntax_names(series: SeriesInfo) -> str:
+def _syntax_names(series: SeriesInfo | SeriesSummary) -> str:
     from .transfer_syntax import lookup
 
     return ", ".join(lookup(uid).name for uid in series.transfer_syntaxes)
 
 
-def _series_line(series: SeriesInfo) -> str:
+def _series_line(series: SeriesInfo | SeriesSummary) -> str:
     number = "-" if series.number is None else series.number
     return (f"{series.key}  #{number}  {series.description or '(no description)'!r}  "
             f"{series.modality or '?'}  {_size(series)}  {_syntax_names(series)}")
@@ -388,6 +410,19 @@ class FailOn(str, Enum):
     warning = "warning"
 
 
+Workers = Annotated[int | None, typer.Option(
+    "--workers", "-j", min=1, show_default=False,
+    help="Series processed side by side, each in a process of its own [default: the usable "
+         "cores]; 1 works in this process. With --scheduler local: the Dask workers to start.")]
+Scheduler = Annotated[str | None, typer.Option(
+    "--scheduler", metavar="ADDRESS",
+    help="Process the series on a Dask cluster: the scheduler's address (tcp://host:8786), or "
+         "'local' to start one here. Needs pip install 'dicomio[dask]', on the workers too.")]
+Reproducible = Annotated[bool, typer.Option(
+    "--reproducible", help="Leave out timings, timestamp and host name, so that the same "
+                           "files give the same report byte for byte.")]
+
+
 @app.command()
 def validate(
     paths: Annotated[list[Path], typer.Argument(exists=True, help="Folders and files.")],
@@ -408,17 +443,21 @@ def validate(
     junit_xml: Annotated[Path | None, typer.Option(
         "--junit-xml", dir_okay=False, help="Also write the JUnit XML report to this file.")]
         = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    reproducible: Reproducible = False,
     quiet: Quiet = False,
     progress: ShowProgress = None,
 ) -> None:
     """Check every series under PATHS and report findings with stable codes.
 
-    Exit 0 when no finding reaches --fail-on, 1 when one does, 2 on usage errors (a bad
-    configuration included). The codes are documented in docs/findings.md.
+    Series are checked side by side on every core (or on a Dask cluster), and reported in a
+    fixed order: the report does not depend on where they ran. Exit 0 when no finding reaches
+    --fail-on, 1 when one does, 2 on usage errors (a bad configuration included). The codes
+    are documented in docs/findings.md.
     """
+    from .cli_archive import run_validation
     from .config import ValidationConfig, find_config, load_config
-    from .junit import to_junit_xml
-    from .validate import validate as run_validation
 
     try:
         source = config or find_config(paths)
@@ -431,65 +470,8 @@ def validate(
         settings = settings.with_(cross_check=True)
     if headers_only:
         settings = settings.with_(pixels=False)
-
-    with _progress_bar("validating", 0, _progress_enabled(progress, quiet)) as step:
-        report = run_validation(paths, settings,
-                                progress=lambda done, total, label: step(label, total))
-    if junit_xml is not None:
-        try:
-            write_text_atomically(junit_xml, to_junit_xml(report))
-        except OSError as exc:
-            _usage_error(f"cannot write {junit_xml}: {exc.strerror or exc}")
-    if output is ValidateFormat.json:
-        _print_json(report.to_dict())
-    elif output is ValidateFormat.junit:
-        sys.stdout.write(to_junit_xml(report))
-    else:
-        _print_validation(report, quiet)
-    raise typer.Exit(EXIT_OK if report.passed else EXIT_FINDINGS)
-
-
-_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
-
-
-def _print_findings(findings: Sequence[Finding], indent: str, quiet: bool) -> None:
-    for finding in findings:
-        if quiet and finding.severity == "info":
-            continue
-        style = _SEVERITY_STYLE[finding.severity]
-        files = ""
-        if len(finding.files) > 1:
-            files = f" [dim]({len(finding.files)} files)[/]"
-        out.print(f"{indent}[{style}]{finding.severity:<7}[/] [bold]{finding.code}[/] "
-                  f"{escape(finding.message)}{files}")
-
-
-def _print_validation(report: ValidationReport, quiet: bool) -> None:
-    fail_on = report.config.fail_on
-    if not quiet:
-        source = report.config.source or "defaults"
-        out.print(f"dicomio validate: {len(report.series)} series under "
-                  f"{len(report.paths)} path(s); config: {escape(str(source))}; "
-                  f"fail on: {fail_on}")
-    for entry in report.series:
-        failing = entry.failing(fail_on)
-        shown = [f for f in entry.findings if not (quiet and f.severity == "info")]
-        if quiet and not failing:
-            continue
-        verdict = "[bold red]FAIL[/]" if failing else "[green]ok  [/]"
-        out.print(f"{verdict} {escape(_series_line(entry.series))}")
-        _print_findings(shown, "     ", quiet)
-    general = [f for f in report.findings if not (quiet and f.severity == "info")]
-    if general:
-        out.print("files and folders:")
-        _print_findings(general, "     ", quiet)
-    counts = report.counts
-    passed = sum(not s.failing(fail_on) for s in report.series)
-    tally = ", ".join(f"{n} {severity}{'s' if n != 1 and severity != 'info' else ''}"
-                      for severity, n in counts.items())
-    verdict = "[bold green]passed[/]" if report.passed else "[bold red]failed[/]"
-    out.print(f"{verdict}: {passed} of {len(report.series)} series passed; {tally} "
-              f"({report.seconds:.1f} s)")
+    run_validation(paths, settings, output.value, junit_xml, workers, scheduler, reproducible,
+                   quiet, _progress_enabled(progress, quiet))
 
 
 # --- preview and convert -------------------------------------------------------------------------
@@ -565,36 +547,63 @@ class ConvertFormat(str, Enum):
 
 @app.command()
 def convert(
-    path: ExistingPath,
+    paths: Annotated[list[Path], typer.Argument(
+        exists=True, show_default=False, help="Folder(s) or file(s) to read.")],
     output: Annotated[Path, typer.Argument(
-        dir_okay=False, help="File to write: .nii, .nii.gz, .nrrd or .npz.")],
+        show_default=False, help="File to write (.nii, .nii.gz, .nrrd or .npz), or a folder "
+                                 "(an existing one, or a name without ending) to write every "
+                                 "series into.")],
     series: SeriesOption = None,
     to: Annotated[ConvertFormat | None, typer.Option(
-        "--to", help="Format, when the file name does not say it.")] = None,
+        "--to", help="Format, when the file name does not say it (into a folder: nifti, "
+                     "the default, writes .nii.gz).")] = None,
     backend: Annotated[str, typer.Option(help="auto, direct, pydicom, sitk or vtk.")] = "auto",
     raw: Annotated[bool, typer.Option("--raw", help="Stored values (no rescale).")] = False,
     accept_irregular: AcceptIrregular = False,
     force: Annotated[bool, typer.Option(
-        "--force", help="Replace an existing file (never one of the input files).")] = False,
+        "--force", help="Replace an existing file (never one of the input files); into a "
+                        "folder: write into one that is not empty.")] = False,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Into a folder: print the report as JSON.")] = False,
+    reproducible: Reproducible = False,
     quiet: Quiet = False,
     progress: ShowProgress = None,
 ) -> None:
-    """Write one series as NIfTI, NRRD or NumPy .npz, with its orientation.
+    """Write one series as NIfTI, NRRD or NumPy .npz, with its orientation; or every series
+    under PATHS into the folder OUTPUT, side by side on every core (or on a Dask cluster).
 
-    The file appears whole or not at all (written beside the target, then renamed). Exit 0
-    when written, 1 when the series cannot be read as a volume, 2 on usage or I/O errors.
+    Files appear whole or not at all (written beside the target, then renamed). Exit 0 when
+    everything was written, 1 when a series cannot be read as a volume (or a file could not be
+    read), 2 on usage or I/O errors.
     """
     from .writers import format_of, write_volume
 
+    show = _progress_enabled(progress, quiet)
+    if output.is_dir() or not output.suffix:
+        from .cli_archive import run_conversion
+
+        if series is not None:
+            _usage_error("--series picks the series of a single file; into a folder every "
+                         "series is written")
+        run_conversion(paths, output, to.value if to is not None else "nifti", backend,
+                       not raw, "accept" if accept_irregular else "raise", force, workers,
+                       scheduler, as_json, reproducible, quiet, show)
+    archive_only = {"--workers": workers is not None, "--scheduler": scheduler is not None,
+                    "--json": as_json, "--reproducible": reproducible}
+    for option in (name for name, given in archive_only.items() if given):
+        _usage_error(f"{option} applies when OUTPUT is a folder")
+    if len(paths) != 1:
+        _usage_error("one file holds one series: give a single PATH, or a folder as OUTPUT")
     try:
         chosen = to.value if to is not None else format_of(output)
     except ValueError as exc:
         _usage_error(str(exc))
     if output.exists() and not force:  # before the (possibly long) load
         _usage_error(f"{output} exists (pass --force to replace it)")
-    volume = _load_for_output(path, series, backend, not raw,
-                              "accept" if accept_irregular else "raise",
-                              _progress_enabled(progress, quiet))
+    volume = _load_for_output(paths[0], series, backend, not raw,
+                              "accept" if accept_irregular else "raise", show)
     _print_warnings(volume, quiet)
     try:
         written = write_volume(volume, output, format=chosen,

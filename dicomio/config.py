@@ -68,6 +68,9 @@ class ValidationConfig:
         Code → severity (or ``"off"``) overriding the defaults of :data:`dicomio.findings.CODES`.
     source
         The file this configuration was read from, if any.
+    decode_threads
+        Threads each series is decoded with (None: the usable cores). How, not what: never read
+        from a file; :mod:`dicomio.archive` sets 1 when series run side by side in processes.
     """
 
     fail_on: Severity = "error"
@@ -78,6 +81,7 @@ class ValidationConfig:
     tolerances: GeometryTolerances = field(default_factory=GeometryTolerances)
     severity: Mapping[str, str] = field(default_factory=dict)
     source: Path | None = None
+    decode_threads: int | None = None
 
     def severity_of(self, code: str, default: Severity) -> Severity | None:
         """The configured severity of ``code`` (``default`` unless set); None when off."""

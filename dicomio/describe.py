@@ -8,13 +8,16 @@ the same way by ``info``, ``compare`` and ``validate``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .series import Inventory, SeriesInfo, SkippedFile
 from .transfer_syntax import lookup
 
-__all__ = ["SCHEMA_VERSION", "describe_inventory", "describe_series", "describe_skipped"]
+__all__ = ["SCHEMA_VERSION", "SeriesSummary", "describe_inventory", "describe_series",
+           "describe_skipped", "summarise"]
 
 #: Bumped when a field of a JSON output changes meaning or disappears (additions keep it).
 SCHEMA_VERSION = 1
@@ -58,6 +61,78 @@ def describe_series(series: SeriesInfo, index: int | None = None) -> dict[str, A
                    for i in series.issues],
         "warnings": list(series.warnings),
     }
+
+
+@dataclass(frozen=True)
+class SeriesSummary:
+    """What a report keeps of a series: its description, without the file headers.
+
+    A :class:`SeriesInfo` holds the header of every file; a report over an archive of thousands
+    of series keeps this instead (a few hundred bytes each), and it is what crosses between
+    processes. The attributes a report needs have the names they have on :class:`SeriesInfo`.
+
+    Attributes
+    ----------
+    fields
+        :func:`describe_series` of the series (without its index).
+    folders
+        Every folder holding files of the series, in slice order.
+    """
+
+    fields: dict[str, Any]
+    folders: tuple[Path, ...]
+
+    @property
+    def key(self) -> str:
+        return str(self.fields["key"])
+
+    @property
+    def uid(self) -> str:
+        return str(self.fields["uid"])
+
+    @property
+    def number(self) -> int | None:
+        number: int | None = self.fields["number"]
+        return number
+
+    @property
+    def description(self) -> str:
+        return str(self.fields["description"])
+
+    @property
+    def modality(self) -> str:
+        return str(self.fields["modality"])
+
+    @property
+    def rows(self) -> int:
+        return int(self.fields["rows"])
+
+    @property
+    def columns(self) -> int:
+        return int(self.fields["columns"])
+
+    @property
+    def n_slices(self) -> int:
+        return int(self.fields["slices"])
+
+    @property
+    def transfer_syntaxes(self) -> tuple[str, ...]:
+        return tuple(entry["uid"] for entry in self.fields["transfer_syntaxes"])
+
+    @property
+    def folder(self) -> Path:
+        """Folder of the first file."""
+        return Path(self.fields["folder"])
+
+    def describe(self, index: int | None = None) -> dict[str, Any]:
+        """:func:`describe_series` of the series, with its index in the list."""
+        return {**self.fields, "index": index}
+
+
+def summarise(series: SeriesInfo) -> SeriesSummary:
+    """The :class:`SeriesSummary` of a series."""
+    return SeriesSummary(describe_series(series),
+                         tuple(dict.fromkeys(path.parent for path in series.files)))
 
 
 def describe_skipped(skipped: SkippedFile) -> dict[str, str]:

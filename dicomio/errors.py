@@ -18,7 +18,8 @@ FileNotFoundError`` or ``except ValueError`` clauses keep working::
     ├── BackendUnavailableError                (ImportError) names the pip extra that fixes it
     ├── BackendCannotReadError                 (ValueError) the backend cannot read this series
     ├── BackendReadError                       (RuntimeError) the toolkit failed while reading
-    └── ConfigError                            (ValueError) a dicomio configuration file is wrong
+    ├── ConfigError                            (ValueError) a dicomio configuration file is wrong
+    └── SchedulerError                         (RuntimeError) a Dask cluster cannot do the work
 
 Every error that concerns a file names it, in its message and in ``path``.
 """
@@ -47,6 +48,7 @@ __all__ = [
     "MultipleSeriesError",
     "NoDicomFilesError",
     "RepeatedPositionsError",
+    "SchedulerError",
     "SeriesNotFoundError",
     "UnreadableFilesError",
     "UnsupportedTransferSyntaxError",
@@ -175,3 +177,8 @@ class BackendReadError(DicomIOError, RuntimeError):
 
 class ConfigError(DicomIOError, ValueError):
     """A configuration file (``--config``, ``[tool.dicomio]``) has an unknown key or bad value."""
+
+
+class SchedulerError(DicomIOError, RuntimeError):
+    """A Dask cluster cannot do the work: Dask is not installed, the scheduler cannot be
+    reached or has no worker, or its workers run another dicomio or do not see the files."""

@@ -84,4 +84,6 @@ CODES: dict[str, tuple[Severity, str]] = {
     "VALUES_OUT_OF_RANGE": ("warning", "stored values use bits above BitsStored"),
     "BACKEND_MISMATCH": ("error", "backends read different values, or one of them fails "
                                   "(--cross-check)"),
+    "WORKER_DIED": ("error", "the process checking a series (or listing a folder) died on "
+                             "every attempt: it was not checked"),
 }

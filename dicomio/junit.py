@@ -39,10 +39,11 @@ def _lines(findings: list[Finding]) -> str:
 
 
 def _testcase(parent: ET.Element, classname: str, name: str, findings: list[Finding],
-              fail_on: str, seconds: float) -> bool:
-    """Add a test case; return whether it failed."""
-    case = ET.SubElement(parent, "testcase", classname=_clean(classname), name=_clean(name),
-                         time=f"{seconds:.3f}")
+              fail_on: str, seconds: float | None) -> bool:
+    """Add a test case (``seconds`` None: without a time); return whether it failed."""
+    case = ET.SubElement(parent, "testcase", classname=_clean(classname), name=_clean(name))
+    if seconds is not None:
+        case.set("time", f"{seconds:.3f}")
     failing = [f for f in findings if at_least(f.severity, fail_on)]  # type: ignore[arg-type]
     if failing:
         failure = ET.SubElement(case, "failure", type=failing[0].code,
@@ -54,31 +55,37 @@ def _testcase(parent: ET.Element, classname: str, name: str, findings: list[Find
     return bool(failing)
 
 
-def to_junit_xml(report: ValidationReport) -> str:
-    """Serialise ``report`` as a JUnit XML document (``<testsuites>`` with one suite)."""
+def to_junit_xml(report: ValidationReport, reproducible: bool = False) -> str:
+    """Serialise ``report`` as a JUnit XML document (``<testsuites>`` with one suite).
+
+    ``reproducible`` leaves out what changes from run to run (times, timestamp, host name): the
+    same files then give the same document, byte for byte.
+    """
     fail_on = report.config.fail_on
     root = ET.Element("testsuites", name=SUITE)
-    suite = ET.SubElement(root, "testsuite", name=SUITE,
-                          timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                          hostname=socket.gethostname())
+    suite = ET.SubElement(root, "testsuite", name=SUITE)
+    if not reproducible:
+        suite.set("timestamp", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        suite.set("hostname", socket.gethostname())
     properties = ET.SubElement(suite, "properties")
     for name, value in [("dicomio.version", __version__), ("fail_on", fail_on),
                         ("config", str(report.config.source or "")),
                         ("paths", " ".join(str(p) for p in report.paths))]:
         ET.SubElement(properties, "property", name=name, value=_clean(value))
     failures = int(_testcase(suite, "dicomio", "files and folders", report.findings, fail_on,
-                             0.0))
+                             None if reproducible else 0.0))
     for entry in report.series:
         series = entry.series
         name = f"{series.key} {series.description}".strip()
-        failures += _testcase(suite, str(series.files[0].parent), name, entry.findings,
-                              fail_on, entry.seconds)
+        failures += _testcase(suite, str(series.folder), name, entry.findings,
+                              fail_on, None if reproducible else entry.seconds)
     tests = len(report.series) + 1
     for element in (root, suite):
         element.set("tests", str(tests))
         element.set("failures", str(failures))
         element.set("errors", "0")
         element.set("skipped", "0")
-        element.set("time", f"{report.seconds:.3f}")
+        if not reproducible:
+            element.set("time", f"{report.seconds:.3f}")
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

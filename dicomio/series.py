@@ -188,9 +188,10 @@ class SeriesInfo:
 
 # --- discovery ---------------------------------------------------------------------------------
 
-def _walk(root: Path) -> Iterator[Path | SkippedFile]:
-    """Yield the files under ``root`` in sorted order, following symlinks but never looping;
-    what cannot be listed or is not a regular file comes as a :class:`SkippedFile`, in place."""
+def _walk(root: Path, recursive: bool = True) -> Iterator[Path | SkippedFile]:
+    """Yield the files under ``root`` in sorted order, following symlinks but never looping
+    (only the files directly in ``root`` unless ``recursive``); what cannot be listed or is not
+    a regular file comes as a :class:`SkippedFile`, in place."""
     seen: set[tuple[int, int]] = set()
     stack = [root]
     while stack:
@@ -221,7 +222,8 @@ def _walk(root: Path) -> Iterator[Path | SkippedFile]:
                 yield SkippedFile(Path(entry.path), "broken symlink", "unreadable")
             else:
                 yield SkippedFile(Path(entry.path), "not a regular file", "other")
-        stack.extend(reversed(subfolders))
+        if recursive:
+            stack.extend(reversed(subfolders))
 
 
 def _as_paths(paths: PathInput) -> list[Path]:
@@ -285,7 +287,8 @@ def _sop_class_name(uid: str) -> str:
     return name if name != uid else f"SOP class {uid}"
 
 
-def discover(paths: PathInput, *, workers: int | None = None) -> Inventory:
+def discover(paths: PathInput, *, workers: int | None = None, recursive: bool = True
+             ) -> Inventory:
     """Find DICOM images under files and folders (recursively), by content.
 
     Parameters
@@ -296,6 +299,9 @@ def discover(paths: PathInput, *, workers: int | None = None) -> Inventory:
         1: read every file in this thread only. Otherwise (default) a helper thread may ask
         the OS to read files ahead when they are not cached. The result is the same, in the
         same order, either way.
+    recursive
+        False: only the files directly in the folders (what :mod:`dicomio.archive` plans as
+        one unit, the subfolders being units of their own).
 
     Returns
     -------
@@ -312,7 +318,7 @@ def discover(paths: PathInput, *, workers: int | None = None) -> Inventory:
     entries: list[Path | SkippedFile] = []
     for root in inventory.roots:
         if root.is_dir():
-            entries.extend(_walk(root))
+            entries.extend(_walk(root, recursive))
         elif root.exists():
             entries.append(root)
         else:

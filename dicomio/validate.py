@@ -3,13 +3,14 @@
 The checks are pure functions, so a parallel runner (threads, processes, Dask) can map them:
 
 - :func:`check_files` — the inventory: paths without images, unreadable and skipped files;
-- :func:`check_grouping` — across series: folders mixing series, one SeriesInstanceUID split
-  into stacks of different orientation or size;
+- :func:`check_grouping` — across series: folders mixing series (:func:`check_folders`), one
+  SeriesInstanceUID split into stacks of different orientation or size (:func:`check_stacks`);
 - :func:`validate_series` — one series in, its findings out: geometry, transfer syntax,
   decoding, pixel values and, with ``cross_check``, agreement between backends.
 
 :func:`build_report` assembles their findings into a :class:`ValidationReport`;
-:func:`validate` does all of it, one series after another.
+:func:`validate` does all of it, one series after another. :mod:`dicomio.archive` runs the same
+checks over an archive, in parallel or on a Dask cluster.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,11 @@ from . import __version__
 from .backends import BACKENDS, ReadOptions, select
 from .config import ValidationConfig
 from .decode import EncodedPixels, choose_decoder, read_pixel_value
-from .describe import SCHEMA_VERSION, describe_series
+from .describe import SCHEMA_VERSION, SeriesSummary, summarise
 from .errors import DicomIOError, MissingDecoderError, UnsupportedTransferSyntaxError
 from .findings import CODES, SEVERITIES, Finding, Severity, at_least
 from .header import FileHeader, PixelFormat
-from .series import Inventory, PathInput, SeriesInfo, scan
+from .series import Inventory, PathInput, SeriesInfo, SkippedFile, scan
 from .transfer_syntax import lookup
 
 __all__ = [
@@ -41,10 +42,15 @@ __all__ = [
     "ValidationReport",
     "build_report",
     "check_files",
+    "check_folders",
     "check_grouping",
+    "check_skipped",
+    "check_stacks",
     "count_out_of_range",
     "validate",
     "validate_series",
+    "validate_stacks",
+    "worker_died",
 ]
 
 
@@ -73,17 +79,29 @@ def _under(path: Path, root: Path) -> bool:
 def check_files(inventory: Inventory, config: ValidationConfig = ValidationConfig()
                 ) -> list[Finding]:
     """Findings about the files themselves: NO_DICOM, UNREADABLE_FILE, SKIPPED_FILE."""
-    found: list[Finding] = []
     images = [h.path for h in inventory.headers]
-    for root in inventory.roots:
-        if not any(_under(path, root) for path in images):
-            passed_over = sum(_under(s.path, root) for s in inventory.skipped)
+    with_images = [root for root in inventory.roots if any(_under(path, root) for path in images)]
+    return check_skipped(inventory.roots, with_images, inventory.skipped, config)
+
+
+def check_skipped(
+    roots: Sequence[Path],
+    with_images: Collection[Path],
+    skipped: Sequence[SkippedFile],
+    config: ValidationConfig = ValidationConfig(),
+) -> list[Finding]:
+    """:func:`check_files` from what it needs: the validated paths, those where images were
+    found, and the skipped files in the order they were found."""
+    found: list[Finding] = []
+    for root in roots:
+        if root not in with_images:
+            passed_over = sum(_under(s.path, root) for s in skipped)
             found += _finding(config, "NO_DICOM",
                               f"no DICOM image under {root} ({passed_over} file(s) skipped)",
                               [root])
-    for skipped in inventory.skipped:
-        code = "UNREADABLE_FILE" if skipped.category == "unreadable" else "SKIPPED_FILE"
-        found += _finding(config, code, f"{skipped.path}: {skipped.reason}", [skipped.path])
+    for entry in skipped:
+        code = "UNREADABLE_FILE" if entry.category == "unreadable" else "SKIPPED_FILE"
+        found += _finding(config, code, f"{entry.path}: {entry.reason}", [entry.path])
     return found
 
 
@@ -95,14 +113,20 @@ def check_grouping(
     Returns
     -------
     general, by_series
-        MULTIPLE_SERIES (one per folder holding files of several series), and
-        MIXED_ORIENTATION / MIXED_SHAPE for each stack of a SeriesInstanceUID that was split,
-        keyed by the stack's ``key``.
+        :func:`check_folders` and :func:`check_stacks`.
     """
+    return check_folders([summarise(s) for s in found], config), check_stacks(found, config)
+
+
+def check_folders(
+    found: Sequence[SeriesSummary], config: ValidationConfig = ValidationConfig()
+) -> list[Finding]:
+    """MULTIPLE_SERIES, once per folder holding files of several series (in list order)."""
     general: list[Finding] = []
-    by_folder: dict[Path, dict[str, list[SeriesInfo]]] = defaultdict(lambda: defaultdict(list))
+    by_folder: dict[Path, dict[str, list[SeriesSummary]]] = defaultdict(
+        lambda: defaultdict(list))
     for series in found:
-        for folder in dict.fromkeys(path.parent for path in series.files):
+        for folder in series.folders:
             by_folder[folder][series.uid].append(series)
     for folder, uids in by_folder.items():
         if len(uids) > 1:
@@ -112,7 +136,15 @@ def check_grouping(
             general += _finding(config, "MULTIPLE_SERIES",
                                 f"{folder} holds files of {len(uids)} series: {listed}",
                                 [folder])
+    return general
 
+
+def check_stacks(
+    found: Sequence[SeriesInfo], config: ValidationConfig = ValidationConfig()
+) -> dict[str, list[Finding]]:
+    """MIXED_ORIENTATION / MIXED_SHAPE for each stack of a SeriesInstanceUID that was split,
+    keyed by the stack's ``key``. Only the stacks of one UID are compared with each other, so
+    the UIDs of an archive can be checked apart."""
     by_series: dict[str, list[Finding]] = defaultdict(list)
     stacks_of: dict[str, list[SeriesInfo]] = defaultdict(list)
     for series in found:
@@ -138,7 +170,18 @@ def check_grouping(
                     config, "MIXED_SHAPE",
                     f"series {uid} holds {len(stacks)} stacks of different image sizes or "
                     f"pixel spacings: {listing}; {hint}", files, stack.key)
-    return general, dict(by_series)
+    return dict(by_series)
+
+
+def worker_died(
+    files: Iterable[str | os.PathLike[str]], series: str | None, what: str,
+    config: ValidationConfig = ValidationConfig(),
+) -> list[Finding]:
+    """WORKER_DIED: the process checking ``what`` died on every attempt, so it was not
+    checked (or converted); ``series`` is its SeriesInstanceUID, if known."""
+    return _finding(config, "WORKER_DIED",
+                    f"{what} was not processed: its worker process died on every attempt "
+                    f"(killed, out of memory, or a crash in native code)", files, series)
 
 
 # --- one series ----------------------------------------------------------------------------------
@@ -202,7 +245,7 @@ def _pixel_findings(series: SeriesInfo, config: ValidationConfig) -> list[Findin
     VALUES_OUT_OF_RANGE."""
     from .load import _check_not_all_zero
 
-    options = ReadOptions(rescale=False)
+    options = ReadOptions(rescale=False, workers=config.decode_threads)
     try:
         spec, _ = select(series, "auto")
         array = spec.reader().read(series, options).array
@@ -332,7 +375,7 @@ def _cross_check(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
 class SeriesReport:
     """The findings of one series (one JUnit test case)."""
 
-    series: SeriesInfo
+    series: SeriesSummary
     findings: list[Finding]
     seconds: float = 0.0
     index: int | None = None
@@ -382,9 +425,17 @@ class ValidationReport:
     def passed(self) -> bool:
         return not self.failing()
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form: the ``dicomio validate --format json`` output."""
+    def to_dict(self, reproducible: bool = False) -> dict[str, Any]:
+        """JSON-able form: the ``dicomio validate --format json`` output.
+
+        ``reproducible`` leaves out the timings (``seconds`` is null): the same files then give
+        the same document, byte for byte, however the validation was run.
+        """
         fail_on = self.config.fail_on
+
+        def seconds(value: float) -> float | None:
+            return None if reproducible else round(value, 3)
+
         return {
             "schema": f"dicomio.validate/{SCHEMA_VERSION}",
             "dicomio_version": __version__,
@@ -395,13 +446,35 @@ class ValidationReport:
             "cross_check": self.config.cross_check,
             "passed": self.passed,
             "counts": self.counts,
-            "seconds": round(self.seconds, 3),
-            "series": [{**describe_series(s.series, s.index),
+            "seconds": seconds(self.seconds),
+            "series": [{**s.series.describe(s.index),
                         "passed": not s.failing(fail_on),
-                        "seconds": round(s.seconds, 3),
+                        "seconds": seconds(s.seconds),
                         "findings": [f.to_dict() for f in s.findings]} for s in self.series],
             "findings": [f.to_dict() for f in self.findings],
         }
+
+
+def validate_stacks(
+    found: Sequence[SeriesInfo],
+    config: ValidationConfig = ValidationConfig(),
+    *,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> list[SeriesReport]:
+    """The report of each series: its :func:`check_stacks` and :func:`validate_series`
+    findings, and the seconds :func:`validate_series` took (``index`` is the position in
+    ``found``). ``progress(done, total, label)`` is called before each series."""
+    by_series = check_stacks(found, config)
+    reports = []
+    for index, series in enumerate(found):
+        if progress is not None:
+            progress(index, len(found), series.description or series.key)
+        began = time.perf_counter()
+        findings = validate_series(series, config)
+        reports.append(SeriesReport(summarise(series), [*by_series.get(series.key, []),
+                                                        *findings],
+                                    time.perf_counter() - began, index))
+    return reports
 
 
 def build_report(
@@ -416,7 +489,8 @@ def build_report(
     returned them, with the seconds each took) and those of the inventory and grouping."""
     general, by_series = check_grouping(found, config)
     pairs = enumerate(zip(found, per_series, strict=True))
-    reports = [SeriesReport(series, [*by_series.get(series.key, []), *findings], spent, index)
+    reports = [SeriesReport(summarise(series), [*by_series.get(series.key, []), *findings],
+                            spent, index)
                for index, (series, (findings, spent)) in pairs]
     return ValidationReport(tuple(paths), reports, [*check_files(inventory, config), *general],
                             config, seconds)
@@ -428,7 +502,7 @@ def validate(
     *,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> ValidationReport:
-    """Validate every series under ``paths``.
+    """Validate every series under ``paths``, one after another, in this process.
 
     Parameters
     ----------
@@ -443,16 +517,15 @@ def validate(
     ------
     NoDicomFilesError
         A path does not exist (a usage error; a path without DICOM is a NO_DICOM finding).
+
+    See Also
+    --------
+    dicomio.archive.validate_archive : the same report, series checked in parallel.
     """
     start = time.perf_counter()
     found, inventory = scan(paths, tolerances=config.tolerances)
-    per_series = []
-    for done, series in enumerate(found):
-        if progress is not None:
-            progress(done, len(found), series.description or series.key)
-        began = time.perf_counter()
-        findings = validate_series(series, config)
-        per_series.append((findings, time.perf_counter() - began))
-    return build_report(inventory.roots, inventory, found, per_series, config,
-                        time.perf_counter() - start)
-
+    reports = validate_stacks(found, config, progress=progress)
+    general = [*check_files(inventory, config),
+               *check_folders([report.series for report in reports], config)]
+    return ValidationReport(inventory.roots, reports, general, config,
+                            time.perf_counter() - start)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import importlib
 import json
 import os
 import secrets
@@ -37,7 +38,9 @@ from . import __version__
 from .volume import Volume
 
 __all__ = [
+    "EXTENSIONS",
     "FORMATS",
+    "check_writer",
     "format_of",
     "lps_to_ras",
     "nifti_affine",
@@ -53,6 +56,13 @@ FORMATS: dict[Format, tuple[str, ...]] = {
     "nifti": (".nii", ".nii.gz"),
     "nrrd": (".nrrd",),
     "npz": (".npz",),
+}
+#: The ending each format is written with when only the format is given.
+EXTENSIONS: dict[Format, str] = {"nifti": ".nii.gz", "nrrd": ".nrrd", "npz": ".npz"}
+#: The package each format needs, and the message when it is missing.
+_PACKAGES = {
+    "nifti": ("nibabel", "writing NIfTI needs nibabel: pip install 'dicomio[nifti]'"),
+    "nrrd": ("nrrd", "writing NRRD needs pynrrd: pip install 'dicomio[nrrd]'"),
 }
 #: LPS → RAS (and back): negate x and y.
 lps_to_ras = np.diag([-1.0, -1.0, 1.0, 1.0])
@@ -74,6 +84,23 @@ def format_of(path: str | os.PathLike[str]) -> Format:
             return fmt
     known = ", ".join(e for endings in FORMATS.values() for e in endings)
     raise ValueError(f"cannot tell the format of {Path(path).name!r}: use one of {known}")
+
+
+def _writer_package(format: str) -> Any:
+    """Import the package that writes ``format`` (None for .npz: NumPy)."""
+    if format not in _PACKAGES:
+        return None
+    name, message = _PACKAGES[format]
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise ImportError(message) from None
+
+
+def check_writer(format: Format) -> None:
+    """Raise ImportError (naming the pip extra) unless the package for ``format`` is
+    installed."""
+    _writer_package(format)
 
 
 def nifti_affine(affine: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -181,10 +208,7 @@ def _orthogonal(affine: NDArray[np.float64], tolerance: float = 1e-4) -> bool:
 
 
 def _write_nifti(volume: Volume, handle: IO[bytes], compress: bool) -> None:
-    try:
-        import nibabel as nib
-    except ImportError:
-        raise ImportError("writing NIfTI needs nibabel: pip install 'dicomio[nifti]'") from None
+    nib = _writer_package("nifti")
     data = _nifti_data(volume.array)
     affine = nifti_affine(volume.affine)
     image = nib.Nifti1Image(data, affine, dtype=data.dtype)
@@ -208,10 +232,7 @@ def _write_nifti(volume: Volume, handle: IO[bytes], compress: bool) -> None:
 
 
 def _write_nrrd(volume: Volume, handle: IO[bytes]) -> None:
-    try:
-        import nrrd
-    except ImportError:
-        raise ImportError("writing NRRD needs pynrrd: pip install 'dicomio[nrrd]'") from None
+    nrrd = _writer_package("nrrd")
     affine = volume.affine
     directions = [affine[:3, 2], affine[:3, 1], affine[:3, 0]]  # column, row, slice
     kinds = ["domain", "domain", "domain"]

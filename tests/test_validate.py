@@ -15,7 +15,7 @@ from junitparser import JUnitXml
 from pydicom.encaps import encapsulate
 from typer.testing import CliRunner
 
-from dicomio import synthetic
+from dicomio import list_series, synthetic
 from dicomio.backends import BACKENDS, register
 from dicomio.cli import app
 from dicomio.config import ValidationConfig
@@ -198,9 +198,8 @@ def fakes() -> Iterator[None]:
 
 def test_cross_check_reports_backend_mismatch(make_series, fakes) -> None:
     truth = make_series(SMALL.with_(shape=(3, 8, 8)))
-    series_findings = validate_series(
-        validate(truth.folder, ValidationConfig(pixels=False)).series[0].series,
-        ValidationConfig(cross_check=True, timeout=60))
+    series_findings = validate_series(list_series(truth.folder)[0],
+                                      ValidationConfig(cross_check=True, timeout=60))
     mismatches = [f for f in series_findings if f.code == "BACKEND_MISMATCH"]
     messages = " | ".join(f.message for f in mismatches)
     assert "'fake-shift' disagrees: 1 voxel(s) differ, by up to 7" in messages

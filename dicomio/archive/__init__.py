@@ -1,0 +1,29 @@
+"""Whole archives: validate and convert every series, in parallel or on a Dask cluster.
+
+Two steps (see :mod:`~dicomio.archive.plan`): a cheap planning step reads headers only and
+makes one job per SeriesInstanceUID; each job is then a pure function of its files, run by an
+executor (:mod:`~dicomio.archive.executors`): in this process, in a pool of processes, or on the
+workers of a ``dask.distributed`` cluster. Results are collected in a fixed order, so a serial
+run, a parallel one and a Dask one give the same report. Nothing here imports Dask until a
+scheduler is asked for.
+"""
+
+from .conversion import ConversionReport, ConvertTask, convert_archive, convert_plan
+from .executors import open_executor, usable_cores
+from .plan import ArchivePlan, SeriesJob, plan_archive
+from .validation import ValidateTask, validate_archive, validate_plan
+
+__all__ = [
+    "ArchivePlan",
+    "ConversionReport",
+    "ConvertTask",
+    "SeriesJob",
+    "ValidateTask",
+    "convert_archive",
+    "convert_plan",
+    "open_executor",
+    "plan_archive",
+    "usable_cores",
+    "validate_archive",
+    "validate_plan",
+]

@@ -1,0 +1,300 @@
+"""``dicomio convert`` over an archive: every series to NIfTI, NRRD or ``.npz``, in parallel.
+
+Each series is written under the output folder at the place its files have under the archive
+(the folder of its first file, relative to the common folder of the given paths), named after
+its SeriesNumber, description and UID: ``out/patient1/ct/3_Chest_1.2.840....nii.gz``. A
+SeriesInstanceUID split into stacks gives one file per stack (``..._stack1.nii.gz``).
+
+The output folder must be empty (or ``force``): every task may then write its files whether
+or not they exist, and it does so atomically (:func:`dicomio.writers.write_volume`), so a task
+run again after its worker died writes the same file again, harmlessly.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .. import __version__
+from ..describe import SCHEMA_VERSION, SeriesSummary, describe_skipped, summarise
+from ..findings import Finding
+from ..geometry import GeometryTolerances
+from ..load import Irregular, load_volume
+from ..series import PathInput, SeriesInfo, SkippedFile, group
+from ..validate import worker_died
+from ..writers import EXTENSIONS, Format, check_writer, write_volume
+from .executors import Executor, open_executor, run_in_order
+from .plan import ArchivePlan, Progress, SeriesJob, SeriesTask, plan_archive
+from .validation import read_job
+
+__all__ = ["Conversion", "ConversionReport", "ConvertTask", "JobConversions", "convert_archive",
+           "convert_plan", "output_name", "prepare_output"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _safe(text: str) -> str:
+    return _UNSAFE.sub("_", text).strip("._")
+
+
+def output_name(series: SeriesInfo, format: Format) -> str:
+    """The file name of a series: ``<SeriesNumber>_<description>_<uid>[_stack<k>]<ending>``,
+    with characters other than letters, digits, ``.``, ``_`` and ``-`` replaced."""
+    parts = [] if series.number is None else [str(series.number)]
+    parts += [text for text in (_safe(series.description)[:48], _safe(series.uid)) if text]
+    stack = f"_stack{series.stack}" if series.n_stacks > 1 else ""
+    return "_".join(parts) + stack + EXTENSIONS[format]
+
+
+@dataclass
+class Conversion:
+    """What became of one series (stack).
+
+    Attributes
+    ----------
+    status
+        ``"written"`` or ``"failed"``.
+    output
+        The file written, relative to the output folder (None when failed).
+    reason
+        Why it failed (the error, naming the file), else None.
+    shape, dtype
+        Of the array written.
+    """
+
+    series: SeriesSummary
+    status: Literal["written", "failed"]
+    output: str | None = None
+    reason: str | None = None
+    shape: tuple[int, ...] | None = None
+    dtype: str | None = None
+    seconds: float = 0.0
+    index: int | None = None
+
+    def to_dict(self, reproducible: bool = False) -> dict[str, Any]:
+        return {**self.series.describe(self.index), "status": self.status,
+                "output": self.output, "reason": self.reason,
+                "output_shape": None if self.shape is None else list(self.shape),
+                "dtype": self.dtype,
+                "seconds": None if reproducible else round(self.seconds, 3)}
+
+
+@dataclass
+class JobConversions:
+    """What converting one SeriesInstanceUID gave (see
+    :class:`~dicomio.archive.validation.JobReport`)."""
+
+    series: list[Conversion] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ConvertTask:
+    """Convert the series of one job into files under ``output`` (pure and idempotent: it
+    writes the same files, atomically, however often it runs).
+
+    Attributes
+    ----------
+    output, base
+        The output folder, and the folder the archive's folders are taken relative to.
+    format, backend, rescale, irregular, tolerances
+        As for :func:`dicomio.load_volume` and :func:`dicomio.writers.write_volume`.
+    decode_threads
+        Threads each series is decoded with (None: the usable cores).
+    """
+
+    output: Path
+    base: Path
+    format: Format = "nifti"
+    backend: str = "auto"
+    rescale: bool = True
+    irregular: Irregular = "raise"
+    tolerances: GeometryTolerances = field(default_factory=GeometryTolerances)
+    decode_threads: int | None = None
+
+    def target(self, series: SeriesInfo) -> Path:
+        """Where ``series`` is written."""
+        folder = os.path.relpath(os.path.abspath(series.files[0].parent), self.base)
+        if folder.startswith(os.pardir):  # not under the base: keep only its name
+            folder = series.files[0].parent.name
+        return self.output / folder / output_name(series, self.format)
+
+    def convert(self, series: SeriesInfo) -> Conversion:
+        """Read one series and write it; every failure is a ``failed`` conversion."""
+        began = time.perf_counter()
+        target = self.target(series)
+        try:
+            volume = load_volume(series, self.backend, rescale=self.rescale,
+                                 irregular=self.irregular, workers=self.decode_threads,
+                                 tolerances=self.tolerances)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_volume(volume, target, format=self.format, overwrite=True)
+        except Exception as exc:  # every failure of one series is reported, never a crash
+            return Conversion(summarise(series), "failed", reason=f"{type(exc).__name__}: {exc}",
+                              seconds=time.perf_counter() - began)
+        return Conversion(summarise(series), "written", target.relative_to(self.output).as_posix(),
+                          shape=tuple(volume.shape), dtype=str(volume.dtype),
+                          seconds=time.perf_counter() - began)
+
+    def __call__(self, job: SeriesJob) -> JobConversions:
+        headers, skipped = read_job(job)
+        stacks = group(headers, self.tolerances)
+        return JobConversions([self.convert(series) for series in stacks], skipped)
+
+    def lost(self, job: SeriesJob, reason: str) -> JobConversions:
+        return JobConversions(findings=worker_died(job.files, job.uid, f"series {job.uid}"))
+
+
+@dataclass
+class ConversionReport:
+    """Everything :func:`convert_archive` did.
+
+    ``passed`` when every series was written and no file was unreadable (a lost slice) nor
+    any worker lost.
+    """
+
+    paths: tuple[Path, ...]
+    output: Path
+    format: Format
+    series: list[Conversion]
+    skipped: list[SkippedFile]
+    findings: list[Finding]
+    seconds: float = 0.0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        statuses = [c.status for c in self.series]
+        return {status: statuses.count(status) for status in ("written", "failed")}
+
+    @property
+    def unreadable(self) -> list[SkippedFile]:
+        return [s for s in self.skipped if s.category == "unreadable"]
+
+    @property
+    def passed(self) -> bool:
+        return not (self.counts["failed"] or self.unreadable or self.findings)
+
+    def to_dict(self, reproducible: bool = False) -> dict[str, Any]:
+        """JSON-able form: the ``dicomio convert --format json`` output (schema
+        ``dicomio/schemas/convert.schema.json``)."""
+        return {
+            "schema": f"dicomio.convert/{SCHEMA_VERSION}",
+            "dicomio_version": __version__,
+            "paths": [str(p) for p in self.paths],
+            "output": str(self.output),
+            "format": self.format,
+            "passed": self.passed,
+            "counts": self.counts,
+            "seconds": None if reproducible else round(self.seconds, 3),
+            "series": [c.to_dict(reproducible) for c in self.series],
+            "skipped": [describe_skipped(s) for s in self.skipped],
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def _base(roots: Sequence[Path]) -> Path:
+    """The common folder of the given paths (a file counts as its folder)."""
+    folders = [os.path.abspath(r if r.is_dir() else r.parent) for r in roots]
+    return Path(os.path.commonpath(folders))
+
+
+def prepare_output(output: Path, force: bool = False) -> None:
+    """Create the output folder; it must be empty unless ``force``.
+
+    Raises
+    ------
+    FileExistsError
+        ``output`` is a file, or a folder that is not empty (without ``force``).
+    """
+    if output.exists() and not output.is_dir():
+        raise FileExistsError(f"{output} is a file, not a folder")
+    if output.is_dir() and any(output.iterdir()) and not force:
+        raise FileExistsError(f"{output} is not empty (pass --force to write into it, "
+                              f"replacing files of the same names)")
+    output.mkdir(parents=True, exist_ok=True)
+
+
+def convert_plan(
+    plan: ArchivePlan,
+    output: str | os.PathLike[str],
+    executor: Executor,
+    *,
+    format: Format = "nifti",
+    backend: str = "auto",
+    rescale: bool = True,
+    irregular: Irregular = "raise",
+    force: bool = False,
+    task: SeriesTask[JobConversions] | None = None,
+    on_series: Callable[[Conversion], None] | None = None,
+    progress: Progress | None = None,
+    started: float | None = None,
+) -> ConversionReport:
+    """Convert the jobs of ``plan`` into files under ``output`` with ``executor``.
+
+    ``task``, ``on_series``, ``progress`` and ``started`` are as for
+    :func:`~dicomio.archive.validation.validate_plan`.
+
+    Raises
+    ------
+    FileExistsError
+        ``output`` is not an empty folder (and not ``force``).
+    ImportError
+        The package writing ``format`` is not installed (the message names the pip extra).
+    SchedulerError
+        Dask workers do not see the output folder.
+    """
+    start = time.perf_counter() if started is None else started
+    check_writer(format)
+    folder = Path(output)
+    prepare_output(folder, force)
+    executor.check_paths([folder])
+    if task is None:
+        task = ConvertTask(folder, _base(plan.roots), format, backend, rescale, irregular,
+                           decode_threads=1 if executor.parallel else None)
+    report = ConversionReport(plan.roots, folder, format, [], list(plan.skipped),
+                              list(plan.findings))
+    results = run_in_order(executor, task, plan.jobs, task.lost, progress=progress,
+                           label=lambda job: job.label)
+    for _, result in results:
+        for conversion in result.series:
+            conversion.index = len(report.series)
+            report.series.append(conversion)
+            if on_series is not None:
+                on_series(conversion)
+        report.skipped += result.skipped
+        report.findings += result.findings
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def convert_archive(
+    paths: PathInput,
+    output: str | os.PathLike[str],
+    *,
+    format: Format = "nifti",
+    backend: str = "auto",
+    rescale: bool = True,
+    irregular: Irregular = "raise",
+    force: bool = False,
+    workers: int | None = None,
+    scheduler: str | None = None,
+) -> ConversionReport:
+    """Write every series under ``paths`` into the folder ``output``, in parallel.
+
+    ``workers`` and ``scheduler`` choose where (see
+    :func:`~dicomio.archive.executors.open_executor`); the other options are those of
+    :func:`convert_plan`.
+    """
+    start = time.perf_counter()
+    check_writer(format)  # before the planning, which may take a while
+    prepare_output(Path(output), force)
+    with open_executor(workers, scheduler) as executor:
+        plan = plan_archive(paths, executor)
+        return convert_plan(plan, output, executor, format=format, backend=backend,
+                            rescale=rescale, irregular=irregular, force=force, started=start)

@@ -1,0 +1,161 @@
+"""``dicomio validate`` over an archive: the checks of :mod:`dicomio.validate`, one
+SeriesInstanceUID per task, run by any :mod:`~dicomio.archive.executors` executor.
+
+The report is the one :func:`dicomio.validate.validate` gives for the same paths: the same
+series in the same order, the same findings. Only the ``seconds`` differ (leave them out with
+``to_dict(reproducible=True)`` to compare reports byte for byte).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import ValidationConfig
+from ..findings import Finding
+from ..header import FileHeader
+from ..series import PathInput, SkippedFile, discover, group
+from ..validate import (
+    SeriesReport,
+    ValidationReport,
+    check_folders,
+    check_skipped,
+    validate_stacks,
+    worker_died,
+)
+from .executors import Executor, open_executor, run_in_order
+from .plan import ArchivePlan, Progress, SeriesJob, SeriesTask, plan_archive
+
+__all__ = ["JobReport", "ValidateTask", "read_job", "validate_archive", "validate_plan"]
+
+
+@dataclass
+class JobReport:
+    """What validating one SeriesInstanceUID gave.
+
+    Attributes
+    ----------
+    series
+        One report per stack of the UID (``index`` set when the report is assembled).
+    skipped
+        Files of the job that could not be read any more (changed since planning).
+    findings
+        WORKER_DIED when the job could not be run.
+    """
+
+    series: list[SeriesReport] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def read_job(job: SeriesJob) -> tuple[list[FileHeader], list[SkippedFile]]:
+    """The headers of a job's files, and the files that cannot be read (any more)."""
+    gone = {path for path in job.files if not os.path.exists(path)}
+    skipped = [SkippedFile(Path(path), "cannot read: the file disappeared during the run",
+                           "unreadable") for path in job.files if path in gone]
+    present = [path for path in job.files if path not in gone]
+    if not present:
+        return [], skipped
+    inventory = discover(present)
+    return inventory.headers, skipped + inventory.skipped
+
+
+@dataclass(frozen=True)
+class ValidateTask:
+    """Validate the series of one job (a pure function of the files: safe to run twice)."""
+
+    config: ValidationConfig
+
+    def __call__(self, job: SeriesJob) -> JobReport:
+        headers, skipped = read_job(job)
+        stacks = group(headers, self.config.tolerances)
+        return JobReport(validate_stacks(stacks, self.config), skipped)
+
+    def lost(self, job: SeriesJob, reason: str) -> JobReport:
+        """The report of a job whose worker died on every attempt (built here, not run)."""
+        return JobReport(findings=worker_died(job.files, job.uid, f"series {job.uid}",
+                                              self.config))
+
+
+def validate_plan(
+    plan: ArchivePlan,
+    config: ValidationConfig,
+    executor: Executor,
+    *,
+    task: SeriesTask[JobReport] | None = None,
+    on_series: Callable[[SeriesReport], None] | None = None,
+    progress: Progress | None = None,
+    started: float | None = None,
+) -> ValidationReport:
+    """Validate the jobs of ``plan`` with ``executor`` and assemble the report.
+
+    Parameters
+    ----------
+    task
+        What runs per job: ``ValidateTask(config)`` by default (series then decode with one
+        thread each when the executor runs them side by side). A replacement must have a
+        ``lost(job, reason)`` method as :class:`ValidateTask` does.
+    on_series
+        Called with each series report, in report order, as soon as it and every earlier one
+        are done (to print results while the rest runs).
+    progress
+        ``progress(done, total, label)`` as each job finishes.
+    started
+        ``time.perf_counter()`` when the work began (the planning), for ``seconds``.
+    """
+    start = time.perf_counter() if started is None else started
+    if task is None:
+        task = ValidateTask(config.with_(decode_threads=1) if executor.parallel else config)
+    reports: list[SeriesReport] = []
+    skipped = list(plan.skipped)
+    died = list(plan.findings)
+    results = run_in_order(executor, task, plan.jobs, task.lost, progress=progress,
+                           label=lambda job: job.label)
+    for _, result in results:
+        for entry in result.series:
+            entry.index = len(reports)
+            reports.append(entry)
+            if on_series is not None:
+                on_series(entry)
+        skipped += result.skipped
+        died += result.findings
+    general = [*check_skipped(plan.roots, plan.with_images, skipped, config),
+               *check_folders([r.series for r in reports], config), *died]
+    return ValidationReport(plan.roots, reports, general, config, time.perf_counter() - start)
+
+
+def validate_archive(
+    paths: PathInput,
+    config: ValidationConfig = ValidationConfig(),
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+) -> ValidationReport:
+    """Validate every series under ``paths``, in parallel: :func:`dicomio.validate.validate`
+    for archives.
+
+    Parameters
+    ----------
+    paths
+        Files and folders (searched recursively).
+    config
+        What to check (see :mod:`dicomio.config`).
+    workers, scheduler
+        Where the series are checked (see :func:`~dicomio.archive.executors.open_executor`):
+        default, one process per usable core; ``scheduler="local"`` or a Dask scheduler's
+        address to use Dask.
+
+    Raises
+    ------
+    NoDicomFilesError
+        A path does not exist.
+    SchedulerError
+        The Dask cluster cannot be used.
+    """
+    start = time.perf_counter()
+    with open_executor(workers, scheduler) as executor:
+        plan = plan_archive(paths, executor)
+        return validate_plan(plan, config, executor, started=start)
