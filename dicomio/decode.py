@@ -6,7 +6,7 @@ Two families of decoders, tried in this order:
     The fastest exact decoders for grey-scale frames (lossless JPEG, JPEG-LS, JPEG 2000, HTJ2K,
     RLE). They release the GIL, so frames decode in parallel threads. Frames are checked
     structurally first (:mod:`dicomio.codestream`): these decoders are not hardened against
-    damaged input. Optional: ``pip install dicomio[fast]``.
+    damaged input. Installed with dicomio.
 ``pydicom/<plugin>``
     pydicom 3's decoders (``pydicom.pixels``) with the plugins it finds installed: pylibjpeg
     (always installed with dicomio), gdcm, pyjpegls, pillow, and pydicom's own RLE decoder.
@@ -114,7 +114,7 @@ def decoders_for(syntax: TransferSyntax, fmt: PixelFormat | None = None) -> list
     found = []
     grey = fmt is None or fmt.samples_per_pixel == 1
     if syntax.uid in _IMAGECODECS_FUNCTIONS and grey and _installed("imagecodecs"):
-        found.append(DecoderInfo("imagecodecs", "dicomio[fast]", True))
+        found.append(DecoderInfo("imagecodecs", "imagecodecs", True))
     found += [DecoderInfo(f"pydicom/{p}", p, False) for p in _pydicom_plugins(syntax.uid)]
     return found
 
@@ -162,7 +162,7 @@ def choose_decoder(
         raise MissingDecoderError(
             f"no installed decoder for {syntax}; install one with "
             f"`pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg pylibjpeg-rle` "
-            f"(dicomio's own dependencies) or `pip install dicomio[fast]`")
+            f"(dicomio's own dependencies) or `pip install imagecodecs`")
     return found[0]
 
 

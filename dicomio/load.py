@@ -11,10 +11,7 @@ from numpy.typing import NDArray
 
 from .assembly import read_plan
 from .backends import ReadOptions, select
-from .backends.base import volume_dtype
-from .backends.pydicom_backend import read_file_with_pydicom
 from .errors import (
-    CorruptDataError,
     GeometryError,
     MissingGeometryError,
     MultipleSeriesError,
@@ -30,6 +27,7 @@ from .resample import regularize
 from .sanity import check_pixel_data_size
 from .series import Inventory, PathInput, SeriesInfo, scan
 from .volume import Provenance, Volume, Volume4D
+from .zero_guard import check_not_all_zero
 
 __all__ = ["choose_series", "load_4d", "load_volume"]
 
@@ -266,7 +264,7 @@ def _read(series: SeriesInfo, frames: Sequence[Frame], backend: str,
     spec, skipped = select(plan.stored, backend)
     result = spec.reader().read(plan.stored, options)
     warnings = size_warnings + list(result.warnings)
-    zeros = _check_not_all_zero(result.array, plan.stored, options, spec.name)
+    zeros = check_not_all_zero(result.array, plan.stored, options, spec.name)
     if zeros:
         warnings.append(zeros)
     # What a toolkit reports describes the images it read: only then the volume's geometry.
@@ -400,30 +398,6 @@ def _regularize(
 
 
 _RESAMPLED = frozenset({"GANTRY_TILT", "IRREGULAR_SPACING", "MISSING_SLICE"})
-
-
-def _check_not_all_zero(
-    array: NDArray[Any], series: SeriesInfo, options: ReadOptions, backend: str
-) -> str | None:
-    """Never return zeros as if they were an image.
-
-    An all-zero result is checked against pydicom's decoding of the middle slice: if that is
-    not zero, the backend failed silently (VTK does this with compressed data) and this is an
-    error; otherwise the data really is zero, which is only worth a warning.
-    """
-    n = array.shape[0]
-    if any(array[k].any() for k in {n // 2, 0, n - 1}) or array.any():
-        return None
-    k = n // 2
-    frame = series.frames[k]
-    reference = np.empty((1, *array.shape[1:]), dtype=volume_dtype(series, options))
-    read_file_with_pydicom(frame.header, [(frame.index, 0, frame.slope, frame.intercept)],
-                           reference, options)
-    if reference.any():
-        raise CorruptDataError(
-            f"backend {backend!r} returned only zeros, but slice {k} decoded by pydicom is not "
-            f"zero: the backend failed to decode the pixel data", path=frame.path)
-    return "every voxel is zero (the stored pixel data is zero too)"
 
 
 def _metadata(series: SeriesInfo) -> dict[str, Any]:

@@ -243,13 +243,13 @@ def _syntax_findings(series: SeriesInfo, config: ValidationConfig) -> list[Findi
 def _pixel_findings(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
     """Decode with the backend ``auto`` picks: DECODE_FAILED, ALL_ZERO_PIXELS and
     VALUES_OUT_OF_RANGE."""
-    from .load import _check_not_all_zero
+    from .zero_guard import check_not_all_zero
 
     options = ReadOptions(rescale=False, workers=config.decode_threads)
     try:
         spec, _ = select(series, "auto")
         array = spec.reader().read(series, options).array
-        all_zero = _check_not_all_zero(array, series, options, spec.name)
+        all_zero = check_not_all_zero(array, series, options, spec.name)
     except Exception as exc:  # every failure to read is a finding, never a crash
         return _decode_failed(series, config, exc)
     del array
