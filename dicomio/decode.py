@@ -226,6 +226,19 @@ class EncodedPixels:
                 path=self.header.path)
         return self._frames[index]
 
+    def checked_frame(self, index: int) -> bytes:
+        """The encoded bytes of frame ``index``, refused with :class:`CorruptDataError` when
+        their structure is damaged (see :mod:`dicomio.codestream`): most decoders decode a
+        truncated stream without error, into a partly blank image."""
+        frame = self.frame_bytes(index)
+        syntax = self.header.transfer_syntax
+        try:
+            check_frame(frame, self.fmt, syntax.uid)
+        except CodestreamError as exc:
+            raise CorruptDataError(f"frame {index} is damaged ({syntax.name}): {exc}",
+                                   path=self.header.path) from None
+        return frame
+
     def _split(self) -> list[bytes]:
         if self.fmt.number_of_frames == 1:
             # The common case, in one pass: every fragment belongs to the one frame.
@@ -237,7 +250,7 @@ class EncodedPixels:
 
         try:
             yield from generate_frames(self.value, number_of_frames=self.fmt.number_of_frames)
-        except (ValueError, KeyError, IndexError, OSError, EOFError) as exc:
+        except (ValueError, KeyError, IndexError, OSError, EOFError, struct.error) as exc:
             raise CorruptDataError(f"cannot split the encapsulated pixel data: {exc}",
                                    path=self.header.path) from None
 
@@ -254,10 +267,10 @@ class EncodedPixels:
             returned. Otherwise a new array is returned (and ``out`` may have been written to).
         """
         syntax = self.header.transfer_syntax
+        frame = self.checked_frame(index)
         try:
-            check_frame(self.frame_bytes(index), self.fmt, syntax.uid)
             if decoder.name == "imagecodecs":
-                array = _imagecodecs_decode(self.frame_bytes(index), self.fmt, syntax.uid, out)
+                array = _imagecodecs_decode(frame, self.fmt, syntax.uid, out)
             else:
                 array = _pydicom_decode(self.value, index, self.fmt, syntax.uid,
                                         decoder.name.removeprefix("pydicom/"))
@@ -265,7 +278,7 @@ class EncodedPixels:
             raise
         except MissingDecoderError as exc:
             raise MissingDecoderError(exc.message, path=self.header.path) from None
-        except CodestreamError as exc:
+        except CodestreamError as exc:  # imagecodecs' strict RLE decoder
             raise CorruptDataError(f"frame {index} is damaged ({syntax.name}): {exc}",
                                    path=self.header.path) from None
         except BaseException as exc:  # decoders raise anything, Rust ones a BaseException panic

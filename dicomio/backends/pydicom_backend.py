@@ -12,8 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..codestream import CodestreamError, check_frame
-from ..decode import choose_decoder, is_decoder_failure
+from ..decode import EncodedPixels, choose_decoder, is_decoder_failure
 from ..errors import CorruptDataError, DicomIOError
 from ..header import FileHeader
 from ..pixels import finish_frame
@@ -40,10 +39,13 @@ def read_file_with_pydicom(
     assert fmt is not None
     try:
         dataset = pydicom.dcmread(header.path)
-        frames = _encoded_frames(dataset, header)
+        # Damaged frames are refused before pydicom's plugins see them, as in the direct
+        # backend: same checks, same errors.
+        encoded = None if header.transfer_syntax.native or "PixelData" not in dataset \
+            else EncodedPixels(header, dataset.PixelData)
         for index, k, slope, intercept in slots:
-            if frames is not None:
-                _check(frames, index, header)
+            if encoded is not None:
+                encoded.checked_frame(index)
             decoded = pixel_array(dataset, index=index, decoding_plugin=plugin)
             finish_frame(decoded, fmt, out[k], slope=slope, intercept=intercept,
                          rescale=options.rescale)
@@ -55,30 +57,6 @@ def read_file_with_pydicom(
         raise CorruptDataError(f"pydicom cannot read the pixel data: {type(exc).__name__}: {exc}",
                                path=header.path) from None
     return f"pydicom/{plugin or 'pydicom'}"
-
-
-def _encoded_frames(dataset: Any, header: FileHeader) -> list[bytes] | None:
-    """The encoded frames of encapsulated pixel data (None for native data)."""
-    from pydicom.encaps import generate_frames
-
-    if header.transfer_syntax.native or "PixelData" not in dataset:
-        return None
-    assert header.pixel is not None
-    return list(generate_frames(dataset.PixelData, number_of_frames=header.pixel.number_of_frames))
-
-
-def _check(frames: list[bytes], index: int, header: FileHeader) -> None:
-    """Refuse a damaged frame before pydicom's plugins decode it (most decode a truncated
-    stream without error, into a partly blank image)."""
-    assert header.pixel is not None
-    if index >= len(frames):
-        raise CorruptDataError(f"frame {index} requested but the pixel data holds "
-                               f"{len(frames)} frame(s)", path=header.path)
-    try:
-        check_frame(frames[index], header.pixel, header.transfer_syntax.uid)
-    except CodestreamError as exc:
-        raise CorruptDataError(f"frame {index} is damaged ({header.transfer_syntax.name}): "
-                               f"{exc}", path=header.path) from None
 
 
 class Reader:
