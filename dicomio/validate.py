@@ -243,10 +243,13 @@ def _syntax_findings(series: SeriesInfo, config: ValidationConfig) -> list[Findi
 def _pixel_findings(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
     """Decode with the backend ``auto`` picks: DECODE_FAILED, ALL_ZERO_PIXELS and
     VALUES_OUT_OF_RANGE."""
+    from .sanity import check_pixel_data_size
     from .zero_guard import check_not_all_zero
 
     options = ReadOptions(rescale=False, workers=config.decode_threads)
     try:
+        for header in series.headers:  # as load_volume does, before allocating
+            check_pixel_data_size(header)
         spec, _ = select(series, "auto")
         array = spec.reader().read(series, options).array
         all_zero = check_not_all_zero(array, series, options, spec.name)

@@ -148,13 +148,7 @@ def _read_native(
 ) -> None:
     fmt = header.pixel
     assert fmt is not None and header.pixel_data_offset is not None
-    nbytes = fmt.frame_nbytes
-    declared = header.pixel_data_length or 0
-    if declared < fmt.number_of_frames * nbytes:
-        raise CorruptDataError(
-            f"pixel data is {declared} bytes but {fmt.number_of_frames} frame(s) of "
-            f"{fmt.rows}x{fmt.columns}x{fmt.samples_per_pixel} at {fmt.bits_allocated} bits "
-            f"need {fmt.number_of_frames * nbytes}", path=header.path)
+    nbytes = fmt.frame_nbytes  # the lengths were checked before reading (dicomio.sanity)
     unsigned = np.dtype(f"uint{fmt.bits_allocated}") if not fmt.float_data else fmt.stored_dtype
     planar = fmt.samples_per_pixel > 1 and fmt.planar_configuration == 1
     # The file is read straight into the output slice when its dtype has the stored width.
