@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .. import __version__
 from ..errors import SchedulerError
+from ..parallel import usable_cores
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -44,14 +45,6 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 #: Why an item was given up: the same words whatever ran it, so reports stay identical.
 DIED = "its worker process died on every attempt"
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (the default number of workers)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 class Executor(Protocol):

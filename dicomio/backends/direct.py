@@ -27,12 +27,7 @@ from ..series import SeriesInfo
 from .base import ReadOptions, ReadResult, Slot, slots_by_file, volume_dtype
 from .pydicom_backend import read_file_with_pydicom
 
-__all__ = ["Reader", "default_workers"]
-
-
-def default_workers() -> int:
-    """Threads to decode with: the cores this process may run on (at most 8)."""
-    return decode_workers()
+__all__ = ["Reader"]
 
 
 def _needs_pydicom(header: FileHeader) -> bool:
@@ -51,7 +46,7 @@ class Reader:
         out = np.empty(series.shape, dtype=volume_dtype(series, options))
         jobs = slots_by_file(series)
         decoders = _choose_decoders(jobs, options)
-        workers = min(options.workers or default_workers(), len(jobs))
+        workers = min(options.workers or decode_workers(), len(jobs))
 
         def run(job: tuple[FileHeader, list[Slot]]) -> str:
             header, slots = job
