@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .errors import (
+from dicomio.errors import (
     BackendCannotReadError,
     BackendReadError,
     BackendUnavailableError,
@@ -30,10 +30,10 @@ from .errors import (
     UnreadableFilesError,
     UnsupportedTransferSyntaxError,
 )
-from .geometry import GeometryIssue, GeometryTolerances
-from .load import load_4d, load_volume
-from .series import Inventory, SeriesInfo, SkippedFile, discover, list_series, scan
-from .volume import Provenance, Volume, Volume4D
+from dicomio.geometry import GeometryIssue, GeometryTolerances
+from dicomio.load import load_4d, load_volume
+from dicomio.series import Inventory, SeriesInfo, SkippedFile, discover, list_series, scan
+from dicomio.volume import Provenance, Volume, Volume4D
 
 try:
     __version__ = version("dicomio")

@@ -1,5 +1,5 @@
 """``python -m dicomio`` runs the command line."""
 
-from .cli import main
+from dicomio.cli import main
 
 main()

@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from .backends import BACKENDS, BackendSpec
-from .errors import DicomIOError
-from .load import load_volume
-from .series import SeriesInfo
+from dicomio.backends import BACKENDS, BackendSpec
+from dicomio.errors import DicomIOError
+from dicomio.load import load_volume
+from dicomio.series import SeriesInfo
 
 __all__ = ["Request", "main"]
 

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .frame import Frame, Tile
-from .series import SeriesInfo
+from dicomio.frame import Frame, Tile
+from dicomio.series import SeriesInfo
 
 __all__ = ["ReadPlan", "read_plan"]
 

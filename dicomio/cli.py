@@ -28,9 +28,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from . import __version__
-from .compare import default_backends
-from .errors import (
+from dicomio import __version__
+from dicomio.compare import default_backends
+from dicomio.errors import (
     ConfigError,
     DicomIOError,
     MultipleSeriesError,
@@ -39,10 +39,10 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .compare import Comparison
-    from .describe import SeriesSummary
-    from .series import Inventory, SeriesInfo
-    from .volume import Volume
+    from dicomio.compare import Comparison
+    from dicomio.describe import SeriesSummary
+    from dicomio.series import Inventory, SeriesInfo
+    from dicomio.volume import Volume
 
 app = typer.Typer(
     name="dicomio",
@@ -188,8 +188,8 @@ def _usage_error(message: str) -> NoReturn:
 
 def _scan_one(path: Path, selector: str | None, progress: bool) -> SeriesInfo:
     """Scan ``path`` and choose one series; usage errors exit 2."""
-    from .load import choose_series
-    from .series import scan
+    from dicomio.load import choose_series
+    from dicomio.series import scan
 
     with _status(f"scanning {path}", progress):
         found, inventory = scan(path)
@@ -211,7 +211,7 @@ def _spacing(values: Sequence[float] | None) -> str:
 
 
 def _syntax_names(series: SeriesInfo | SeriesSummary) -> str:
-    from .transfer_syntax import lookup
+    from dicomio.transfer_syntax import lookup
 
     return ", ".join(lookup(uid).name for uid in series.transfer_syntaxes)
 
@@ -236,8 +236,8 @@ def info(
 
     Exit 0 when at least one series was found, 1 when none was, 2 on usage errors.
     """
-    from .describe import describe_inventory
-    from .series import scan
+    from dicomio.describe import describe_inventory
+    from dicomio.series import scan
 
     with _status("scanning", _progress_enabled(progress, quiet)):
         found, inventory = scan(path)
@@ -319,7 +319,7 @@ def compare(
     Exit 0 when every backend that ran succeeded and agrees with the reference, 1 on any
     disagreement or failure (a crash or a timeout included), 2 on usage or I/O errors.
     """
-    from .compare import compare_series
+    from dicomio.compare import compare_series
 
     show = _progress_enabled(progress, quiet)
     chosen = _scan_one(path, series, show)
@@ -456,8 +456,8 @@ def validate(
     --fail-on, 1 when one does, 2 on usage errors (a bad configuration included). The codes
     are documented in docs/findings.md.
     """
-    from .cli_archive import run_validation
-    from .config import ValidationConfig, find_config, load_config
+    from dicomio.cli_archive import run_validation
+    from dicomio.config import ValidationConfig, find_config, load_config
 
     try:
         source = config or find_config(paths)
@@ -484,7 +484,7 @@ def _load_for_output(
     path: Path, selector: str | None, backend: str, rescale: bool, irregular: str, show: bool
 ) -> Volume:
     """Load one series for ``preview``/``convert``; errors exit 1 (data) or 2 (usage)."""
-    from .load import load_volume
+    from dicomio.load import load_volume
 
     try:
         with _status(f"loading {path}", show):
@@ -522,7 +522,7 @@ def preview(
     header's, else soft tissue) or percentiles, MONOCHROME1 inverted. Needs matplotlib
     (pip install 'dicomio[plot]'). Irregular geometry is shown as read (with a warning).
     """
-    from .preview import choose_window, render_preview
+    from dicomio.preview import choose_window, render_preview
 
     if output.exists() and not force:
         _usage_error(f"{output} exists (pass --force to replace it)")
@@ -578,11 +578,11 @@ def convert(
     everything was written, 1 when a series cannot be read as a volume (or a file could not be
     read), 2 on usage or I/O errors.
     """
-    from .writers import format_of, write_volume
+    from dicomio.writers import format_of, write_volume
 
     show = _progress_enabled(progress, quiet)
     if output.is_dir() or not output.suffix:
-        from .cli_archive import run_conversion
+        from dicomio.cli_archive import run_conversion
 
         if series is not None:
             _usage_error("--series picks the series of a single file; into a folder every "
@@ -631,7 +631,7 @@ def sample(
 
     The same options write the same files again (fixed UIDs), so running it twice is harmless.
     """
-    from .synthetic import SeriesSpec, write_series
+    from dicomio.synthetic import SeriesSpec, write_series
 
     spec = SeriesSpec(shape=(slices, size, size * 3 // 4), pixel_spacing=(0.7, 0.9),
                       slice_spacing=1.25, transfer_syntax=syntax,
@@ -652,7 +652,7 @@ def load(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Load one series and print what dicomio returns: shape, dtype, geometry, provenance."""
-    from .load import load_volume
+    from dicomio.load import load_volume
 
     missing = [p for p in path if not p.exists()]
     if missing:
@@ -704,8 +704,8 @@ def backends_command(
     output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
 ) -> None:
     """List every backend (installed or not), what it decodes, and the installed decoders."""
-    from .backends import describe_backends
-    from .decode import decodable_syntaxes
+    from dicomio.backends import describe_backends
+    from dicomio.decode import decodable_syntaxes
 
     if output not in ("text", "json"):
         err.print(f"error: --format must be text or json, not {output!r}")
@@ -726,7 +726,7 @@ def _print_backends(infos: list[Any], decoders: dict[str, list[str]]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from .transfer_syntax import TRANSFER_SYNTAXES
+    from dicomio.transfer_syntax import TRANSFER_SYNTAXES
 
     table = Table(title="Backends (auto tries them in this order)", title_justify="left")
     for column in ("backend", "installed", "version", "install", "reads with"):

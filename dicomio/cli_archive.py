@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, NoReturn
 import typer
 from rich.markup import escape
 
-from .cli import (
+from dicomio.cli import (
     EXIT_FINDINGS,
     EXIT_OK,
     EXIT_USAGE,
@@ -31,18 +31,18 @@ from .cli import (
     fail,
     out,
 )
-from .errors import NoDicomFilesError, SchedulerError
-from .writers import write_text_atomically
+from dicomio.errors import NoDicomFilesError, SchedulerError
+from dicomio.writers import write_text_atomically
 
 if TYPE_CHECKING:
-    from .archive.conversion import Conversion, ConversionReport
-    from .archive.executors import Executor
-    from .archive.plan import ArchivePlan
-    from .config import ValidationConfig
-    from .findings import Finding
-    from .load import Irregular
-    from .validate import SeriesReport, ValidationReport
-    from .writers import Format
+    from dicomio.archive.conversion import Conversion, ConversionReport
+    from dicomio.archive.executors import Executor
+    from dicomio.archive.plan import ArchivePlan
+    from dicomio.config import ValidationConfig
+    from dicomio.findings import Finding
+    from dicomio.load import Irregular
+    from dicomio.validate import SeriesReport, ValidationReport
+    from dicomio.writers import Format
 
 __all__ = ["run_conversion", "run_validation"]
 
@@ -52,7 +52,7 @@ _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 @contextmanager
 def _executor(workers: int | None, scheduler: str | None) -> Iterator[Executor]:
     """The executor for the options; a cluster that cannot do the work is a usage error."""
-    from .archive.executors import open_executor
+    from dicomio.archive.executors import open_executor
 
     if workers is not None and scheduler not in (None, "local"):
         _usage_error("--workers starts local workers; a running cluster has its own "
@@ -65,7 +65,7 @@ def _executor(workers: int | None, scheduler: str | None) -> Iterator[Executor]:
 
 
 def _plan(paths: Sequence[Path], executor: Executor, show: bool) -> ArchivePlan:
-    from .archive.plan import plan_archive
+    from dicomio.archive.plan import plan_archive
 
     try:
         with _completion_bar("reading headers", show) as update:
@@ -126,8 +126,8 @@ def run_validation(
     workers: int | None, scheduler: str | None, reproducible: bool, quiet: bool, show: bool,
 ) -> NoReturn:
     """``dicomio validate``: plan, validate, print (``output``: text, json or junit), exit."""
-    from .archive.validation import validate_plan
-    from .junit import to_junit_xml
+    from dicomio.archive.validation import validate_plan
+    from dicomio.junit import to_junit_xml
 
     start = time.perf_counter()
     text = output == "text"
@@ -196,8 +196,8 @@ def run_conversion(
     reproducible: bool, quiet: bool, show: bool,
 ) -> NoReturn:
     """``dicomio convert PATHS... FOLDER``: plan, convert every series, print, exit."""
-    from .archive.conversion import convert_plan, prepare_output
-    from .writers import check_writer
+    from dicomio.archive.conversion import convert_plan, prepare_output
+    from dicomio.writers import check_writer
 
     start = time.perf_counter()
     try:  # before the planning, which may take a while

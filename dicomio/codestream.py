@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .header import PixelFormat
+from dicomio.header import PixelFormat
 
 __all__ = ["CodestreamError", "check_frame", "check_jpeg", "decode_rle"]
 

@@ -30,10 +30,10 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from ._worker import Request
-from .backends import AUTO_ORDER, BACKENDS, BackendSpec, ReportedGeometry, get_spec
-from .describe import SCHEMA_VERSION, describe_series
-from .series import SeriesInfo
+from dicomio._worker import Request
+from dicomio.backends import AUTO_ORDER, BACKENDS, BackendSpec, ReportedGeometry, get_spec
+from dicomio.describe import SCHEMA_VERSION, describe_series
+from dicomio.series import SeriesInfo
 
 __all__ = [
     "DEFAULT_TIMEOUT",

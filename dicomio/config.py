@@ -33,9 +33,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
-from .findings import CODES, SEVERITIES, Severity
-from .geometry import GeometryTolerances
+from dicomio.errors import ConfigError
+from dicomio.findings import CODES, SEVERITIES, Severity
+from dicomio.geometry import GeometryTolerances
 
 if sys.version_info >= (3, 11):
     import tomllib

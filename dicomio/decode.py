@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .codestream import CodestreamError, check_frame, decode_rle
-from .errors import CorruptDataError, MissingDecoderError, UnsupportedTransferSyntaxError
-from .header import FileHeader, PixelFormat
-from .transfer_syntax import TRANSFER_SYNTAXES, TransferSyntax
+from dicomio.codestream import CodestreamError, check_frame, decode_rle
+from dicomio.errors import CorruptDataError, MissingDecoderError, UnsupportedTransferSyntaxError
+from dicomio.header import FileHeader, PixelFormat
+from dicomio.transfer_syntax import TRANSFER_SYNTAXES, TransferSyntax
 
 __all__ = [
     "DecoderInfo",

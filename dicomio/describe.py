@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .series import Inventory, SeriesInfo, SkippedFile
-from .transfer_syntax import lookup
+from dicomio import __version__
+from dicomio.series import Inventory, SeriesInfo, SkippedFile
+from dicomio.transfer_syntax import lookup
 
 __all__ = ["SCHEMA_VERSION", "SeriesSummary", "describe_inventory", "describe_series",
            "describe_skipped", "summarise"]

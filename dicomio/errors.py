@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .geometry import GeometryIssue
-    from .series import SeriesInfo, SkippedFile
+    from dicomio.geometry import GeometryIssue
+    from dicomio.series import SeriesInfo, SkippedFile
 
 __all__ = [
     "BackendCannotReadError",

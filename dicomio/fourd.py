@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from .frame import Frame
-from .geometry import GeometryTolerances, slice_normal
-from .series import SeriesInfo
+from dicomio.frame import Frame
+from dicomio.geometry import GeometryTolerances, slice_normal
+from dicomio.series import SeriesInfo
 
 __all__ = ["RULES", "TimeLayout", "split_volumes"]
 

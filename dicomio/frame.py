@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from .header import FileHeader
+from dicomio.header import FileHeader
 
 __all__ = ["Frame", "Tile", "seconds"]
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidDicomError
-from .transfer_syntax import IMPLICIT_VR_LITTLE_ENDIAN, TransferSyntax, lookup
+from dicomio.errors import InvalidDicomError
+from dicomio.transfer_syntax import IMPLICIT_VR_LITTLE_ENDIAN, TransferSyntax, lookup
 
 __all__ = ["HEADER_BYTES", "PIXEL_DATA_TAGS", "FileHeader", "NotDicomError", "PixelFormat",
            "read_header"]

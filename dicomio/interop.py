@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 if TYPE_CHECKING:
-    from .volume import Volume
+    from dicomio.volume import Volume
 
 __all__ = ["from_nibabel", "from_sitk", "from_vtk", "to_nibabel", "to_sitk", "to_vtk"]
 
@@ -65,7 +65,7 @@ def _affine_from_xyz(
 
 
 def _new_volume(array: NDArray[Any], affine: NDArray[np.float64]) -> Volume:
-    from .volume import Volume
+    from dicomio.volume import Volume
 
     if array.ndim not in (3, 4):
         raise ValueError(f"a Volume needs a 3-D image (with an optional trailing colour axis); "

@@ -13,9 +13,9 @@ import socket
 from datetime import datetime, timezone
 from xml.etree import ElementTree as ET
 
-from . import __version__
-from .findings import Finding, at_least
-from .validate import ValidationReport
+from dicomio import __version__
+from dicomio.findings import Finding, at_least
+from dicomio.validate import ValidationReport
 
 __all__ = ["to_junit_xml"]
 

@@ -9,9 +9,9 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from .assembly import read_plan
-from .backends import ReadOptions, select
-from .errors import (
+from dicomio.assembly import read_plan
+from dicomio.backends import ReadOptions, select
+from dicomio.errors import (
     GeometryError,
     MissingGeometryError,
     MultipleSeriesError,
@@ -20,14 +20,14 @@ from .errors import (
     SeriesNotFoundError,
     UnreadableFilesError,
 )
-from .fourd import mixed_image_types, split_volumes
-from .frame import Frame
-from .geometry import GeometryTolerances, StackGeometry, affine_from, analyse_stack
-from .resample import regularize
-from .sanity import check_pixel_data_size
-from .series import Inventory, PathInput, SeriesInfo, scan
-from .volume import Provenance, Volume, Volume4D
-from .zero_guard import check_not_all_zero
+from dicomio.fourd import mixed_image_types, split_volumes
+from dicomio.frame import Frame
+from dicomio.geometry import GeometryTolerances, StackGeometry, affine_from, analyse_stack
+from dicomio.resample import regularize
+from dicomio.sanity import check_pixel_data_size
+from dicomio.series import Inventory, PathInput, SeriesInfo, scan
+from dicomio.volume import Provenance, Volume, Volume4D
+from dicomio.zero_guard import check_not_all_zero
 
 __all__ = ["choose_series", "load_4d", "load_volume"]
 

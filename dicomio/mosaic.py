@@ -26,11 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from .csa import CsaError, number, parse_csa, vector
-from .errors import InvalidDicomError
-from .frame import Frame, Tile
-from .geometry import orientation_problem, slice_normal, spacing_problem
-from .header import FileHeader
+from dicomio.csa import CsaError, number, parse_csa, vector
+from dicomio.errors import InvalidDicomError
+from dicomio.frame import Frame, Tile
+from dicomio.geometry import orientation_problem, slice_normal, spacing_problem
+from dicomio.header import FileHeader
 
 __all__ = ["is_mosaic", "mosaic_frames"]
 

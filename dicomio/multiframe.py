@@ -38,10 +38,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidDicomError
-from .frame import Frame, seconds
-from .geometry import orientation_problem, slice_normal
-from .header import FileHeader
+from dicomio.errors import InvalidDicomError
+from dicomio.frame import Frame, seconds
+from dicomio.geometry import orientation_problem, slice_normal
+from dicomio.header import FileHeader
 
 __all__ = ["RT_DOSE", "functional_group_frames", "grid_offset_frames"]
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .header import PixelFormat
+from dicomio.header import PixelFormat
 
 __all__ = ["finish_frame", "output_dtype", "rescale_into", "stored_range", "to_stored"]
 

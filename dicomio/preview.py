@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .volume import Volume
+from dicomio.volume import Volume
 
 __all__ = [
     "CT_WINDOW",
@@ -204,7 +204,7 @@ def render_preview(
         from matplotlib.figure import Figure
     except ImportError:
         raise ImportError("preview needs matplotlib: pip install 'dicomio[plot]'") from None
-    from .writers import write_bytes_atomically
+    from dicomio.writers import write_bytes_atomically
 
     views = mid_planes(volume)
     window = choose_window(volume)

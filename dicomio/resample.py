@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .geometry import affine_from, slice_normal
+from dicomio.geometry import affine_from, slice_normal
 
 __all__ = ["Regularized", "regularize"]
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 
-from .errors import CorruptDataError
-from .header import FileHeader, PixelFormat
-from .pixels import stored_range
+from dicomio.errors import CorruptDataError
+from dicomio.header import FileHeader, PixelFormat
+from dicomio.pixels import stored_range
 
 __all__ = ["check_pixel_data_size", "frames_problem", "header_problem", "pixel_format_problem"]
 

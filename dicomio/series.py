@@ -21,9 +21,9 @@ from typing import Literal
 
 import numpy as np
 
-from .errors import InvalidDicomError, MissingGeometryError, NoDicomFilesError
-from .frame import Frame
-from .geometry import (
+from dicomio.errors import InvalidDicomError, MissingGeometryError, NoDicomFilesError
+from dicomio.frame import Frame
+from dicomio.geometry import (
     GeometryIssue,
     GeometryTolerances,
     StackGeometry,
@@ -33,11 +33,11 @@ from .geometry import (
     position_problem,
     spacing_problem,
 )
-from .header import HEADER_BYTES, FileHeader, NotDicomError, PixelFormat, read_header
-from .mosaic import is_mosaic, mosaic_frames
-from .multiframe import RT_DOSE, functional_group_frames, grid_offset_frames
-from .readahead import PROBE_FILES, WaitProbe, read_ahead
-from .sanity import header_problem
+from dicomio.header import HEADER_BYTES, FileHeader, NotDicomError, PixelFormat, read_header
+from dicomio.mosaic import is_mosaic, mosaic_frames
+from dicomio.multiframe import RT_DOSE, functional_group_frames, grid_offset_frames
+from dicomio.readahead import PROBE_FILES, WaitProbe, read_ahead
+from dicomio.sanity import header_problem
 
 __all__ = ["Frame", "Inventory", "SeriesInfo", "SkippedFile", "discover", "frames_of", "group",
            "list_series", "read_frames"]

@@ -31,7 +31,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from .synthetic import (
+from dicomio.synthetic import (
     EXPLICIT_LE,
     IMPLICIT_LE,
     SeriesSpec,

@@ -26,16 +26,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from . import __version__
-from .backends import BACKENDS, ReadOptions, select
-from .config import ValidationConfig
-from .decode import EncodedPixels, choose_decoder, read_pixel_value
-from .describe import SCHEMA_VERSION, SeriesSummary, summarise
-from .errors import DicomIOError, MissingDecoderError, UnsupportedTransferSyntaxError
-from .findings import CODES, SEVERITIES, Finding, Severity, at_least
-from .header import FileHeader, PixelFormat
-from .series import Inventory, PathInput, SeriesInfo, SkippedFile, scan
-from .transfer_syntax import lookup
+from dicomio import __version__
+from dicomio.backends import BACKENDS, ReadOptions, select
+from dicomio.config import ValidationConfig
+from dicomio.decode import EncodedPixels, choose_decoder, read_pixel_value
+from dicomio.describe import SCHEMA_VERSION, SeriesSummary, summarise
+from dicomio.errors import DicomIOError, MissingDecoderError, UnsupportedTransferSyntaxError
+from dicomio.findings import CODES, SEVERITIES, Finding, Severity, at_least
+from dicomio.header import FileHeader, PixelFormat
+from dicomio.series import Inventory, PathInput, SeriesInfo, SkippedFile, scan
+from dicomio.transfer_syntax import lookup
 
 __all__ = [
     "SeriesReport",
@@ -243,8 +243,8 @@ def _syntax_findings(series: SeriesInfo, config: ValidationConfig) -> list[Findi
 def _pixel_findings(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
     """Decode with the backend ``auto`` picks: DECODE_FAILED, ALL_ZERO_PIXELS and
     VALUES_OUT_OF_RANGE."""
-    from .sanity import check_pixel_data_size
-    from .zero_guard import check_not_all_zero
+    from dicomio.sanity import check_pixel_data_size
+    from dicomio.zero_guard import check_not_all_zero
 
     options = ReadOptions(rescale=False, workers=config.decode_threads)
     try:
@@ -352,7 +352,7 @@ def _range_findings(series: SeriesInfo, config: ValidationConfig) -> list[Findin
 
 def _cross_check(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
     """BACKEND_MISMATCH when the installed backends able to read the series disagree."""
-    from .compare import compare_series
+    from dicomio.compare import compare_series
 
     able = [name for name, spec in BACKENDS.items() if spec.cannot_read(series) is None]
     if len(able) < 2:

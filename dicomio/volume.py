@@ -140,41 +140,41 @@ class Volume(_Placed):
 
     def to_sitk(self) -> Any:
         """A ``SimpleITK.Image`` with this geometry (see :func:`dicomio.interop.to_sitk`)."""
-        from .interop import to_sitk
+        from dicomio.interop import to_sitk
 
         return to_sitk(self)
 
     def to_vtk(self) -> Any:
         """A ``vtkImageData`` with its direction matrix (see :func:`dicomio.interop.to_vtk`)."""
-        from .interop import to_vtk
+        from dicomio.interop import to_vtk
 
         return to_vtk(self)
 
     def to_nibabel(self) -> Any:
         """A ``nibabel.Nifti1Image`` with the RAS affine (see
         :func:`dicomio.interop.to_nibabel`)."""
-        from .interop import to_nibabel
+        from dicomio.interop import to_nibabel
 
         return to_nibabel(self)
 
     @classmethod
     def from_sitk(cls, image: Any) -> Volume:
         """A Volume from a 3-D ``SimpleITK.Image`` (see :func:`dicomio.interop.from_sitk`)."""
-        from .interop import from_sitk
+        from dicomio.interop import from_sitk
 
         return from_sitk(image)
 
     @classmethod
     def from_vtk(cls, image: Any) -> Volume:
         """A Volume from a ``vtkImageData`` (see :func:`dicomio.interop.from_vtk`)."""
-        from .interop import from_vtk
+        from dicomio.interop import from_vtk
 
         return from_vtk(image)
 
     @classmethod
     def from_nibabel(cls, image: Any) -> Volume:
         """A Volume from a 3-D nibabel image (see :func:`dicomio.interop.from_nibabel`)."""
-        from .interop import from_nibabel
+        from dicomio.interop import from_nibabel
 
         return from_nibabel(image)
 

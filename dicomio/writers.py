@@ -34,8 +34,8 @@ from typing import IO, Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from . import __version__
-from .volume import Volume
+from dicomio import __version__
+from dicomio.volume import Volume
 
 __all__ = [
     "EXTENSIONS",

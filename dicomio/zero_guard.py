@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .backends import ReadOptions
-from .backends.base import volume_dtype
-from .backends.pydicom_backend import read_file_with_pydicom
-from .errors import CorruptDataError
-from .series import SeriesInfo
+from dicomio.backends import ReadOptions
+from dicomio.backends.base import volume_dtype
+from dicomio.backends.pydicom_backend import read_file_with_pydicom
+from dicomio.errors import CorruptDataError
+from dicomio.series import SeriesInfo
 
 __all__ = ["check_not_all_zero"]
 

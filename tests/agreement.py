@@ -49,8 +49,7 @@ import dicomio
 from dicomio.assembly import read_plan
 from dicomio.backends import BACKENDS
 from dicomio.geometry import slice_normal
-
-from .reference import load_reference, reference_in_contract_order
+from tests.reference import load_reference, reference_in_contract_order
 
 CORPUS = Path(os.environ.get("DICOMIO_CORPUS",
                              Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"))

@@ -15,8 +15,7 @@ import sys
 from pathlib import Path
 
 from dicomio.backends import BACKENDS
-
-from .agreement import CORPUS, REFERENCES, Expect, Outcome, Reference, check
+from tests.agreement import CORPUS, REFERENCES, Expect, Outcome, Reference, check
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKS = {"exact": "✅ exact", "documented": "✅ documented", "cannot read": "— cannot read"}

@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 
 from dicomio.backends import BACKENDS
-
-from .agreement import CORPUS, REFERENCES, Expect, Reference, cannot_read, check
+from tests.agreement import CORPUS, REFERENCES, Expect, Reference, cannot_read, check
 
 pytestmark = pytest.mark.corpus
 INSTALLED = [name for name, spec in BACKENDS.items() if spec.installed()]
@@ -35,7 +34,7 @@ def test_every_reference_of_the_corpus_is_in_the_table() -> None:
     found = {str(p.relative_to(CORPUS)) for p in CORPUS.glob("dcm_qa*/Ref/*.nii")}
     assert found <= listed, sorted(found - listed)
     # dicom2nifti ground truths: those of single 3-D stacks are in tests/test_corpus.py.
-    from .test_corpus import DICOM2NIFTI_STACKS
+    from tests.test_corpus import DICOM2NIFTI_STACKS
 
     stacks = {f"dicom2nifti/data/{name}_ground_truth.nii.gz" for name in DICOM2NIFTI_STACKS}
     truths = {str(p.relative_to(CORPUS))

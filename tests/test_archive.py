@@ -41,9 +41,8 @@ from dicomio.archive.plan import split_units
 from dicomio.cli import app
 from dicomio.config import ValidationConfig
 from dicomio.validate import ValidationReport, validate
-
-from .archive_helpers import Archive, KillWorker, make_archive, started
-from .schemas import check_schema
+from tests.archive_helpers import Archive, KillWorker, make_archive, started
+from tests.schemas import check_schema
 
 distributed = pytest.importorskip("distributed")
 runner = CliRunner()

@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 from dicomio import synthetic
 from dicomio.cli import app
 from dicomio.synthetic import SeriesSpec
-
-from .schemas import check_schema
+from tests.schemas import check_schema
 
 runner = CliRunner()
 

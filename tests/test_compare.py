@@ -14,10 +14,9 @@ from dicomio.backends import BACKENDS, register
 from dicomio.cli import app
 from dicomio.compare import affine_displacement, compare_series, voxel_difference
 from dicomio.synthetic import SeriesSpec
-
-from . import fake_backends
-from .cases import OBLIQUE
-from .schemas import check_schema
+from tests import fake_backends
+from tests.cases import OBLIQUE
+from tests.schemas import check_schema
 
 runner = CliRunner()
 

@@ -17,8 +17,7 @@ from dicomio.backends import BACKENDS
 from dicomio.decode import decoders_for
 from dicomio.synthetic import LOSSY_SYNTAXES, WrittenSeries, write_series
 from dicomio.transfer_syntax import lookup
-
-from .cases import ALL_CASES, BASE, SYNTAX_CASES, Case
+from tests.cases import ALL_CASES, BASE, SYNTAX_CASES, Case
 
 INSTALLED = [name for name, spec in BACKENDS.items() if spec.installed()]
 # Decoders of one lossy syntax may round the inverse transform differently; between them the
@@ -121,8 +120,8 @@ def test_lossy_tolerances_are_stated_for_every_lossy_syntax() -> None:
 
 
 def test_contract_check_on_every_geometry_case(written, tmp_path_factory) -> None:
-    from .cases import GEOMETRY_CASES
-    from .contract import assert_slices_match_files
+    from tests.cases import GEOMETRY_CASES
+    from tests.contract import assert_slices_match_files
 
     for case in GEOMETRY_CASES:
         truth = series_for(case, written, tmp_path_factory)

@@ -14,9 +14,8 @@ import pytest
 import dicomio
 from dicomio.assembly import read_plan
 from dicomio.backends import BACKENDS
-
-from .contract import assert_slices_match_files
-from .reference import compare
+from tests.contract import assert_slices_match_files
+from tests.reference import compare
 
 pytestmark = pytest.mark.corpus
 INSTALLED = [name for name, spec in BACKENDS.items() if spec.installed()]
@@ -129,7 +128,7 @@ TOOLKITS = [name for name in ("sitk", "vtk") if name in INSTALLED]
 
 @pytest.fixture(scope="module")
 def corpus_series() -> list[dicomio.SeriesInfo]:
-    from .conftest import corpus_path
+    from tests.conftest import corpus_path
 
     return dicomio.list_series(corpus_path("."))
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from . import fuzzing
-from .conftest import CORPUS
+from tests import fuzzing
+from tests.conftest import CORPUS
 
 INPUTS = int(os.environ.get("DICOMIO_FUZZ_INPUTS", "4000"))
 

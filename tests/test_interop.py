@@ -11,8 +11,7 @@ import pytest
 import dicomio
 from dicomio import synthetic as s
 from dicomio.synthetic import SeriesSpec
-
-from .cases import OBLIQUE
+from tests.cases import OBLIQUE
 
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 TOOLKIT_MODULES = {"sitk": "SimpleITK", "vtk": "vtkmodules", "nibabel": "nibabel"}

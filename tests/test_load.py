@@ -11,8 +11,7 @@ import pytest
 
 import dicomio
 from dicomio.synthetic import JPEG_LOSSLESS_SV1, SeriesSpec
-
-from .contract import assert_slices_match_files
+from tests.contract import assert_slices_match_files
 
 SMALL = SeriesSpec(shape=(6, 10, 12))
 

@@ -10,8 +10,7 @@ import dicomio
 from dicomio.backends import BACKENDS
 from dicomio.synthetic import J2K_LOSSLESS, RLE, SeriesSpec
 from dicomio.synthetic_multiframe import write_enhanced
-
-from .cases import OBLIQUE
+from tests.cases import OBLIQUE
 
 INSTALLED = [name for name, spec in BACKENDS.items() if spec.installed()]
 ENHANCED = SeriesSpec(shape=(6, 10, 13), modality="MR", orientation=OBLIQUE,

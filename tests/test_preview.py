@@ -86,7 +86,7 @@ def test_a_plane_whose_axes_must_be_swapped() -> None:
 
 
 def test_oblique_labels_name_both_directions() -> None:
-    from .cases import OBLIQUE
+    from tests.cases import OBLIQUE
 
     view = display_plane(volume(OBLIQUE), 0)
     assert all(len(label) >= 2 for label in view.labels.values())

@@ -16,8 +16,7 @@ import dicomio
 from dicomio.geometry import slice_normal
 from dicomio.resample import regularize
 from dicomio.synthetic import SeriesSpec, _geometry
-
-from .cases import OBLIQUE
+from tests.cases import OBLIQUE
 
 SPEC = SeriesSpec(shape=(6, 20, 16), pixel_spacing=(0.8, 0.6), slice_spacing=2.0,
                   rescale_intercept=0.0)

@@ -17,9 +17,8 @@ import dicomio
 from dicomio import synthetic as s
 from dicomio.backends import BACKENDS
 from dicomio.synthetic import SeriesSpec, write_series
-
-from .cases import GEOMETRY_CASES, Case
-from .toolkits import assert_declared_and_refused, only_series, restyle
+from tests.cases import GEOMETRY_CASES, Case
+from tests.toolkits import assert_declared_and_refused, only_series, restyle
 
 pytest.importorskip("SimpleITK")
 SITK = BACKENDS["sitk"]

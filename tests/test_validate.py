@@ -22,9 +22,8 @@ from dicomio.config import ValidationConfig
 from dicomio.findings import CODES, Finding
 from dicomio.synthetic import SeriesSpec
 from dicomio.validate import count_out_of_range, validate, validate_series
-
-from . import fake_backends
-from .schemas import check_schema
+from tests import fake_backends
+from tests.schemas import check_schema
 
 runner = CliRunner()
 SMALL = SeriesSpec(shape=(5, 8, 10))

@@ -19,8 +19,7 @@ from dicomio import synthetic as s
 from dicomio.backends import BACKENDS
 from dicomio.pixels import stored_range
 from dicomio.synthetic import SeriesSpec
-
-from .toolkits import assert_declared_and_refused, only_series, restyle
+from tests.toolkits import assert_declared_and_refused, only_series, restyle
 
 pytest.importorskip("vtkmodules")
 from dicomio.backends import vtk_backend

@@ -20,8 +20,7 @@ import dicomio
 from dicomio.cli import app
 from dicomio.synthetic import SeriesSpec
 from dicomio.writers import format_of, nifti_affine, write_volume
-
-from .cases import OBLIQUE
+from tests.cases import OBLIQUE
 
 runner = CliRunner()
 SPEC = SeriesSpec(shape=(5, 9, 7), orientation=OBLIQUE, pixel_spacing=(0.6, 1.3),

@@ -8,10 +8,10 @@ run, a parallel one and a Dask one give the same report. Nothing here imports Da
 scheduler is asked for.
 """
 
-from .conversion import ConversionReport, ConvertTask, convert_archive, convert_plan
-from .executors import open_executor, usable_cores
-from .plan import ArchivePlan, SeriesJob, plan_archive
-from .validation import ValidateTask, validate_archive, validate_plan
+from dicomio.archive.conversion import ConversionReport, ConvertTask, convert_archive, convert_plan
+from dicomio.archive.executors import open_executor, usable_cores
+from dicomio.archive.plan import ArchivePlan, SeriesJob, plan_archive
+from dicomio.archive.validation import ValidateTask, validate_archive, validate_plan
 
 __all__ = [
     "ArchivePlan",

@@ -20,17 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .. import __version__
-from ..describe import SCHEMA_VERSION, SeriesSummary, describe_skipped, summarise
-from ..findings import Finding
-from ..geometry import GeometryTolerances
-from ..load import Irregular, load_volume
-from ..series import PathInput, SeriesInfo, SkippedFile, group
-from ..validate import worker_died
-from ..writers import EXTENSIONS, Format, check_writer, write_volume
-from .executors import Executor, open_executor, run_in_order
-from .plan import ArchivePlan, Progress, SeriesJob, SeriesTask, plan_archive
-from .validation import read_job
+from dicomio import __version__
+from dicomio.archive.executors import Executor, open_executor, run_in_order
+from dicomio.archive.plan import ArchivePlan, Progress, SeriesJob, SeriesTask, plan_archive
+from dicomio.archive.validation import read_job
+from dicomio.describe import SCHEMA_VERSION, SeriesSummary, describe_skipped, summarise
+from dicomio.findings import Finding
+from dicomio.geometry import GeometryTolerances
+from dicomio.load import Irregular, load_volume
+from dicomio.series import PathInput, SeriesInfo, SkippedFile, group
+from dicomio.validate import worker_died
+from dicomio.writers import EXTENSIONS, Format, check_writer, write_volume
 
 __all__ = ["Conversion", "ConversionReport", "ConvertTask", "JobConversions", "convert_archive",
            "convert_plan", "output_name", "prepare_output"]

@@ -31,9 +31,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from .. import __version__
-from ..errors import SchedulerError
-from ..parallel import usable_cores
+from dicomio import __version__
+from dicomio.errors import SchedulerError
+from dicomio.parallel import usable_cores
 
 if TYPE_CHECKING:
     from distributed import Client

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from ..errors import NoDicomFilesError
-from ..findings import Finding
-from ..series import PathInput, SkippedFile, discover
-from ..validate import worker_died
-from .executors import Executor, run_in_order
+from dicomio.archive.executors import Executor, run_in_order
+from dicomio.errors import NoDicomFilesError
+from dicomio.findings import Finding
+from dicomio.series import PathInput, SkippedFile, discover
+from dicomio.validate import worker_died
 
 __all__ = ["ArchivePlan", "SeriesJob", "SeriesTask", "Unit", "UnitIndex", "index_unit",
            "plan_archive", "split_units"]

@@ -14,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import ValidationConfig
-from ..findings import Finding
-from ..header import FileHeader
-from ..series import PathInput, SkippedFile, discover, group
-from ..validate import (
+from dicomio.archive.executors import Executor, open_executor, run_in_order
+from dicomio.archive.plan import ArchivePlan, Progress, SeriesJob, SeriesTask, plan_archive
+from dicomio.config import ValidationConfig
+from dicomio.findings import Finding
+from dicomio.header import FileHeader
+from dicomio.series import PathInput, SkippedFile, discover, group
+from dicomio.validate import (
     SeriesReport,
     ValidationReport,
     check_folders,
@@ -26,8 +28,6 @@ from ..validate import (
     validate_stacks,
     worker_died,
 )
-from .executors import Executor, open_executor, run_in_order
-from .plan import ArchivePlan, Progress, SeriesJob, SeriesTask, plan_archive
 
 __all__ = ["JobReport", "ValidateTask", "read_job", "validate_archive", "validate_plan"]
 

@@ -15,17 +15,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..decode import choose_decoder, decodable_syntaxes
-from ..errors import (
+from dicomio.backends.base import Backend, BackendSpec, ReadOptions, ReadResult, ReportedGeometry
+from dicomio.backends.vtk_backend import vtk_cannot_invert
+from dicomio.decode import choose_decoder, decodable_syntaxes
+from dicomio.errors import (
     BackendCannotReadError,
     BackendUnavailableError,
     MissingDecoderError,
     UnsupportedTransferSyntaxError,
 )
-from ..series import SeriesInfo
-from ..transfer_syntax import TRANSFER_SYNTAXES, lookup
-from .base import Backend, BackendSpec, ReadOptions, ReadResult, ReportedGeometry
-from .vtk_backend import vtk_cannot_invert
+from dicomio.series import SeriesInfo
+from dicomio.transfer_syntax import TRANSFER_SYNTAXES, lookup
 
 __all__ = [
     "AUTO_ORDER",

@@ -12,9 +12,9 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from ..header import FileHeader
-from ..pixels import output_dtype
-from ..series import SeriesInfo
+from dicomio.header import FileHeader
+from dicomio.pixels import output_dtype
+from dicomio.series import SeriesInfo
 
 __all__ = [
     "Backend",
@@ -173,7 +173,7 @@ class BackendSpec:
             return f"not installed ({self.install_hint()})"
         for uid in series.transfer_syntaxes:
             if uid not in self.syntaxes():
-                from ..transfer_syntax import lookup
+                from dicomio.transfer_syntax import lookup
 
                 return f"cannot decode {lookup(uid)}"
         return self.unable(series)

@@ -18,14 +18,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..decode import DecoderInfo, EncodedPixels, choose_decoder, read_pixel_value
-from ..errors import CorruptDataError
-from ..header import FileHeader, PixelFormat
-from ..parallel import decode_workers
-from ..pixels import finish_frame, to_stored
-from ..series import SeriesInfo
-from .base import ReadOptions, ReadResult, Slot, slots_by_file, volume_dtype
-from .pydicom_backend import read_file_with_pydicom
+from dicomio.backends.base import ReadOptions, ReadResult, Slot, slots_by_file, volume_dtype
+from dicomio.backends.pydicom_backend import read_file_with_pydicom
+from dicomio.decode import DecoderInfo, EncodedPixels, choose_decoder, read_pixel_value
+from dicomio.errors import CorruptDataError
+from dicomio.header import FileHeader, PixelFormat
+from dicomio.parallel import decode_workers
+from dicomio.pixels import finish_frame, to_stored
+from dicomio.series import SeriesInfo
 
 __all__ = ["Reader"]
 

@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..decode import EncodedPixels, choose_decoder, is_decoder_failure
-from ..errors import CorruptDataError, DicomIOError
-from ..header import FileHeader
-from ..pixels import finish_frame
-from ..series import SeriesInfo
-from .base import ReadOptions, ReadResult, Slot, slots_by_file, volume_dtype
+from dicomio.backends.base import ReadOptions, ReadResult, Slot, slots_by_file, volume_dtype
+from dicomio.decode import EncodedPixels, choose_decoder, is_decoder_failure
+from dicomio.errors import CorruptDataError, DicomIOError
+from dicomio.header import FileHeader
+from dicomio.pixels import finish_frame
+from dicomio.series import SeriesInfo
 
 __all__ = ["Reader", "read_file_with_pydicom"]
 

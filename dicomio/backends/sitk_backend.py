@@ -30,11 +30,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import BackendReadError
-from ..header import PixelFormat
-from ..pixels import finish_frame
-from ..series import Frame, SeriesInfo
-from .base import ReadOptions, ReadResult, ReportedGeometry, ignored_decoder, volume_dtype
+from dicomio.backends.base import (
+    ReadOptions,
+    ReadResult,
+    ReportedGeometry,
+    ignored_decoder,
+    volume_dtype,
+)
+from dicomio.errors import BackendReadError
+from dicomio.header import PixelFormat
+from dicomio.pixels import finish_frame
+from dicomio.series import Frame, SeriesInfo
 
 __all__ = ["DECODER_NAME", "Reader", "stored_from_gdcm"]
 

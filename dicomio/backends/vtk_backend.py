@@ -33,11 +33,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import BackendReadError
-from ..header import PixelFormat
-from ..pixels import finish_frame
-from ..series import SeriesInfo
-from .base import ReadOptions, ReadResult, ReportedGeometry, ignored_decoder, volume_dtype
+from dicomio.backends.base import (
+    ReadOptions,
+    ReadResult,
+    ReportedGeometry,
+    ignored_decoder,
+    volume_dtype,
+)
+from dicomio.errors import BackendReadError
+from dicomio.header import PixelFormat
+from dicomio.pixels import finish_frame
+from dicomio.series import SeriesInfo
 
 __all__ = ["DECODER_NAME", "Reader", "raise_on_error", "stored_from_vtk", "vtk_cannot_invert"]
 
