@@ -52,14 +52,14 @@ class Archive:
         return self.series * self.slices
 
     def describe(self) -> str:
-        from dicomio.transfer_syntax import lookup
+        from dicomio.dicom.transfer_syntax import lookup
 
         return (f"{self.series} series of {self.slices} slices of {self.size}×{self.size} "
                 f"12-bit CT, {lookup(self.syntax).name} ({self.files} files")
 
     def write(self, folder: Path) -> None:
         """Ten series per patient folder."""
-        from dicomio.synthetic import SeriesSpec, write_series
+        from dicomio.testing.synthetic import SeriesSpec, write_series
 
         for i in range(self.series):
             spec = SeriesSpec(shape=(self.slices, self.size, self.size), uid_seed=f"bench {i}",

@@ -1,6 +1,6 @@
 """The benchmark series: what they are, and writing them once into ``benchmarks/data/``.
 
-Each dataset is a folder of synthetic series written by :mod:`dicomio.synthetic` (a CT body
+Each dataset is a folder of synthetic series written by :mod:`dicomio.testing.synthetic` (a CT body
 phantom with noise, so compressed sizes are realistic), a ``truth.npy`` holding the expected
 volume (modality values, in slice order) and a ``manifest.json`` describing what was written.
 A folder whose manifest matches the dataset's definition and whose files are all present with
@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from dicomio import synthetic as syn
-from dicomio.synthetic import SeriesSpec
+from dicomio.testing import synthetic as syn
+from dicomio.testing.synthetic import SeriesSpec
 
 # Bump when what is written changes (the phantom, the writer, the specs): old data is rewritten.
 FORMAT = 1

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 import dicomio
-from dicomio.backends import BACKENDS
+from dicomio.backends.registry import BACKENDS
 
 __all__ = ["Contender", "Loaded", "check_against_truth", "contenders"]
 

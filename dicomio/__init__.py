@@ -30,9 +30,12 @@ from dicomio.errors import (
     UnreadableFilesError,
     UnsupportedTransferSyntaxError,
 )
-from dicomio.geometry import GeometryIssue, GeometryTolerances
+from dicomio.geometry.stack import GeometryIssue, GeometryTolerances
 from dicomio.load import load_4d, load_volume
-from dicomio.series import Inventory, SeriesInfo, SkippedFile, discover, list_series, scan
+from dicomio.series.choose import list_series, scan
+from dicomio.series.discover import discover
+from dicomio.series.info import SeriesInfo
+from dicomio.series.inventory import Inventory, SkippedFile
 from dicomio.volume import Provenance, Volume, Volume4D
 
 try:

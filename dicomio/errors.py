@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dicomio.geometry import GeometryIssue
-    from dicomio.series import SeriesInfo, SkippedFile
+    from dicomio.geometry.stack import GeometryIssue
+    from dicomio.series.info import SeriesInfo
+    from dicomio.series.inventory import SkippedFile
 
 __all__ = [
     "BackendCannotReadError",
@@ -133,7 +134,7 @@ class SeriesNotFoundError(DicomIOError, LookupError):
 class GeometryError(DicomIOError, ValueError):
     """The slices do not form a regular volume (gaps, irregular spacing, tilt...).
 
-    ``issues`` holds the structured findings (see :class:`dicomio.geometry.GeometryIssue`).
+    ``issues`` holds the structured findings (see :class:`dicomio.geometry.stack.GeometryIssue`).
     """
 
     def __init__(
@@ -182,3 +183,7 @@ class ConfigError(DicomIOError, ValueError):
 class SchedulerError(DicomIOError, RuntimeError):
     """A Dask cluster cannot do the work: Dask is not installed, the scheduler cannot be
     reached or has no worker, or its workers run another dicomio or do not see the files."""
+
+
+class NotDicomError(InvalidDicomError):
+    """The file's content is not DICOM (whatever its name)."""

@@ -136,47 +136,48 @@ class Volume(_Placed):
     def __repr__(self) -> str:
         return self._describe("Volume")
 
-    # --- converters (dicomio.interop; each toolkit imported only when called) ---------------
+    # --- converters (dicomio.io.convert; each toolkit imported only when called) ---------------
 
     def to_sitk(self) -> Any:
-        """A ``SimpleITK.Image`` with this geometry (see :func:`dicomio.interop.to_sitk`)."""
-        from dicomio.interop import to_sitk
+        """A ``SimpleITK.Image`` with this geometry (see :func:`dicomio.io.convert.to_sitk`)."""
+        from dicomio.io.convert import to_sitk
 
         return to_sitk(self)
 
     def to_vtk(self) -> Any:
-        """A ``vtkImageData`` with its direction matrix (see :func:`dicomio.interop.to_vtk`)."""
-        from dicomio.interop import to_vtk
+        """A ``vtkImageData`` with its direction matrix (see :func:`dicomio.io.convert.to_vtk`)."""
+        from dicomio.io.convert import to_vtk
 
         return to_vtk(self)
 
     def to_nibabel(self) -> Any:
         """A ``nibabel.Nifti1Image`` with the RAS affine (see
-        :func:`dicomio.interop.to_nibabel`)."""
-        from dicomio.interop import to_nibabel
+        :func:`dicomio.io.convert.to_nibabel`)."""
+        from dicomio.io.convert import to_nibabel
 
         return to_nibabel(self)
 
     @classmethod
     def from_sitk(cls, image: Any) -> Volume:
-        """A Volume from a 3-D ``SimpleITK.Image`` (see :func:`dicomio.interop.from_sitk`)."""
-        from dicomio.interop import from_sitk
+        """A Volume from a 3-D ``SimpleITK.Image`` (see
+        :func:`dicomio.io.convert.array_from_sitk`)."""
+        from dicomio.io.convert import array_from_sitk
 
-        return from_sitk(image)
+        return cls(*array_from_sitk(image))
 
     @classmethod
     def from_vtk(cls, image: Any) -> Volume:
-        """A Volume from a ``vtkImageData`` (see :func:`dicomio.interop.from_vtk`)."""
-        from dicomio.interop import from_vtk
+        """A Volume from a ``vtkImageData`` (see :func:`dicomio.io.convert.array_from_vtk`)."""
+        from dicomio.io.convert import array_from_vtk
 
-        return from_vtk(image)
+        return cls(*array_from_vtk(image))
 
     @classmethod
     def from_nibabel(cls, image: Any) -> Volume:
-        """A Volume from a 3-D nibabel image (see :func:`dicomio.interop.from_nibabel`)."""
-        from dicomio.interop import from_nibabel
+        """A Volume from a 3-D nibabel image (see :func:`dicomio.io.convert.array_from_nibabel`)."""
+        from dicomio.io.convert import array_from_nibabel
 
-        return from_nibabel(image)
+        return cls(*array_from_nibabel(image))
 
 
 @dataclass(eq=False)
@@ -193,7 +194,7 @@ class Volume4D(_Placed):
         As for :class:`Volume`; ``provenance.files`` is in (volume, slice) order.
     order_rule
         The key that put the volumes in order (``TemporalPositionIndex``, ``AcquisitionTime``,
-        ``InstanceNumber``... see :mod:`dicomio.fourd`).
+        ``InstanceNumber``... see :mod:`dicomio.geometry.fourd`).
     volume_keys
         That key's value for each volume.
     slice_positions

@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from dicomio.synthetic import SeriesSpec, WrittenSeries, write_series
-
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = Path(os.environ.get("DICOMIO_CORPUS", ROOT.parent / "shared" / "corpus"))
+from dicomio.testing.synthetic import SeriesSpec, WrittenSeries, write_series
+from tests.support.corpus import corpus_path
 
 # pydicom warns about values the synthetic writer sets on purpose (big endian, deflate).
 warnings.filterwarnings("ignore", module="pydicom")
-
-
-def corpus_path(relative: str) -> Path:
-    """A path inside the corpus; skips the test (with the reason) when it is absent."""
-    path = CORPUS / relative
-    if not path.exists():
-        pytest.skip(f"corpus not found at {path} (set DICOMIO_CORPUS to the corpus folder)")
-    return path
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pydicom
 import pytest
 
 import dicomio
-from dicomio.synthetic import JPEG_LOSSLESS_SV1, SeriesSpec
-from tests.contract import assert_slices_match_files
+from dicomio.testing.synthetic import JPEG_LOSSLESS_SV1, SeriesSpec
+from tests.support.contract import assert_slices_match_files
 
 SMALL = SeriesSpec(shape=(6, 10, 12))
 

@@ -6,7 +6,7 @@ its SeriesNumber, description and UID: ``out/patient1/ct/3_Chest_1.2.840....nii.
 SeriesInstanceUID split into stacks gives one file per stack (``..._stack1.nii.gz``).
 
 The output folder must be empty (or ``force``): every task may then write its files whether
-or not they exist, and it does so atomically (:func:`dicomio.writers.write_volume`), so a task
+or not they exist, and it does so atomically (:func:`dicomio.io.writers.write_volume`), so a task
 run again after its worker died writes the same file again, harmlessly.
 """
 
@@ -24,13 +24,15 @@ from dicomio import __version__
 from dicomio.archive.executors import Executor, open_executor, run_in_order
 from dicomio.archive.plan import ArchivePlan, Progress, SeriesJob, SeriesTask, plan_archive
 from dicomio.archive.validation import read_job
-from dicomio.describe import SCHEMA_VERSION, SeriesSummary, describe_skipped, summarise
-from dicomio.findings import Finding
-from dicomio.geometry import GeometryTolerances
+from dicomio.geometry.stack import GeometryTolerances
+from dicomio.io.writers import EXTENSIONS, Format, check_writer, write_volume
 from dicomio.load import Irregular, load_volume
-from dicomio.series import PathInput, SeriesInfo, SkippedFile, group
-from dicomio.validate import worker_died
-from dicomio.writers import EXTENSIONS, Format, check_writer, write_volume
+from dicomio.series.group import group
+from dicomio.series.info import SeriesInfo
+from dicomio.series.inventory import PathInput, SkippedFile
+from dicomio.series.summary import SCHEMA_VERSION, SeriesSummary, describe_skipped, summarise
+from dicomio.validate.checks import worker_died
+from dicomio.validate.findings import Finding
 
 __all__ = ["Conversion", "ConversionReport", "ConvertTask", "JobConversions", "convert_archive",
            "convert_plan", "output_name", "prepare_output"]
@@ -104,7 +106,7 @@ class ConvertTask:
     output, base
         The output folder, and the folder the archive's folders are taken relative to.
     format, backend, rescale, irregular, tolerances
-        As for :func:`dicomio.load_volume` and :func:`dicomio.writers.write_volume`.
+        As for :func:`dicomio.load_volume` and :func:`dicomio.io.writers.write_volume`.
     decode_threads
         Threads each series is decoded with (None: the usable cores).
     """

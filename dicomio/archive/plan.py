@@ -28,9 +28,10 @@ from typing import Protocol, TypeVar
 
 from dicomio.archive.executors import Executor, run_in_order
 from dicomio.errors import NoDicomFilesError
-from dicomio.findings import Finding
-from dicomio.series import PathInput, SkippedFile, discover
-from dicomio.validate import worker_died
+from dicomio.series.discover import discover
+from dicomio.series.inventory import PathInput, SkippedFile
+from dicomio.validate.checks import worker_died
+from dicomio.validate.findings import Finding
 
 __all__ = ["ArchivePlan", "SeriesJob", "SeriesTask", "Unit", "UnitIndex", "index_unit",
            "plan_archive", "split_units"]

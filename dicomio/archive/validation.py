@@ -1,7 +1,7 @@
-"""``dicomio validate`` over an archive: the checks of :mod:`dicomio.validate`, one
+"""``dicomio validate`` over an archive: the checks of :mod:`dicomio.validate.checks`, one
 SeriesInstanceUID per task, run by any :mod:`~dicomio.archive.executors` executor.
 
-The report is the one :func:`dicomio.validate.validate` gives for the same paths: the same
+The report is the one :func:`dicomio.validate.report.validate` gives for the same paths: the same
 series in the same order, the same findings. Only the ``seconds`` differ (leave them out with
 ``to_dict(reproducible=True)`` to compare reports byte for byte).
 """
@@ -16,18 +16,14 @@ from pathlib import Path
 
 from dicomio.archive.executors import Executor, open_executor, run_in_order
 from dicomio.archive.plan import ArchivePlan, Progress, SeriesJob, SeriesTask, plan_archive
-from dicomio.config import ValidationConfig
-from dicomio.findings import Finding
-from dicomio.header import FileHeader
-from dicomio.series import PathInput, SkippedFile, discover, group
-from dicomio.validate import (
-    SeriesReport,
-    ValidationReport,
-    check_folders,
-    check_skipped,
-    validate_stacks,
-    worker_died,
-)
+from dicomio.dicom.types import FileHeader
+from dicomio.series.discover import discover
+from dicomio.series.group import group
+from dicomio.series.inventory import PathInput, SkippedFile
+from dicomio.validate.checks import check_folders, check_skipped, worker_died
+from dicomio.validate.config import ValidationConfig
+from dicomio.validate.findings import Finding
+from dicomio.validate.report import SeriesReport, ValidationReport, validate_stacks
 
 __all__ = ["JobReport", "ValidateTask", "read_job", "validate_archive", "validate_plan"]
 
@@ -134,7 +130,7 @@ def validate_archive(
     workers: int | None = None,
     scheduler: str | None = None,
 ) -> ValidationReport:
-    """Validate every series under ``paths``, in parallel: :func:`dicomio.validate.validate`
+    """Validate every series under ``paths``, in parallel: :func:`dicomio.validate.report.validate`
     for archives.
 
     Parameters
@@ -142,7 +138,7 @@ def validate_archive(
     paths
         Files and folders (searched recursively).
     config
-        What to check (see :mod:`dicomio.config`).
+        What to check (see :mod:`dicomio.validate.config`).
     workers, scheduler
         Where the series are checked (see :func:`~dicomio.archive.executors.open_executor`):
         default, one process per usable core; ``scheduler="local"`` or a Dask scheduler's

@@ -12,9 +12,10 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from dicomio.header import FileHeader
-from dicomio.pixels import output_dtype
-from dicomio.series import SeriesInfo
+from dicomio.dicom.types import FileHeader
+from dicomio.geometry.conventions import affine_from_xyz
+from dicomio.pixels.values import output_dtype
+from dicomio.series.info import SeriesInfo
 
 __all__ = [
     "Backend",
@@ -81,12 +82,13 @@ class ReportedGeometry:
         array axes, and give ``direction`` as a row-major 3×3 matrix whose columns are the
         x, y and z directions.
         """
-        matrix = np.asarray(direction, dtype=np.float64).reshape(3, 3)[:, ::-1]
-        x, y, z = (float(v) for v in origin)
+        affine = affine_from_xyz(origin, spacing, direction)
+        steps = np.linalg.norm(affine[:3, :3], axis=0)
+        x, y, z = (float(v) for v in affine[:3, 3])
         return cls(
             origin=(x, y, z),
-            spacing=(float(spacing[2]), float(spacing[1]), float(spacing[0])),
-            direction=tuple((float(a), float(b), float(c)) for a, b, c in matrix),
+            spacing=(float(steps[0]), float(steps[1]), float(steps[2])),
+            direction=tuple((float(a), float(b), float(c)) for a, b, c in affine[:3, :3] / steps),
         )
 
 
@@ -105,7 +107,7 @@ class Backend(Protocol):
 
     ``read`` returns the array in the contract's axis order, dtype and values: ``(slice, row,
     column[, sample])`` in the order of ``series.frames``, passed through
-    :func:`dicomio.pixels.finish_frame` semantics (stored values masked and sign-extended,
+    :func:`dicomio.pixels.values.finish_frame` semantics (stored values masked and sign-extended,
     rescaled when asked).
     """
 
@@ -173,7 +175,7 @@ class BackendSpec:
             return f"not installed ({self.install_hint()})"
         for uid in series.transfer_syntaxes:
             if uid not in self.syntaxes():
-                from dicomio.transfer_syntax import lookup
+                from dicomio.dicom.transfer_syntax import lookup
 
                 return f"cannot decode {lookup(uid)}"
         return self.unable(series)

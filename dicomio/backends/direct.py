@@ -3,7 +3,7 @@
 - The headers were already read once, by discovery; their pixel-data offsets are reused here.
 - Native (uncompressed) frames are read with ``readinto`` straight into their slice of the
   preallocated output, then masked, sign-extended and rescaled in place.
-- Compressed frames are decoded by the fastest installed decoder (:mod:`dicomio.decode`).
+- Compressed frames are decoded by the fastest installed decoder (:mod:`dicomio.pixels.decoders`).
 - Files are processed by a pool of threads: file reads, NumPy and imagecodecs release the GIL.
 - What this reader does not do itself (deflated data sets, colour needing YBR conversion) goes
   through pydicom, file by file.
@@ -20,12 +20,12 @@ from numpy.typing import NDArray
 
 from dicomio.backends.base import ReadOptions, ReadResult, Slot, slots_by_file, volume_dtype
 from dicomio.backends.pydicom_backend import read_file_with_pydicom
-from dicomio.decode import DecoderInfo, EncodedPixels, choose_decoder, read_pixel_value
+from dicomio.dicom.types import FileHeader, PixelFormat
 from dicomio.errors import CorruptDataError
-from dicomio.header import FileHeader, PixelFormat
 from dicomio.parallel import decode_workers
-from dicomio.pixels import finish_frame, to_stored
-from dicomio.series import SeriesInfo
+from dicomio.pixels.decoders import DecoderInfo, EncodedPixels, choose_decoder, read_pixel_value
+from dicomio.pixels.values import finish_frame, to_stored
+from dicomio.series.info import SeriesInfo
 
 __all__ = ["Reader"]
 
@@ -143,7 +143,7 @@ def _read_native(
 ) -> None:
     fmt = header.pixel
     assert fmt is not None and header.pixel_data_offset is not None
-    nbytes = fmt.frame_nbytes  # the lengths were checked before reading (dicomio.sanity)
+    nbytes = fmt.frame_nbytes  # the lengths were checked before reading (dicomio.dicom.checks)
     unsigned = np.dtype(f"uint{fmt.bits_allocated}") if not fmt.float_data else fmt.stored_dtype
     planar = fmt.samples_per_pixel > 1 and fmt.planar_configuration == 1
     # The file is read straight into the output slice when its dtype has the stored width.

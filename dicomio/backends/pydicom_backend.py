@@ -13,11 +13,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dicomio.backends.base import ReadOptions, ReadResult, Slot, slots_by_file, volume_dtype
-from dicomio.decode import EncodedPixels, choose_decoder, is_decoder_failure
+from dicomio.dicom.types import FileHeader
 from dicomio.errors import CorruptDataError, DicomIOError
-from dicomio.header import FileHeader
-from dicomio.pixels import finish_frame
-from dicomio.series import SeriesInfo
+from dicomio.pixels.decoders import EncodedPixels, choose_decoder, is_decoder_failure
+from dicomio.pixels.values import finish_frame
+from dicomio.series.info import SeriesInfo
 
 __all__ = ["Reader", "read_file_with_pydicom"]
 

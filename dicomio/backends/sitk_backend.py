@@ -7,18 +7,18 @@ one, so that every value and the dtype are exactly those of the pydicom backend:
 - GDCM applies RescaleSlope/RescaleIntercept itself and picks its own output type from the
   *first* file; slices with other slopes or intercepts would be cast into that type and lose
   values. Such series are read as float64, and the stored values are recovered from each
-  slice's own slope and intercept (checked to be integers) before :mod:`dicomio.pixels`
+  slice's own slope and intercept (checked to be integers) before :mod:`dicomio.pixels.values`
   applies the contract's rescale and dtype.
 - GDCM inverts MONOCHROME1 (``max - value``); the contract returns stored values, so the
   inversion is undone.
-- GDCM masks the bits above BitsStored and sign-extends; :func:`dicomio.pixels.to_stored`
+- GDCM masks the bits above BitsStored and sign-extends; :func:`dicomio.pixels.values.to_stored`
   does it again, harmlessly.
 - It applies a PALETTE COLOR lookup table (the contract returns the indices): such series are
   declared unreadable, as are multi-frame files (``ImageSeriesReader`` expects one image per
   file) and signed 12-bit MONOCHROME1, which GDCM refuses.
 
 The geometry SimpleITK reports (origin, spacing, direction) is returned as
-:class:`~dicomio.backends.ReportedGeometry`, converted to the contract's axis order.
+:class:`~dicomio.backends.registry.ReportedGeometry`, converted to the contract's axis order.
 """
 
 from __future__ import annotations
@@ -37,10 +37,11 @@ from dicomio.backends.base import (
     ignored_decoder,
     volume_dtype,
 )
+from dicomio.dicom.frame import Frame
+from dicomio.dicom.types import PixelFormat
 from dicomio.errors import BackendReadError
-from dicomio.header import PixelFormat
-from dicomio.pixels import finish_frame
-from dicomio.series import Frame, SeriesInfo
+from dicomio.pixels.values import finish_frame
+from dicomio.series.info import SeriesInfo
 
 __all__ = ["DECODER_NAME", "Reader", "stored_from_gdcm"]
 
@@ -107,7 +108,7 @@ def stored_from_gdcm(values: NDArray[Any], frame: Frame, fmt: PixelFormat) -> ND
     BackendReadError
         The values are not ``stored * slope + intercept`` for integer stored values.
     """
-    stored = np.array(values)  # a writable copy: dicomio.pixels works in place
+    stored = np.array(values)  # a writable copy: dicomio.pixels.values works in place
     if fmt.samples_per_pixel > 1 or fmt.float_data:  # GDCM never rescales these
         return stored
     if frame.slope != 1 or frame.intercept != 0 or stored.dtype.kind == "f":

@@ -12,8 +12,8 @@ the pixels is undone:
   into ``float32`` when either is not an integer, else into the stored width (``short`` or
   ``unsigned char``) with wrap-around. Both are inverted exactly (the float case only where
   float32 keeps every stored value apart; see :func:`vtk_cannot_invert`), then
-  :mod:`dicomio.pixels` applies the contract's masking, rescale and dtype;
-- high bits above BitsStored are not masked by VTK: :func:`dicomio.pixels.to_stored` does it.
+  :mod:`dicomio.pixels.values` applies the contract's masking, rescale and dtype;
+- high bits above BitsStored are not masked by VTK: :func:`dicomio.pixels.values.to_stored` does it.
 
 What VTK cannot read at all (tested, see ``tests/test_vtk_backend.py``): compressed data (it
 logs an error and returns zeros), Explicit VR Big Endian and deflated files (empty output),
@@ -40,10 +40,10 @@ from dicomio.backends.base import (
     ignored_decoder,
     volume_dtype,
 )
+from dicomio.dicom.types import PixelFormat
 from dicomio.errors import BackendReadError
-from dicomio.header import PixelFormat
-from dicomio.pixels import finish_frame
-from dicomio.series import SeriesInfo
+from dicomio.pixels.values import finish_frame
+from dicomio.series.info import SeriesInfo
 
 __all__ = ["DECODER_NAME", "Reader", "raise_on_error", "stored_from_vtk", "vtk_cannot_invert"]
 

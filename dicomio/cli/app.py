@@ -1,0 +1,41 @@
+"""The ``dicomio`` command line: formatting and exit codes only; the logic lives in the library.
+
+Exit codes (as dcm2niix and pytest do): 0 success, 1 the data has a problem (a finding, a
+disagreement, a read error), 2 usage or I/O error.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from dicomio import __version__
+from dicomio.cli.console import EXIT_OK, out
+
+if TYPE_CHECKING:
+    pass
+
+
+app = typer.Typer(
+    name="dicomio",
+    help="DICOM series to NumPy volumes you can trust: load, compare backends, validate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"dicomio {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """DICOM series to NumPy volumes you can trust."""
+

@@ -1,0 +1,226 @@
+"""The command line over archives: ``dicomio validate`` and ``dicomio convert`` into a folder.
+
+Both plan the archive (headers only), then run one job per series on the chosen executor
+(:mod:`dicomio.archive.executors`) with a progress bar on stderr. In text output each series is
+printed as soon as it and every series before it are done, in the report's order, so a long run
+shows its results as it goes (in a CI log too) while the output stays the same whatever ran it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import typer
+from rich.markup import escape
+
+from dicomio.cli.console import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_USAGE,
+    _completion_bar,
+    _print_json,
+    _usage_error,
+    err,
+    fail,
+    out,
+)
+from dicomio.cli.formatting import _series_line
+from dicomio.errors import NoDicomFilesError, SchedulerError
+from dicomio.io.atomic import write_text_atomically
+
+if TYPE_CHECKING:
+    from dicomio.archive.conversion import Conversion, ConversionReport
+    from dicomio.archive.executors import Executor
+    from dicomio.archive.plan import ArchivePlan
+    from dicomio.io.writers import Format
+    from dicomio.load import Irregular
+    from dicomio.validate.config import ValidationConfig
+    from dicomio.validate.findings import Finding
+    from dicomio.validate.report import SeriesReport, ValidationReport
+
+__all__ = ["run_conversion", "run_validation"]
+
+_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
+
+
+@contextmanager
+def _executor(workers: int | None, scheduler: str | None) -> Iterator[Executor]:
+    """The executor for the options; a cluster that cannot do the work is a usage error."""
+    from dicomio.archive.executors import open_executor
+
+    if workers is not None and scheduler not in (None, "local"):
+        _usage_error("--workers starts local workers; a running cluster has its own "
+                     "(leave --workers out with --scheduler ADDRESS)")
+    try:
+        with open_executor(workers, scheduler) as executor:
+            yield executor
+    except SchedulerError as exc:
+        fail(exc, EXIT_USAGE)
+
+
+def _plan(paths: Sequence[Path], executor: Executor, show: bool) -> ArchivePlan:
+    from dicomio.archive.plan import plan_archive
+
+    try:
+        with _completion_bar("reading headers", show) as update:
+            return plan_archive(paths, executor, progress=update)
+    except NoDicomFilesError as exc:  # a path removed since the command started
+        fail(exc, EXIT_USAGE)
+
+
+def _throughput(plan: ArchivePlan, seconds: float, executor: Executor) -> None:
+    """The final note on stderr: how fast, and where."""
+    series, files = len(plan.jobs), plan.n_files
+    rate = f"{series / seconds:.1f} series/s, {files / seconds:.0f} files/s" if seconds else ""
+    err.print(f"[dim]{series} series, {files} files in {seconds:.1f} s ({rate}) on "
+              f"{escape(executor.describe())}[/]")
+
+
+# --- validate ------------------------------------------------------------------------------------
+
+def _print_findings(findings: Sequence[Finding], indent: str, quiet: bool) -> None:
+    for finding in findings:
+        if quiet and finding.severity == "info":
+            continue
+        style = _SEVERITY_STYLE[finding.severity]
+        files = ""
+        if len(finding.files) > 1:
+            files = f" [dim]({len(finding.files)} files)[/]"
+        out.print(f"{indent}[{style}]{finding.severity:<7}[/] [bold]{finding.code}[/] "
+                  f"{escape(finding.message)}{files}")
+
+
+def _print_series_report(entry: SeriesReport, config: ValidationConfig, quiet: bool) -> None:
+    failing = entry.failing(config.fail_on)
+    if quiet and not failing:
+        return
+    verdict = "[bold red]FAIL[/]" if failing else "[green]ok  [/]"
+    out.print(f"{verdict} {escape(_series_line(entry.series))}")
+    _print_findings(entry.findings, "     ", quiet)
+
+
+def _print_validation_end(report: ValidationReport, quiet: bool, reproducible: bool) -> None:
+    """What follows the series: findings about files and folders, then the verdict."""
+    fail_on = report.config.fail_on
+    general = [f for f in report.findings if not (quiet and f.severity == "info")]
+    if general:
+        out.print("files and folders:")
+        _print_findings(general, "     ", quiet)
+    counts = report.counts
+    passed = sum(not s.failing(fail_on) for s in report.series)
+    tally = ", ".join(f"{n} {severity}{'s' if n != 1 and severity != 'info' else ''}"
+                      for severity, n in counts.items())
+    verdict = "[bold green]passed[/]" if report.passed else "[bold red]failed[/]"
+    timing = "" if reproducible else f" ({report.seconds:.1f} s)"
+    out.print(f"{verdict}: {passed} of {len(report.series)} series passed; {tally}{timing}")
+
+
+def run_validation(
+    paths: Sequence[Path], config: ValidationConfig, output: str, junit_xml: Path | None,
+    workers: int | None, scheduler: str | None, reproducible: bool, quiet: bool, show: bool,
+) -> NoReturn:
+    """``dicomio validate``: plan, validate, print (``output``: text, json or junit), exit."""
+    from dicomio.archive.validation import validate_plan
+    from dicomio.validate.junit import to_junit_xml
+
+    start = time.perf_counter()
+    text = output == "text"
+    with _executor(workers, scheduler) as executor:
+        plan = _plan(paths, executor, show)
+        if text and not quiet:
+            out.print(f"dicomio validate: {len(plan.jobs)} series ({plan.n_files} files) "
+                      f"under {len(plan.roots)} path(s); config: "
+                      f"{escape(str(config.source or 'defaults'))}; fail on: {config.fail_on}")
+        with _completion_bar("validating", show) as update:
+            report = validate_plan(
+                plan, config, executor, started=start, progress=update,
+                on_series=(lambda entry: _print_series_report(entry, config, quiet))
+                if text else None)
+        if show:
+            _throughput(plan, report.seconds, executor)
+    if junit_xml is not None:
+        try:
+            write_text_atomically(junit_xml, to_junit_xml(report, reproducible))
+        except OSError as exc:
+            _usage_error(f"cannot write {junit_xml}: {exc.strerror or exc}")
+    if output == "json":
+        _print_json(report.to_dict(reproducible))
+    elif output == "junit":
+        sys.stdout.write(to_junit_xml(report, reproducible))
+    else:
+        _print_validation_end(report, quiet, reproducible)
+    raise typer.Exit(EXIT_OK if report.passed else EXIT_FINDINGS)
+
+
+# --- convert into a folder -----------------------------------------------------------------------
+
+def _print_conversion(conversion: Conversion, quiet: bool) -> None:
+    if conversion.status == "written":
+        if not quiet:
+            shape = "×".join(str(n) for n in conversion.shape or ())
+            out.print(f"[green]wrote[/] {escape(conversion.output or '')}  [dim]{shape} "
+                      f"{conversion.dtype}[/]")
+        return
+    out.print(f"[bold red]FAIL[/]  {escape(_series_line(conversion.series))}")
+    out.print(f"      {escape(conversion.reason or '')}")
+
+
+def _print_conversion_end(report: ConversionReport, quiet: bool, reproducible: bool) -> None:
+    unreadable = report.unreadable
+    if unreadable:
+        out.print(f"[bold red]{len(unreadable)} file(s) could not be read[/] (possibly lost "
+                  f"slices):")
+        for skipped in unreadable:
+            out.print(f"      {escape(str(skipped.path))}: {escape(skipped.reason)}")
+    _print_findings(report.findings, "", quiet)
+    counts = report.counts
+    passed_over = len(report.skipped) - len(unreadable)
+    notes = [f"{counts['failed']} failed"] if counts["failed"] else []
+    notes += [f"{passed_over} other file(s) skipped"] if passed_over and not quiet else []
+    timing = "" if reproducible else f" ({report.seconds:.1f} s)"
+    verdict = "[bold green]done[/]" if report.passed else "[bold red]failed[/]"
+    detail = f"; {', '.join(notes)}" if notes else ""
+    out.print(f"{verdict}: wrote {counts['written']} of {len(report.series)} series into "
+              f"{escape(str(report.output))}{detail}{timing}")
+
+
+def run_conversion(
+    paths: Sequence[Path], output: Path, format: Format, backend: str, rescale: bool,
+    irregular: Irregular, force: bool, workers: int | None, scheduler: str | None, as_json: bool,
+    reproducible: bool, quiet: bool, show: bool,
+) -> NoReturn:
+    """``dicomio convert PATHS... FOLDER``: plan, convert every series, print, exit."""
+    from dicomio.archive.conversion import convert_plan, prepare_output
+    from dicomio.io.writers import check_writer
+
+    start = time.perf_counter()
+    try:  # before the planning, which may take a while
+        check_writer(format)
+        prepare_output(output, force)
+    except (ImportError, FileExistsError) as exc:
+        _usage_error(str(exc))
+    except OSError as exc:
+        _usage_error(f"cannot create {output}: {exc.strerror or exc}")
+    with _executor(workers, scheduler) as executor:
+        plan = _plan(paths, executor, show)
+        if not as_json and not quiet:
+            out.print(f"dicomio convert: {len(plan.jobs)} series ({plan.n_files} files) into "
+                      f"{escape(os.fspath(output))} as {format}")
+        with _completion_bar("converting", show) as update:
+            report = convert_plan(
+                plan, output, executor, format=format, backend=backend, rescale=rescale,
+                irregular=irregular, force=True, started=start, progress=update,
+                on_series=None if as_json else (lambda c: _print_conversion(c, quiet)))
+        if show:
+            _throughput(plan, report.seconds, executor)
+    if as_json:
+        _print_json(report.to_dict(reproducible))
+    else:
+        _print_conversion_end(report, quiet, reproducible)
+    raise typer.Exit(EXIT_OK if report.passed else EXIT_FINDINGS)

@@ -1,0 +1,67 @@
+"""``dicomio backends``: which backends and decoders are installed."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from dicomio.cli.app import app
+from dicomio.cli.console import EXIT_USAGE, err, out
+
+if TYPE_CHECKING:
+    pass
+
+
+@app.command("backends")
+def backends_command(
+    output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+) -> None:
+    """List every backend (installed or not), what it decodes, and the installed decoders."""
+    from dicomio.backends.registry import describe_backends
+    from dicomio.pixels.decoders import decodable_syntaxes
+
+    if output not in ("text", "json"):
+        err.print(f"error: --format must be text or json, not {output!r}")
+        raise typer.Exit(EXIT_USAGE)
+    infos = describe_backends()
+    decoders = decodable_syntaxes()
+    if output == "json":
+        out.print_json(json.dumps({
+            "backends": [dataclasses.asdict(info) for info in infos],
+            "decoders": decoders,
+        }))
+        return
+    _print_backends(infos, decoders)
+
+
+def _print_backends(infos: list[Any], decoders: dict[str, list[str]]) -> None:
+    """Two tables: the backends, then which of them decodes each transfer syntax."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from dicomio.dicom.transfer_syntax import TRANSFER_SYNTAXES
+
+    table = Table(title="Backends (auto tries them in this order)", title_justify="left")
+    for column in ("backend", "installed", "version", "install", "reads with"):
+        table.add_column(column, overflow="fold")
+    for info in sorted(infos, key=lambda i: i.auto_rank or len(infos) + 1):
+        table.add_row(info.name, "yes" if info.installed else "[red]no[/]", info.version or "-",
+                      escape(info.install) if info.extra else "included", escape(info.summary))
+    out.print(table)
+
+    syntaxes = Table(title="Transfer syntaxes each backend decodes", title_justify="left")
+    syntaxes.add_column("transfer syntax", overflow="fold")
+    for info in infos:
+        syntaxes.add_column(info.name, justify="center")
+    syntaxes.add_column("installed decoders", overflow="fold")
+    for uid, syntax in TRANSFER_SYNTAXES.items():
+        if not syntax.supported:
+            continue
+        marks = ["yes" if uid in info.transfer_syntaxes else "-" for info in infos]
+        used = decoders.get(uid)
+        shown = "native" if used == [] else ", ".join(used) if used else "[red]none[/]"
+        syntaxes.add_row(f"{syntax.name} ({uid})", *marks, shown)
+    out.print(syntaxes)

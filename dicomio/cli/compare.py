@@ -1,0 +1,166 @@
+"""``dicomio compare``: one series through every backend, side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from dicomio.cli.app import app
+from dicomio.cli.console import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_USAGE,
+    _print_json,
+    _print_table,
+    _progress_bar,
+    _progress_enabled,
+    _status,
+    _usage_error,
+    fail,
+    out,
+)
+from dicomio.cli.formatting import _number, _series_line, _spacing
+from dicomio.cli.options import ExistingPath, Quiet, SeriesOption, ShowProgress, TextOrJson
+from dicomio.compare.side_by_side import default_backends
+from dicomio.errors import (
+    MultipleSeriesError,
+    NoDicomFilesError,
+    SeriesNotFoundError,
+)
+
+if TYPE_CHECKING:
+    from dicomio.compare.side_by_side import Comparison
+    from dicomio.series.info import SeriesInfo
+
+
+def _scan_one(path: Path, selector: str | None, progress: bool) -> SeriesInfo:
+    """Scan ``path`` and choose one series; usage errors exit 2."""
+    from dicomio.series.choose import choose_series, scan
+
+    with _status(f"scanning {path}", progress):
+        found, inventory = scan(path)
+    if not found:
+        fail(NoDicomFilesError("no DICOM image found", path=path, skipped=inventory.skipped),
+             EXIT_USAGE)
+    try:
+        return choose_series(found, selector, path=path)
+    except (MultipleSeriesError, SeriesNotFoundError) as exc:
+        fail(exc, EXIT_USAGE)
+
+
+def _backend_names(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        _usage_error("--backends needs at least one name")
+    return names
+
+
+@app.command()
+def compare(
+    path: ExistingPath,
+    backends: Annotated[str | None, typer.Option(
+        "--backends", "-b", help="Comma-separated backends (default: every registered one).")]
+        = None,
+    series: SeriesOption = None,
+    reference: Annotated[str, typer.Option(
+        help="Backend the others are compared with (if it fails: the first that succeeds).")]
+        = "pydicom",
+    raw: Annotated[bool, typer.Option("--raw", help="Compare stored values (no rescale).")]
+        = False,
+    tolerance: Annotated[float, typer.Option(
+        min=0, help="Largest voxel difference still counted as agreement (lossy syntaxes).")]
+        = 0.0,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds each backend may take.")]
+        = 300.0,
+    strict_geometry: Annotated[bool, typer.Option(
+        "--strict-geometry", help="Also fail when a toolkit's own geometry differs from "
+        "dicomio's.")] = False,
+    output: Annotated[TextOrJson, typer.Option("--format", "-f", help="Output format.")]
+        = TextOrJson.text,
+    quiet: Quiet = False,
+    progress: ShowProgress = None,
+) -> None:
+    """Read one series with each backend, each in its own process, and compare them.
+
+    Exit 0 when every backend that ran succeeded and agrees with the reference, 1 on any
+    disagreement or failure (a crash or a timeout included), 2 on usage or I/O errors.
+    """
+    from dicomio.compare.side_by_side import compare_series
+
+    show = _progress_enabled(progress, quiet)
+    chosen = _scan_one(path, series, show)
+    names = _backend_names(backends)
+    try:
+        with _progress_bar("reading", len(names or default_backends()), show) as step:
+            report = compare_series(chosen, names, reference=reference, rescale=not raw,
+                                    tolerance=tolerance, timeout=timeout,
+                                    strict_geometry=strict_geometry, on_backend=step)
+    except ValueError as exc:  # an unknown backend name
+        _usage_error(str(exc))
+    if output is TextOrJson.json:
+        _print_json(report.to_dict())
+    else:
+        _print_comparison(report, quiet)
+    raise typer.Exit(EXIT_OK if report.agree else EXIT_FINDINGS)
+
+
+_STATUS_STYLE = {"ok": "green", "failed": "bold red", "unsupported": "yellow",
+                 "not installed": "dim"}
+
+
+def _print_comparison(report: Comparison, quiet: bool) -> None:
+    if not quiet:
+        out.print(escape(_series_line(report.series)))
+        for issue in report.series.issues:
+            if issue.severity != "info":
+                out.print(f"  [yellow]{issue.code}[/]: {escape(issue.message)}")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for name in ("backend", "status", "seconds", "dtype", "shape", "max |Δ|", "voxels ≠",
+                 "affine Δ mm", "toolkit geometry Δ mm"):
+        table.add_column(name, justify="left" if name in ("backend", "status") else "right")
+    for row in report.results:
+        style = _STATUS_STYLE[row.status]
+        if row.backend == report.reference:
+            label = f"{row.backend} [dim](reference)[/]"
+        else:
+            label = row.backend
+        verdict = "" if row.status != "ok" else (
+            " [green]✓[/]" if row.disagreement is None else " [bold red]✗[/]")
+        toolkit = "—" if row.reported_diff_mm is None else (
+            f"{row.reported_diff_mm:.3g}" if row.reported_agrees
+            else f"[yellow]{row.reported_diff_mm:.3g}[/]")
+        table.add_row(
+            label, f"[{style}]{row.status}[/]{verdict}",
+            _number(row.seconds, ".3f"), row.dtype or "—",
+            "—" if row.shape is None else "×".join(map(str, row.shape)),
+            _number(row.max_abs_diff, "g"), _number(row.differing_voxels, "d"),
+            _number(row.affine_diff_mm, ".2g"), toolkit)
+    _print_table(table)
+    for row in report.results:
+        if row.reason and (row.status == "failed" or not quiet):
+            style = _STATUS_STYLE[row.status]
+            out.print(f"[{style}]{row.backend}[/]: {escape(row.reason)}")
+        if row.disagreement:
+            out.print(f"[bold red]{row.backend} disagrees[/]: {escape(row.disagreement)}")
+        if row.reported_agrees is False:
+            out.print(f"[yellow]{row.backend}[/]: the geometry the toolkit itself reports "
+                      f"moves voxels by up to {row.reported_diff_mm:.3g} mm from dicomio's "
+                      f"(origin {_spacing(row.reported.origin if row.reported else None)}, "
+                      f"spacing {_spacing(row.reported.spacing if row.reported else None)})")
+    ran = report.ran
+    if report.agree:
+        count = sum(r.status == "ok" for r in ran)
+        note = " (nothing to compare with)" if count == 1 else ""
+        out.print(f"[bold green]agree[/]: {count} backend(s) read the series and agree with "
+                  f"{report.reference}{note}")
+    elif not any(r.status == "ok" for r in ran):
+        out.print("[bold red]no backend could read the series[/]")
+    else:
+        out.print("[bold red]disagree[/]: see above")

@@ -1,0 +1,100 @@
+"""``dicomio convert``: series to NIfTI, NRRD or npz."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+from dicomio.cli.app import app
+from dicomio.cli.console import _progress_enabled, _usage_error, out
+from dicomio.cli.formatting import _spacing
+from dicomio.cli.loading import _load_for_output, _print_warnings
+from dicomio.cli.options import (
+    AcceptIrregular,
+    ConvertFormat,
+    Quiet,
+    Reproducible,
+    Scheduler,
+    SeriesOption,
+    ShowProgress,
+    Workers,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+@app.command()
+def convert(
+    paths: Annotated[list[Path], typer.Argument(
+        exists=True, show_default=False, help="Folder(s) or file(s) to read.")],
+    output: Annotated[Path, typer.Argument(
+        show_default=False, help="File to write (.nii, .nii.gz, .nrrd or .npz), or a folder "
+                                 "(an existing one, or a name without ending) to write every "
+                                 "series into.")],
+    series: SeriesOption = None,
+    to: Annotated[ConvertFormat | None, typer.Option(
+        "--to", help="Format, when the file name does not say it (into a folder: nifti, "
+                     "the default, writes .nii.gz).")] = None,
+    backend: Annotated[str, typer.Option(help="auto, direct, pydicom, sitk or vtk.")] = "auto",
+    raw: Annotated[bool, typer.Option("--raw", help="Stored values (no rescale).")] = False,
+    accept_irregular: AcceptIrregular = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace an existing file (never one of the input files); into a "
+                        "folder: write into one that is not empty.")] = False,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Into a folder: print the report as JSON.")] = False,
+    reproducible: Reproducible = False,
+    quiet: Quiet = False,
+    progress: ShowProgress = None,
+) -> None:
+    """Write one series as NIfTI, NRRD or NumPy .npz, with its orientation; or every series
+    under PATHS into the folder OUTPUT, side by side on every core (or on a Dask cluster).
+
+    Files appear whole or not at all (written beside the target, then renamed). Exit 0 when
+    everything was written, 1 when a series cannot be read as a volume (or a file could not be
+    read), 2 on usage or I/O errors.
+    """
+    from dicomio.io.writers import format_of, write_volume
+
+    show = _progress_enabled(progress, quiet)
+    if output.is_dir() or not output.suffix:
+        from dicomio.cli.archive import run_conversion
+
+        if series is not None:
+            _usage_error("--series picks the series of a single file; into a folder every "
+                         "series is written")
+        run_conversion(paths, output, to.value if to is not None else "nifti", backend,
+                       not raw, "accept" if accept_irregular else "raise", force, workers,
+                       scheduler, as_json, reproducible, quiet, show)
+    archive_only = {"--workers": workers is not None, "--scheduler": scheduler is not None,
+                    "--json": as_json, "--reproducible": reproducible}
+    for option in (name for name, given in archive_only.items() if given):
+        _usage_error(f"{option} applies when OUTPUT is a folder")
+    if len(paths) != 1:
+        _usage_error("one file holds one series: give a single PATH, or a folder as OUTPUT")
+    try:
+        chosen = to.value if to is not None else format_of(output)
+    except ValueError as exc:
+        _usage_error(str(exc))
+    if output.exists() and not force:  # before the (possibly long) load
+        _usage_error(f"{output} exists (pass --force to replace it)")
+    volume = _load_for_output(paths[0], series, backend, not raw,
+                              "accept" if accept_irregular else "raise", show)
+    _print_warnings(volume, quiet)
+    try:
+        written = write_volume(volume, output, format=chosen,
+                               overwrite=force)
+    except (ImportError, ValueError) as exc:
+        _usage_error(str(exc))
+    except OSError as exc:
+        _usage_error(f"cannot write {output}: {exc.strerror or exc}")
+    if not quiet:
+        shape = "×".join(str(n) for n in volume.shape)
+        out.print(f"wrote {escape(str(written))} ({chosen}, {shape} {volume.dtype}, spacing "
+                  f"{_spacing(volume.spacing)} mm)")

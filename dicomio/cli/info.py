@@ -1,0 +1,83 @@
+"""``dicomio info``: the series and skipped files under some paths."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from dicomio.cli.app import app
+from dicomio.cli.console import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    _print_json,
+    _print_table,
+    _progress_enabled,
+    _status,
+    out,
+)
+from dicomio.cli.formatting import _size, _spacing, _syntax_names
+from dicomio.cli.options import Quiet, ShowProgress, TextOrJson
+
+if TYPE_CHECKING:
+    from dicomio.series.info import SeriesInfo
+    from dicomio.series.inventory import Inventory
+
+
+@app.command()
+def info(
+    path: Annotated[list[Path], typer.Argument(exists=True, help="Folder(s) or file(s).")],
+    output: Annotated[TextOrJson, typer.Option("--format", "-f", help="Output format.")]
+        = TextOrJson.text,
+    quiet: Quiet = False,
+    progress: ShowProgress = None,
+) -> None:
+    """List the series under PATH, then every skipped file with its reason.
+
+    Exit 0 when at least one series was found, 1 when none was, 2 on usage errors.
+    """
+    from dicomio.series.choose import scan
+    from dicomio.series.summary import describe_inventory
+
+    with _status("scanning", _progress_enabled(progress, quiet)):
+        found, inventory = scan(path)
+    if output is TextOrJson.json:
+        _print_json(describe_inventory(found, inventory))
+    else:
+        _print_inventory(found, inventory, quiet)
+    raise typer.Exit(EXIT_OK if found else EXIT_FINDINGS)
+
+
+def _print_inventory(found: Sequence[SeriesInfo], inventory: Inventory, quiet: bool) -> None:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for name, justify in [("#", "right"), ("number", "right"), ("description", "left"),
+                          ("mod", "left"), ("rows×cols×slices", "right"),
+                          ("transfer syntax", "left"), ("spacing mm (slice, row, col)", "left"),
+                          ("orientation", "left"), ("SeriesInstanceUID", "left")]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for index, series in enumerate(found):
+        orientation = series.orientation_label
+        if series.issues and any(i.severity != "info" for i in series.issues):
+            orientation += " [yellow]" + ",".join(
+                i.code for i in series.issues if i.severity != "info") + "[/]"
+        table.add_row(str(index), "" if series.number is None else str(series.number),
+                      escape(series.description), escape(series.modality), _size(series),
+                      escape(_syntax_names(series)), _spacing(series.spacing), orientation,
+                      escape(series.key))
+    if found:
+        _print_table(table)
+    else:
+        out.print("[bold red]no DICOM series found[/]")
+    if inventory.skipped:
+        out.print(f"skipped {len(inventory.skipped)} file(s):")
+        for skipped in inventory.skipped:
+            colour = "red" if skipped.category == "unreadable" else "dim"
+            out.print(f"  [{colour}]{skipped.category:<13}[/] {escape(str(skipped.path))}: "
+                      f"{escape(skipped.reason)}")
+    elif not quiet:
+        out.print("[dim]no file skipped[/]")

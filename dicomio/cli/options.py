@@ -1,0 +1,71 @@
+"""Options and arguments shared by several commands."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    pass
+
+
+class TextOrJson(str, Enum):
+    text = "text"
+    json = "json"
+
+
+Quiet = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="Print only the result: no progress, no notes.")]
+
+
+ShowProgress = Annotated[bool | None, typer.Option(
+    "--progress/--no-progress", show_default=False,
+    help="Show progress on stderr (default: only when stderr is a terminal).")]
+
+
+SeriesOption = Annotated[str | None, typer.Option(
+    "--series", "-s", help="Series index (see `dicomio info`) or SeriesInstanceUID.")]
+
+
+ExistingPath = Annotated[Path, typer.Argument(exists=True, help="Folder or file.")]
+
+
+class ValidateFormat(str, Enum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+
+
+class FailOn(str, Enum):
+    error = "error"
+    warning = "warning"
+
+
+Workers = Annotated[int | None, typer.Option(
+    "--workers", "-j", min=1, show_default=False,
+    help="Series processed side by side, each in a process of its own [default: the usable "
+         "cores]; 1 works in this process. With --scheduler local: the Dask workers to start.")]
+
+
+Scheduler = Annotated[str | None, typer.Option(
+    "--scheduler", metavar="ADDRESS",
+    help="Process the series on a Dask cluster: the scheduler's address (tcp://host:8786), or "
+         "'local' to start one here. Needs pip install 'dicomio[dask]', on the workers too.")]
+
+
+Reproducible = Annotated[bool, typer.Option(
+    "--reproducible", help="Leave out timings, timestamp and host name, so that the same "
+                           "files give the same report byte for byte.")]
+
+
+AcceptIrregular = Annotated[bool, typer.Option(
+    "--accept-irregular", help="Read irregular geometry (gaps, tilt) instead of failing.")]
+
+
+class ConvertFormat(str, Enum):
+    nifti = "nifti"
+    nrrd = "nrrd"
+    npz = "npz"

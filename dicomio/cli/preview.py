@@ -1,0 +1,51 @@
+"""``dicomio preview``: a picture of the three mid-planes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+from dicomio.cli.app import app
+from dicomio.cli.console import _progress_enabled, _usage_error, out
+from dicomio.cli.loading import _load_for_output, _print_warnings
+from dicomio.cli.options import ExistingPath, Quiet, SeriesOption, ShowProgress
+
+if TYPE_CHECKING:
+    pass
+
+
+@app.command()
+def preview(
+    path: ExistingPath,
+    output: Annotated[Path, typer.Option("--output", "-o", dir_okay=False,
+                                         help="PNG file to write.")],
+    series: SeriesOption = None,
+    backend: Annotated[str, typer.Option(help="auto, direct, pydicom, sitk or vtk.")] = "auto",
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    quiet: Quiet = False,
+    progress: ShowProgress = None,
+) -> None:
+    """Draw the three orthogonal mid-planes of a series into a PNG.
+
+    Physical aspect ratio, patient-direction labels from the affine, a CT window in HU (the
+    header's, else soft tissue) or percentiles, MONOCHROME1 inverted. Needs matplotlib
+    (pip install 'dicomio[plot]'). Irregular geometry is shown as read (with a warning).
+    """
+    from dicomio.io.preview import choose_window, render_preview
+
+    if output.exists() and not force:
+        _usage_error(f"{output} exists (pass --force to replace it)")
+    volume = _load_for_output(path, series, backend, True, "accept",
+                              _progress_enabled(progress, quiet))
+    _print_warnings(volume, quiet)
+    try:
+        written = render_preview(volume, output)
+    except ImportError as exc:
+        _usage_error(str(exc))
+    except OSError as exc:
+        _usage_error(f"cannot write {output}: {exc.strerror or exc}")
+    if not quiet:
+        out.print(f"wrote {escape(str(written))} ({choose_window(volume).source})")

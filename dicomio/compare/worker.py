@@ -1,0 +1,82 @@
+"""The process that reads one series with one backend for :mod:`dicomio.compare.side_by_side`.
+
+:func:`dicomio.compare.side_by_side.run_backend` starts a fresh interpreter that calls
+:func:`main` with a folder: it reads ``request.pickle`` there, loads the series and leaves
+``array.npy`` and ``result.json`` (which appears whole or not at all). Whatever the toolkit
+prints goes to the log the parent set up; if the toolkit crashes or hangs, only this process
+dies and the parent reports it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dicomio.backends.registry import BACKENDS, BackendSpec
+from dicomio.errors import DicomIOError
+from dicomio.load import load_volume
+from dicomio.series.info import SeriesInfo
+
+__all__ = ["Request", "main"]
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the parent asks: the series, the backend, and how to read.
+
+    ``spec`` is sent when it can be pickled, so that a backend registered at run time (a
+    plugin, a test double) exists in this fresh interpreter too.
+    """
+
+    series: SeriesInfo
+    backend: str
+    spec: BackendSpec | None
+    rescale: bool
+
+
+def run(request: Request, folder: Path) -> dict[str, Any]:
+    """Load the series; save the array; return the JSON-able result."""
+    if request.spec is not None:
+        BACKENDS.setdefault(request.spec.name, request.spec)
+    try:
+        start = time.perf_counter()
+        volume = load_volume(request.series, request.backend, rescale=request.rescale,
+                             irregular="accept")
+        seconds = time.perf_counter() - start
+    except DicomIOError as exc:
+        return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+    except Exception as exc:  # a toolkit's own exception: still a row, not a dead command
+        return {"status": "failed", "reason": f"unexpected {type(exc).__name__}: {exc}"}
+    np.save(folder / "array.npy", volume.array)
+    provenance = volume.provenance
+    reported = volume.metadata.get("reported_geometry")
+    return {
+        "status": "ok",
+        "seconds": seconds,
+        "dtype": str(volume.dtype),
+        "shape": list(volume.shape),
+        "decoders": list(provenance.decoders if provenance else ()),
+        "warnings": list(provenance.warnings if provenance else ()),
+        "affine": volume.affine.tolist(),
+        "reported": None if reported is None else {
+            "origin": [float(v) for v in reported.origin],
+            "spacing": [float(v) for v in reported.spacing],
+            "direction": [[float(v) for v in row] for row in reported.direction]},
+    }
+
+
+def main(folder: str) -> None:
+    """Serve the request in ``folder``."""
+    where = Path(folder)
+    request = pickle.loads((where / "request.pickle").read_bytes())
+    result = run(request, where)
+    partial = where / "result.json.part"
+    partial.write_text(json.dumps(result), encoding="utf-8")
+    os.replace(partial, where / "result.json")

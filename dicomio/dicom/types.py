@@ -1,0 +1,120 @@
+"""What dicomio knows of a file after one header read: plain data types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dicomio.dicom.transfer_syntax import TransferSyntax
+
+_DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
+
+
+@dataclass(frozen=True, slots=True)
+class PixelFormat:
+    """The Image Pixel module: how one frame's stored values are laid out."""
+
+    rows: int
+    columns: int
+    bits_allocated: int
+    bits_stored: int
+    high_bit: int
+    pixel_representation: int
+    samples_per_pixel: int = 1
+    photometric_interpretation: str = "MONOCHROME2"
+    planar_configuration: int = 0
+    number_of_frames: int = 1
+    float_data: bool = False
+
+    @property
+    def signed(self) -> bool:
+        return self.pixel_representation == 1
+
+    @property
+    def stored_dtype(self) -> np.dtype[Any]:
+        """NumPy dtype of the stored values (before masking), native byte order."""
+        if self.float_data:
+            return np.dtype(f"float{self.bits_allocated}")
+        kind = "int" if self.signed else "uint"
+        return np.dtype(f"{kind}{self.bits_allocated}")
+
+    @property
+    def frame_shape(self) -> tuple[int, ...]:
+        if self.samples_per_pixel == 1:
+            return (self.rows, self.columns)
+        return (self.rows, self.columns, self.samples_per_pixel)
+
+    @property
+    def frame_nbytes(self) -> int:
+        return self.rows * self.columns * self.samples_per_pixel * self.bits_allocated // 8
+
+
+@dataclass(slots=True)
+class FileHeader:
+    """What dicomio knows about one file after reading its header once.
+
+    Attribute values are already typed (floats, ints, tuples); absent attributes are ``None``
+    or empty. ``pixel_data_offset`` is the byte offset of the pixel data value in the file, and
+    ``pixel_data_length`` its length (``None`` for encapsulated data of undefined length).
+    """
+
+    path: Path
+    transfer_syntax: TransferSyntax
+    has_preamble: bool = True
+    sop_class_uid: str = ""
+    sop_instance_uid: str = ""
+    study_uid: str = ""
+    series_uid: str = ""
+    frame_of_reference_uid: str = ""
+    series_number: int | None = None
+    series_description: str = ""
+    modality: str = ""
+    manufacturer: str = ""
+    image_type: tuple[str, ...] = ()
+    instance_number: int | None = None
+    acquisition_number: int | None = None
+    acquisition_time: str = ""
+    content_time: str = ""
+    temporal_position: int | None = None
+    position: tuple[float, ...] | None = None
+    orientation: tuple[float, ...] | None = None
+    pixel_spacing: tuple[float, ...] | None = None
+    slice_thickness: float | None = None
+    spacing_between_slices: float | None = None
+    gantry_tilt: float | None = None
+    rescale_slope: float | None = None
+    rescale_intercept: float | None = None
+    rescale_type: str = ""
+    window_center: float | None = None
+    window_width: float | None = None
+    pixel: PixelFormat | None = None
+    pixel_data_tag: int | None = None
+    pixel_data_offset: int | None = None
+    pixel_data_length: int | None = None
+    has_modality_lut: bool = False
+    has_functional_groups: bool = False
+    file_size: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_dicomdir(self) -> bool:
+        return self.sop_class_uid == _DICOMDIR_SOP_CLASS
+
+    @property
+    def has_pixel_data(self) -> bool:
+        return self.pixel_data_tag is not None
+
+    @property
+    def encapsulated(self) -> bool:
+        return self.pixel_data_length is None
+
+
+def stored_range(fmt: PixelFormat) -> tuple[int, int]:
+    """Smallest and largest stored value that BitsStored and PixelRepresentation allow."""
+    bits = fmt.bits_stored
+    if fmt.signed:
+        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return 0, (1 << bits) - 1

@@ -1,0 +1,167 @@
+"""4-D series: several images at every slice position — time points, diffusion directions,
+echoes — split into volumes.
+
+A stack whose slices repeat positions is not one volume. When every position holds the same
+number ``T`` of images, it is ``T`` volumes of the same slices, and the images at each position
+are put in order by the first of these keys that every image has and that tells the images of
+each position apart:
+
+1. ``TemporalPositionIndex`` (enhanced files) or ``TemporalPositionIdentifier`` (classic);
+2. ``DimensionIndexValues`` (enhanced files), compared as tuples;
+3. acquisition time: ``FrameAcquisitionDateTime`` (enhanced) or ``AcquisitionDateTime`` /
+   ``AcquisitionTime`` (classic);
+4. ``InstanceNumber`` (then the frame number inside the file);
+5. the stored order: file path, then frame number — always distinct.
+
+Volume ``t`` holds the ``t``-th image of every position. The key used is reported
+(:attr:`TimeLayout.rule`), so the order can be checked against the protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dicomio.dicom.frame import Frame
+from dicomio.geometry.conventions import slice_normal
+from dicomio.geometry.stack import GeometryTolerances
+from dicomio.series.info import SeriesInfo
+
+__all__ = ["RULES", "TimeLayout", "split_volumes"]
+
+Key = Callable[[Frame], Any]
+
+
+def _temporal(frame: Frame) -> Any:
+    return frame.temporal_index
+
+
+def _dimensions(frame: Frame) -> Any:
+    return frame.dimension_index or None
+
+
+def _time(frame: Frame) -> Any:
+    return frame.acquisition_time
+
+
+def _instance(frame: Frame) -> Any:
+    number = frame.header.instance_number
+    return None if number is None else (number, frame.index)
+
+
+def _stored(frame: Frame) -> Any:
+    return (str(frame.path), frame.index)
+
+
+#: The ordering keys, tried in this order: (name, key of one image).
+RULES: tuple[tuple[str, Key], ...] = (
+    ("TemporalPositionIndex/Identifier", _temporal),
+    ("DimensionIndexValues", _dimensions),
+    ("AcquisitionTime", _time),
+    ("InstanceNumber", _instance),
+    ("stored order", _stored),
+)
+
+
+@dataclass(frozen=True)
+class TimeLayout:
+    """How the images of a 4-D series form volumes.
+
+    Attributes
+    ----------
+    volumes
+        One tuple of frames per volume, each in slice order.
+    rule
+        The key that ordered the images of each position (see :data:`RULES`).
+    keys
+        That key's value for the first slice of each volume.
+    problem
+        Why the images do not form complete volumes (then ``volumes`` is empty).
+    """
+
+    volumes: tuple[tuple[Frame, ...], ...]
+    rule: str
+    keys: tuple[Any, ...]
+    problem: str | None = None
+
+    @property
+    def n_volumes(self) -> int:
+        return len(self.volumes)
+
+    def describe(self) -> str:
+        """One sentence for error messages."""
+        if self.problem is not None:
+            return self.problem
+        return (f"{self.n_volumes} volumes of {len(self.volumes[0])} slices, ordered by "
+                f"{self.rule}")
+
+
+def _positions(frames: Sequence[Frame], series: SeriesInfo,
+               tolerances: GeometryTolerances) -> list[list[Frame]]:
+    """The frames grouped by slice position (frames are sorted along the normal already)."""
+    assert series.orientation is not None
+    normal = slice_normal(series.orientation)
+    groups: list[list[Frame]] = []
+    last = -np.inf
+    for frame in frames:
+        assert frame.position is not None
+        depth = float(np.asarray(frame.position) @ normal)
+        if groups and depth - last < tolerances.duplicate:
+            groups[-1].append(frame)
+        else:
+            groups.append([frame])
+        last = depth
+    return groups
+
+
+def split_volumes(
+    series: SeriesInfo, tolerances: GeometryTolerances = GeometryTolerances()
+) -> TimeLayout:
+    """Split a stack with repeated positions into volumes (see the module's rule).
+
+    Returns a layout whose ``problem`` says why when the images do not form complete volumes
+    (positions holding different numbers of images). A stack without repeated positions, or
+    without geometry, is one volume (rule ``"single volume"``).
+    """
+    if series.geometry is None:  # nothing to split by: the frames as one volume
+        return TimeLayout((tuple(series.frames),), "single volume", (None,))
+    groups = _positions(series.frames, series, tolerances)
+    counts = sorted({len(g) for g in groups})
+    if len(counts) > 1:
+        fewest = min(groups, key=len)
+        where = np.asarray(fewest[0].position)
+        return TimeLayout((), "", (), (
+            f"the {len(groups)} positions hold different numbers of images ({counts[0]} to "
+            f"{counts[-1]}; e.g. {len(fewest)} at {np.round(where, 3).tolist()}): incomplete "
+            f"volumes, or several acquisitions of different extent in one series"))
+    if counts == [1]:
+        return TimeLayout((tuple(series.frames),), "single volume", (None,))
+    rule, key = _choose_rule(groups)
+    ordered = [sorted(g, key=key) for g in groups]
+    volumes = tuple(tuple(g[t] for g in ordered) for t in range(counts[0]))
+    return TimeLayout(volumes, rule, tuple(key(v[0]) for v in volumes))
+
+
+def _choose_rule(groups: Sequence[Sequence[Frame]]) -> tuple[str, Key]:
+    for name, key in RULES:
+        values = [[key(f) for f in g] for g in groups]
+        if all(v is not None for g in values for v in g) and \
+                all(len(set(map(_hashable, g))) == len(g) for g in values):
+            return name, key
+    raise AssertionError("the stored order always tells images apart")  # pragma: no cover
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def mixed_image_types(layout: TimeLayout) -> str | None:
+    """Describe how the volumes differ in ImageType/FrameType, or None if they do not."""
+    types = {v[0].image_type for v in layout.volumes}
+    if len(types) <= 1:
+        return None
+    shown = ", ".join("\\".join(t) for t in sorted(types))
+    return f"the volumes differ in ImageType ({shown})"

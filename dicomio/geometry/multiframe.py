@@ -1,0 +1,200 @@
+"""Multi-frame images: each frame's geometry, rescale and timing.
+
+Enhanced images describe every frame in functional groups; RT Dose grids, a classic multi-frame
+image, place frame ``k`` at ``GridFrameOffsetVector[k]`` along the normal
+(:func:`grid_offset_frames`). Other classic multi-frame files (cine, secondary capture) record
+no per-frame position: their frames share the file's geometry.
+
+
+An enhanced CT/MR/PET file (and legacy-converted or parametric-map ones) describes its frames in
+two sequences: ``SharedFunctionalGroupsSequence`` (one item, true of every frame) and
+``PerFrameFunctionalGroupsSequence`` (one item per frame). A per-frame macro overrides the
+shared one. dicomio reads, for each frame:
+
+============================================  =======================================
+macro                                          what it gives the frame
+============================================  =======================================
+PlanePositionSequence                          ImagePositionPatient
+PlaneOrientationSequence                       ImageOrientationPatient
+PixelMeasuresSequence                          PixelSpacing, SliceThickness
+PixelValueTransformationSequence               RescaleSlope, RescaleIntercept
+FrameContentSequence                           TemporalPositionIndex, DimensionIndexValues,
+                                               FrameAcquisitionDateTime
+``*FrameTypeSequence`` (MR, CT, PET...)        FrameType
+============================================  =======================================
+
+Where a macro is absent from both, the top-level attribute (if any) is used. Frames are then
+sorted along their normal like the slices of a classic series; frames of one file that differ in
+FrameType (a Philips file holding magnitude and field-map frames) become separate stacks.
+Vendor-private scaling (Philips "scale slope" (2005,100E)) is not applied: dicomio honours the
+DICOM RescaleSlope/RescaleIntercept of each frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from dicomio.dicom.frame import Frame, seconds
+from dicomio.dicom.types import FileHeader
+from dicomio.errors import InvalidDicomError
+from dicomio.geometry.conventions import slice_normal
+from dicomio.geometry.stack import orientation_problem
+
+__all__ = ["RT_DOSE", "functional_group_frames", "grid_offset_frames"]
+
+RT_DOSE = "1.2.840.10008.5.1.4.1.1.481.2"
+
+
+def _first(item: Any, sequence: str) -> Any:
+    """The first item of ``sequence`` inside a functional-group item, or None."""
+    if item is None:
+        return None
+    value = item.get(sequence)  # a pydicom Sequence (a list of items), or None
+    return value[0] if value else None
+
+
+def _macro(per_frame: Any, shared: Any, sequence: str) -> Any:
+    found = _first(per_frame, sequence)
+    return found if found is not None else _first(shared, sequence)
+
+
+def _floats(value: Any, size: int) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    values = tuple(float(v) for v in (value if isinstance(value, Sequence) and
+                                      not isinstance(value, str) else [value]))
+    return values if len(values) == size else None
+
+
+def _float(item: Any, keyword: str) -> float | None:
+    value = None if item is None else item.get(keyword)
+    if value is None or value == "":
+        return None
+    return float(value)
+
+
+def _frame_type(per_frame: Any, shared: Any) -> tuple[str, ...]:
+    for item in (per_frame, shared):
+        if item is None:
+            continue
+        for element in item:
+            if element.keyword.endswith("FrameTypeSequence") and element.value:
+                values = element.value[0].get("FrameType")
+                if values:
+                    return tuple(str(v) for v in (values if isinstance(values, Sequence)
+                                                  and not isinstance(values, str) else [values]))
+    return ()
+
+
+def _read(header: FileHeader) -> Any:
+    import pydicom
+
+    try:
+        return pydicom.dcmread(header.path, stop_before_pixels=True)
+    except Exception as exc:  # pydicom raises many types for damaged files
+        raise InvalidDicomError(f"cannot read the header with pydicom: {exc}",
+                                path=header.path) from None
+
+
+def grid_offset_frames(header: FileHeader) -> list[Frame]:
+    """The frames of an RT Dose grid: frame ``k`` lies ``GridFrameOffsetVector[k] -
+    GridFrameOffsetVector[0]`` mm from ImagePositionPatient along the normal.
+
+    (The first offset is 0 for relative offsets; for absolute ones, allowed for axial grids
+    only, it is the z of ImagePositionPatient: the differences are the same.)
+
+    Raises
+    ------
+    InvalidDicomError
+        GridFrameOffsetVector is missing or does not hold one value per frame.
+    """
+    fmt = header.pixel
+    assert fmt is not None
+    offsets = _read(header).get("GridFrameOffsetVector")
+    count = fmt.number_of_frames
+    if offsets is None or len(offsets) != count:
+        found = "missing" if offsets is None else f"{len(offsets)} values"
+        raise InvalidDicomError(f"GridFrameOffsetVector is {found} for {count} frames",
+                                path=header.path)
+    single = Frame.single(header)
+    if header.position is None or orientation_problem(header.orientation) is not None:
+        return [replace(single, index=k) for k in range(count)]
+    assert header.orientation is not None
+    start = np.asarray(header.position, dtype=np.float64)
+    normal = slice_normal(header.orientation)
+    return [replace(single, index=k, position=tuple(
+        float(v) for v in start + (float(offset) - float(offsets[0])) * normal))
+        for k, offset in enumerate(offsets)]
+
+
+def functional_group_frames(header: FileHeader) -> list[Frame]:
+    """The frames of an enhanced multi-frame file, each described by its functional groups.
+
+    Raises
+    ------
+    InvalidDicomError
+        The file cannot be parsed, or its per-frame functional groups do not hold one item per
+        frame.
+    """
+    fmt = header.pixel
+    assert fmt is not None
+    dataset = _read(header)
+    try:
+        shared = _first(dataset, "SharedFunctionalGroupsSequence")
+        per_frame: list[Any] = list(dataset.get("PerFrameFunctionalGroupsSequence") or [])
+    except Exception as exc:  # pydicom raises many types for damaged files
+        raise InvalidDicomError(f"cannot read the functional groups: {exc}",
+                                path=header.path) from None
+    count = fmt.number_of_frames
+    if per_frame and len(per_frame) != count:
+        raise InvalidDicomError(
+            f"PerFrameFunctionalGroupsSequence has {len(per_frame)} items for "
+            f"{count} frames", path=header.path)
+    frames = []
+    for index in range(count):
+        item = per_frame[index] if per_frame else None
+        try:
+            frames.append(_frame(header, index, item, shared))
+        except (ValueError, TypeError) as exc:
+            raise InvalidDicomError(f"malformed functional groups of frame {index + 1}: {exc}",
+                                    path=header.path) from None
+    return frames
+
+
+def _frame(header: FileHeader, index: int, item: Any, shared: Any) -> Frame:
+    plane = _macro(item, shared, "PlanePositionSequence")
+    orientation = _macro(item, shared, "PlaneOrientationSequence")
+    measures = _macro(item, shared, "PixelMeasuresSequence")
+    values = _macro(item, shared, "PixelValueTransformationSequence")
+    content = _macro(item, shared, "FrameContentSequence")
+    position = _floats(plane.get("ImagePositionPatient"), 3) if plane else None
+    iop = _floats(orientation.get("ImageOrientationPatient"), 6) if orientation else None
+    spacing = _floats(measures.get("PixelSpacing"), 2) if measures else None
+    slope = _float(values, "RescaleSlope")
+    intercept = _float(values, "RescaleIntercept")
+    thickness = _float(measures, "SliceThickness")
+    temporal = content.get("TemporalPositionIndex") if content else None
+    dimensions = content.get("DimensionIndexValues") if content else None
+    when = None
+    if content is not None:
+        when = seconds(str(content.get("FrameAcquisitionDateTime") or
+                           content.get("FrameReferenceDateTime") or ""))
+    return Frame(
+        header, index,
+        position=position if position is not None else header.position,
+        orientation=iop if iop is not None else header.orientation,
+        pixel_spacing=spacing if spacing is not None else header.pixel_spacing,
+        rescale_slope=slope if slope is not None else header.rescale_slope,
+        rescale_intercept=intercept if intercept is not None else header.rescale_intercept,
+        slice_thickness=thickness if thickness is not None else header.slice_thickness,
+        frame_type=_frame_type(item, shared),
+        temporal_index=int(temporal) if temporal not in (None, "") else None,
+        acquisition_time=when,
+        dimension_index=tuple(int(v) for v in (
+            dimensions if isinstance(dimensions, Sequence) else [dimensions]))
+        if dimensions not in (None, "") else (),
+    )

@@ -1,0 +1,231 @@
+"""Write a :class:`~dicomio.Volume` to NIfTI, NRRD or NumPy ``.npz``, safely.
+
+Each format keeps the geometry of the contract:
+
+NIfTI (``.nii``, ``.nii.gz``; needs nibabel, ``pip install 'dicomio[nifti]'``)
+    Voxel ``(i, j, k)`` is the volume's ``(column, row, slice)``; the sform (and the qform when
+    the axes are orthogonal, that is without gantry tilt) maps it to RAS millimetres: the LPS
+    affine with x and y negated. Colour is written as RGB24.
+NRRD (``.nrrd``; needs pynrrd, ``pip install 'dicomio[nrrd]'``)
+    ``space: left-posterior-superior``, with ``space directions`` and ``space origin`` taken
+    from the affine (axes listed fastest first: column, row, slice). Colour adds a leading
+    ``RGB-color`` axis. Gzip encoded.
+NumPy (``.npz``)
+    ``array`` (slice, row, column[, sample]), ``affine`` (4×4, LPS, as in the contract) and
+    ``metadata``: a JSON string with the metadata, provenance and geometry.
+
+Writes are atomic: the data goes to a temporary file in the target folder, is flushed to disk,
+then renamed over the target. A failure leaves nothing behind, never a half-written file; the
+input DICOM files are never overwritten, and an existing file only with ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import importlib
+import json
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import numpy as np
+
+from dicomio import __version__
+from dicomio.geometry.conventions import reverse_index
+from dicomio.io.atomic import write_atomically
+from dicomio.io.convert import to_nibabel
+from dicomio.volume import Volume
+
+Format = Literal["nifti", "nrrd", "npz"]
+
+
+#: File name endings of each format.
+FORMATS: dict[Format, tuple[str, ...]] = {
+    "nifti": (".nii", ".nii.gz"),
+    "nrrd": (".nrrd",),
+    "npz": (".npz",),
+}
+
+
+#: The ending each format is written with when only the format is given.
+EXTENSIONS: dict[Format, str] = {"nifti": ".nii.gz", "nrrd": ".nrrd", "npz": ".npz"}
+
+
+#: The package each format needs, and the message when it is missing.
+_PACKAGES = {
+    "nifti": ("nibabel", "writing NIfTI needs nibabel: pip install 'dicomio[nifti]'"),
+    "nrrd": ("nrrd", "writing NRRD needs pynrrd: pip install 'dicomio[nrrd]'"),
+}
+
+
+def format_of(path: str | os.PathLike[str]) -> Format:
+    """The format a file name asks for, from its ending.
+
+    Raises
+    ------
+    ValueError
+        The ending is none of ``.nii``, ``.nii.gz``, ``.nrrd``, ``.npz``.
+    """
+    name = Path(path).name.lower()
+    for fmt, endings in FORMATS.items():
+        if name.endswith(endings):
+            return fmt
+    known = ", ".join(e for endings in FORMATS.values() for e in endings)
+    raise ValueError(f"cannot tell the format of {Path(path).name!r}: use one of {known}")
+
+
+def _writer_package(format: str) -> Any:
+    """Import the package that writes ``format`` (None for .npz: NumPy)."""
+    if format not in _PACKAGES:
+        return None
+    name, message = _PACKAGES[format]
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise ImportError(message) from None
+
+
+def check_writer(format: Format) -> None:
+    """Raise ImportError (naming the pip extra) unless the package for ``format`` is
+    installed."""
+    _writer_package(format)
+
+
+def _json_default(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (Path, os.PathLike)):
+        return os.fspath(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    return str(value)
+
+
+def volume_metadata(volume: Volume) -> dict[str, Any]:
+    """Everything worth keeping beside the array: metadata, provenance and geometry."""
+    return {
+        "written_by": f"dicomio {__version__}",
+        "axes": ["slice", "row", "column"] + (["sample"] if volume.array.ndim == 4 else []),
+        "affine_space": "LPS",
+        "spacing": list(volume.spacing),
+        "origin": list(volume.origin),
+        "metadata": dict(volume.metadata),
+        "provenance": volume.provenance,
+        "slice_positions": volume.slice_positions,
+    }
+
+
+def _write_npz(volume: Volume, handle: IO[bytes]) -> None:
+    text = json.dumps(volume_metadata(volume), default=_json_default)
+    np.savez(handle, array=volume.array, affine=volume.affine, metadata=np.array(text))
+
+
+def _write_nifti(volume: Volume, handle: IO[bytes], compress: bool) -> None:
+    nib = _writer_package("nifti")
+    image = to_nibabel(volume)  # the one NIfTI geometry policy (sform, qform, units)
+    header = image.header
+    description = str(volume.metadata.get("SeriesDescription") or "")
+    header["descrip"] = f"dicomio {__version__} {description}".strip()[:79].encode("ascii",
+                                                                                   "replace")
+    stream: Any = gzip.GzipFile(fileobj=handle, mode="wb", mtime=0) if compress else handle
+    try:
+        image.to_file_map({"image": nib.FileHolder(fileobj=stream),
+                           "header": nib.FileHolder(fileobj=stream)})
+    finally:
+        if stream is not handle:
+            stream.close()
+
+
+def _write_nrrd(volume: Volume, handle: IO[bytes]) -> None:
+    nrrd = _writer_package("nrrd")
+    affine = volume.affine
+    directions = list(reverse_index(affine)[:3, :3].T)  # column, row, slice
+    kinds = ["domain", "domain", "domain"]
+    if volume.array.ndim == 4:
+        directions.insert(0, np.full(3, np.nan))  # "none": the samples are not a space axis
+        kinds.insert(0, "RGB-color")
+    header = {
+        "space": "left-posterior-superior",
+        "space directions": np.array(directions),
+        "space origin": affine[:3, 3].copy(),
+        "kinds": kinds,
+        "encoding": "gzip",
+        "content": f"dicomio {__version__}",
+    }
+    nrrd.write(handle, np.ascontiguousarray(volume.array), header, index_order="C")
+
+
+def write_volume(
+    volume: Volume,
+    path: str | os.PathLike[str],
+    *,
+    format: Format | None = None,
+    overwrite: bool = False,
+    protect: Iterable[str | os.PathLike[str]] | None = None,
+) -> Path:
+    """Write ``volume`` to ``path`` as NIfTI, NRRD or ``.npz`` (see the module docstring).
+
+    Parameters
+    ----------
+    volume
+        What :func:`dicomio.load_volume` returned.
+    path
+        The file to write; its ending chooses the format unless ``format`` is given.
+    format
+        ``"nifti"`` (gzip-compressed when ``path`` ends in ``.gz``), ``"nrrd"`` or ``"npz"``.
+    overwrite
+        Replace an existing file (never one of the input files).
+    protect
+        Files that must never be overwritten; default: the volume's input files
+        (``volume.provenance.files``).
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` exists (and ``overwrite`` is False), or it is one of the protected files.
+    FileNotFoundError
+        The target folder does not exist.
+    ValueError
+        The format cannot be told from ``path``.
+    ImportError
+        The package for the format is not installed (the message names the pip extra).
+    """
+    target = Path(path)
+    chosen = format or format_of(target)
+    if chosen not in FORMATS:
+        raise ValueError(f"unknown format {chosen!r}; choose one of {', '.join(FORMATS)}")
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"the folder {target.parent} does not exist")
+    guarded = protect if protect is not None else (
+        volume.provenance.files if volume.provenance else ())
+    if target.exists():
+        if any(_same_file(target, Path(p)) for p in guarded):
+            raise FileExistsError(f"{target} is one of the input files: refusing to overwrite it")
+        if not overwrite:
+            raise FileExistsError(f"{target} exists (pass overwrite=True to replace it)")
+        if target.is_dir():
+            raise FileExistsError(f"{target} is a folder")
+    writers: dict[str, Callable[[IO[bytes]], None]] = {
+        "nifti": lambda h: _write_nifti(volume, h, target.name.lower().endswith(".gz")),
+        "nrrd": lambda h: _write_nrrd(volume, h),
+        "npz": lambda h: _write_npz(volume, h),
+    }
+    return write_atomically(target, writers[chosen])
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return first.samefile(second)
+    except OSError:
+        return False

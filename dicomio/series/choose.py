@@ -1,0 +1,120 @@
+"""List the series under some paths, and choose the one to read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dicomio.errors import (
+    MultipleSeriesError,
+    NoDicomFilesError,
+    SeriesNotFoundError,
+    UnreadableFilesError,
+)
+from dicomio.geometry.stack import (
+    GeometryTolerances,
+)
+from dicomio.series.discover import discover
+from dicomio.series.group import group
+from dicomio.series.info import SeriesInfo
+from dicomio.series.inventory import Inventory, PathInput
+
+
+def list_series(
+    paths: PathInput,
+    *,
+    tolerances: GeometryTolerances = GeometryTolerances(),
+    workers: int | None = None,
+) -> list[SeriesInfo]:
+    """List the series (stacks of slices) under files or folders.
+
+    Parameters
+    ----------
+    paths
+        A file, a folder (searched recursively), or a sequence of them.
+    tolerances
+        Thresholds of the geometry checks.
+    workers
+        1: read every header in this thread only (see :func:`discover`).
+
+    Returns
+    -------
+    list of SeriesInfo
+        Sorted by SeriesNumber; each one sorted along its slice normal. The files that were
+        skipped, with their reasons, are in :func:`scan`'s inventory.
+    """
+    return scan(paths, tolerances=tolerances, workers=workers)[0]
+
+
+def scan(
+    paths: PathInput,
+    *,
+    tolerances: GeometryTolerances = GeometryTolerances(),
+    workers: int | None = None,
+) -> tuple[list[SeriesInfo], Inventory]:
+    """Like :func:`list_series`, and also return the :class:`Inventory` (skipped files)."""
+    inventory = discover(paths, workers=workers)
+    return group(inventory.headers, tolerances), inventory
+
+
+def choose_series(
+    found: list[SeriesInfo], selector: int | str | None, *, path: Any = None
+) -> SeriesInfo:
+    """Pick one series by index, UID (or ``uid#stack`` key); the only one when ``None``.
+
+    Raises
+    ------
+    MultipleSeriesError
+        ``selector`` is None (or a UID shared by several stacks) and there is a choice to make.
+    SeriesNotFoundError
+        Nothing matches ``selector``.
+    """
+    if selector is None:
+        if len(found) > 1:
+            raise MultipleSeriesError(found, path=path)
+        return found[0]
+    if isinstance(selector, (int, np.integer)) and not isinstance(selector, bool):
+        if not -len(found) <= selector < len(found):
+            raise SeriesNotFoundError(
+                f"series index {selector} is out of range: there are {len(found)} series",
+                path=path)
+        return found[int(selector)]
+    if isinstance(selector, str):
+        text = selector.strip()
+        if text.isdigit() and all(s.uid != text for s in found):
+            return choose_series(found, int(text), path=path)
+        matches = [s for s in found if text in (s.key, s.uid)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise MultipleSeriesError(matches, path=path)
+    raise SeriesNotFoundError(
+        f"no series matches {selector!r}; available: "
+        + ", ".join(f"[{i}] {s.key}" for i, s in enumerate(found)), path=path)
+
+
+def _choose(
+    path: PathInput | SeriesInfo, series: int | str | None, ignore_unreadable: bool,
+    tolerances: GeometryTolerances, workers: int | None = None,
+) -> tuple[SeriesInfo, list[str]]:
+    """Find the series to load, and the warnings it starts with."""
+    inventory: Inventory | None = None
+    if isinstance(path, SeriesInfo):
+        chosen = path
+    else:
+        found, inventory = scan(path, tolerances=tolerances, workers=workers)
+        if not found:
+            raise NoDicomFilesError("no DICOM image found", path=_display(path),
+                                    skipped=inventory.skipped)
+        chosen = choose_series(found, series, path=_display(path))
+    warnings = list(chosen.warnings)
+    if inventory is not None and inventory.unreadable:
+        if not ignore_unreadable:
+            raise UnreadableFilesError(inventory.unreadable)
+        warnings += [f"skipped unreadable {s.path}: {s.reason}" for s in inventory.unreadable]
+    return chosen, warnings
+
+
+def _display(path: Any) -> Any:
+    return path if not isinstance(path, (list, tuple)) or len(path) != 1 else path[0]

@@ -1,0 +1,232 @@
+"""Find the DICOM images under some paths and group them into series of slices.
+
+Three steps, each reading headers only, once per file:
+
+1. :func:`discover` walks the paths and recognises DICOM by content; every other file is kept in
+   the inventory with the reason it was skipped.
+2. :func:`group` splits images by SeriesInstanceUID, then into stacks where orientation, image
+   size or pixel spacing differ (a localizer inside a series).
+3. Each stack is sorted along its normal and its geometry checked (:mod:`dicomio.geometry.stack`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import replace
+
+import numpy as np
+
+from dicomio.dicom.frame import Frame
+from dicomio.dicom.types import FileHeader
+from dicomio.errors import InvalidDicomError, MissingGeometryError
+from dicomio.geometry.mosaic import is_mosaic, mosaic_frames
+from dicomio.geometry.multiframe import RT_DOSE, functional_group_frames, grid_offset_frames
+from dicomio.geometry.stack import (
+    GeometryIssue,
+    GeometryTolerances,
+    StackGeometry,
+    analyse_stack,
+    orientation_problem,
+    position_problem,
+    spacing_problem,
+)
+from dicomio.series.info import SeriesInfo
+
+
+def read_frames(header: FileHeader) -> tuple[list[Frame], list[str]]:
+    """The 2-D images a file holds, and what went wrong finding them.
+
+    - a Siemens mosaic (ImageType MOSAIC): one frame per tile (:mod:`dicomio.geometry.mosaic`);
+    - an enhanced multi-frame file: one frame per frame, described by its functional groups
+      (:mod:`dicomio.geometry.multiframe`);
+    - an RT Dose grid: one frame per frame, placed by GridFrameOffsetVector;
+    - otherwise one frame per frame, sharing the file's geometry (a classic multi-frame file
+      without per-frame positions cannot be placed in space: grouping says so).
+
+    A mosaic or functional groups that cannot be used leave the file as plain frames, and the
+    reason is returned as a warning.
+    """
+    warnings: list[str] = []
+    count = header.pixel.number_of_frames if header.pixel is not None else 1
+    try:
+        if header.has_functional_groups:
+            return functional_group_frames(header), warnings
+        if is_mosaic(header):
+            return mosaic_frames(header), warnings
+        if header.sop_class_uid == RT_DOSE and count > 1:
+            return grid_offset_frames(header), warnings
+    except InvalidDicomError as exc:
+        warnings.append(f"{header.path}: {exc.message}; its frames are used as stored")
+    single = Frame.single(header)
+    if count == 1:
+        return [single], warnings
+    return [replace(single, index=i) for i in range(count)], warnings
+
+
+def frames_of(header: FileHeader) -> list[Frame]:
+    """The 2-D frames held by a file (one for a classic single-frame image); see
+    :func:`read_frames`."""
+    return read_frames(header)[0]
+
+
+def _stack_key(frame: Frame) -> tuple[object, ...]:
+    """Frames that can share a volume: same shape, pixel format, pixel spacing and, for
+    enhanced frames, FrameType (magnitude and field-map frames of one file are two stacks)."""
+    fmt = frame.header.pixel
+    assert fmt is not None
+    spacing = frame.pixel_spacing
+    # Invalid spacings (NaN, inf) group together, to be reported once for the stack.
+    rounded = (None if spacing is None or not all(math.isfinite(v) for v in spacing)
+               else tuple(round(v, 4) for v in spacing))
+    return (frame.shape, fmt.bits_allocated, rounded, frame.frame_type)
+
+
+def _number(frame: Frame) -> tuple[bool, int]:
+    """SeriesNumber as a sort key (absent last)."""
+    number = frame.header.series_number
+    return (number is None, number or 0)
+
+
+def _split_by_orientation(frames: list[Frame], tolerance: float) -> list[list[Frame]]:
+    """Cluster frames whose orientation cosines agree within ``tolerance``."""
+    clusters: list[tuple[np.ndarray | None, list[Frame]]] = []
+    # A frame whose orientation was seen before joins the same cluster: looked up, not compared
+    # with every cluster again (that made thousands of frames cost clusters x frames).
+    seen: dict[tuple[float, ...] | None, list[Frame]] = {}
+    for frame in frames:
+        found = seen.get(frame.orientation)
+        if found is not None:
+            found.append(frame)
+            continue
+        iop = None if frame.orientation is None else np.asarray(frame.orientation, dtype=float)
+        if iop is not None and not np.all(np.isfinite(iop)):
+            iop = None  # invalid orientations group together, to be reported once
+        for reference, members in clusters:
+            if (reference is None and iop is None) or (
+                reference is not None and iop is not None and reference.shape == iop.shape
+                and np.all(np.abs(reference - iop) <= tolerance)
+            ):
+                members.append(frame)
+                break
+        else:
+            members = [frame]
+            clusters.append((iop, members))
+        seen[frame.orientation] = members
+    return [members for _, members in clusters]
+
+
+def _drop_duplicates(frames: list[Frame]) -> tuple[list[Frame], dict[int, list[str]]]:
+    """Drop frames that repeat the same SOP instance and frame (copies of one file).
+
+    Returns the frames kept, and the warnings keyed by ``id()`` of the frame each copy repeats.
+    """
+    kept: dict[tuple[str, int, int], Frame] = {}
+    unique: list[Frame] = []
+    warnings: dict[int, list[str]] = defaultdict(list)
+    for frame in frames:
+        uid = frame.header.sop_instance_uid
+        if not uid:
+            unique.append(frame)
+            continue
+        tile = -1 if frame.tile is None else frame.tile.number
+        first = kept.setdefault((uid, frame.index, tile), frame)
+        if first is frame:
+            unique.append(frame)
+        else:
+            warnings[id(first)].append(f"dropped {frame.path}: duplicate of {first.path} "
+                                       f"(same SOPInstanceUID {uid})")
+    return unique, warnings
+
+
+def _geometry(
+    frames: list[Frame], tolerances: GeometryTolerances
+) -> tuple[list[Frame], StackGeometry | None, str | None]:
+    """Sort frames along their normal; without usable geometry, by InstanceNumber."""
+    first = frames[0]
+    problems = [orientation_problem(first.orientation, tolerances.orientation),
+                spacing_problem(first.pixel_spacing)]
+    problems += [position_problem(f.position) for f in frames]
+    problem = next((p for p in problems if p is not None), None)
+    if problem is not None:
+        # Last resort, and reported as such: InstanceNumber, then file name.
+        ordered = sorted(frames, key=_stored_order)
+        bad = next((f for f in frames if position_problem(f.position)), first)
+        return ordered, None, f"{bad.path.name}: {problem}"
+    assert first.orientation is not None and first.pixel_spacing is not None
+    geometry = analyse_stack(
+        [f.position for f in frames],  # type: ignore[misc]
+        first.orientation,
+        first.pixel_spacing,
+        slice_thickness=first.slice_thickness,
+        tolerances=tolerances,
+    )
+    return [frames[i] for i in geometry.order], geometry, None
+
+
+def _stored_order(frame: Frame) -> tuple[object, ...]:
+    """The last-resort order: InstanceNumber, file name, frame number, tile number."""
+    number = frame.header.instance_number
+    tile = 0 if frame.tile is None else frame.tile.number
+    return (number is None, number or 0, str(frame.path), frame.index, tile)
+
+
+def group(
+    headers: Iterable[FileHeader], tolerances: GeometryTolerances = GeometryTolerances()
+) -> list[SeriesInfo]:
+    """Group image headers into sorted stacks, one :class:`SeriesInfo` each.
+
+    Series are ordered by SeriesNumber then UID; the stacks of one series by SeriesNumber (files
+    sharing a SeriesInstanceUID under different SeriesNumbers are different acquisitions, as
+    dcm2niix treats them), decreasing size, then where their first image is stored
+    (InstanceNumber, file name, frame number).
+    """
+    by_series: dict[str, list[Frame]] = defaultdict(list)
+    notes: dict[str, list[str]] = defaultdict(list)
+    for header in headers:
+        frames, problems = read_frames(header)
+        by_series[header.series_uid].extend(frames)
+        notes[header.series_uid] += problems
+
+    result: list[SeriesInfo] = []
+    for uid, frames in by_series.items():
+        frames, warnings = _drop_duplicates(frames)
+        by_shape: dict[tuple[object, ...], list[Frame]] = defaultdict(list)
+        for frame in frames:
+            key = (_number(frame), *_stack_key(frame))
+            by_shape[key].append(frame)
+        stacks = [s for shape in by_shape.values()
+                  for s in _split_by_orientation(shape, tolerances.orientation)]
+        stacks.sort(key=lambda s: (_number(s[0]), -len(s),
+                                   _stored_order(min(s, key=_stored_order))))
+        for index, members in enumerate(stacks):
+            ordered, geometry, problem = _geometry(members, tolerances)
+            head = members[0].header
+            result.append(SeriesInfo(
+                uid=uid,
+                number=head.series_number,
+                description=head.series_description,
+                modality=head.modality,
+                frames=tuple(ordered),
+                geometry=geometry,
+                geometry_problem=problem,
+                stack=index,
+                n_stacks=len(stacks),
+                warnings=tuple(notes[uid]) + tuple(w for f in ordered
+                                                   for w in warnings.get(id(f), ())),
+            ))
+    result.sort(key=lambda s: (s.number is None, s.number or 0, s.uid, s.stack))
+    return result
+
+
+def require_geometry(series: SeriesInfo) -> StackGeometry:
+    """Return the stack's geometry or raise :class:`MissingGeometryError`."""
+    if series.geometry is None:
+        raise MissingGeometryError(
+            f"cannot place the slices of series {series.key} in space: "
+            f"{series.geometry_problem}",
+            path=series.frames[0].path,
+            issues=(GeometryIssue("MISSING_GEOMETRY", series.geometry_problem or ""),),
+        )
+    return series.geometry

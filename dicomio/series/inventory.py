@@ -1,0 +1,44 @@
+"""What discovery found: image headers, and every skipped file with its reason."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from dicomio.dicom.types import FileHeader
+
+PathInput = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+
+
+SkipCategory = Literal["not_dicom", "no_pixel_data", "unreadable", "other"]
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file that is not part of any series, and why.
+
+    ``category`` is ``"not_dicom"`` (content is not DICOM), ``"no_pixel_data"`` (DICOM but not an
+    image: DICOMDIR, SR, RT structures, presentation states...) or ``"unreadable"`` (could not be
+    opened, or DICOM whose header is truncated or malformed: possibly a lost slice), or
+    ``"other"`` (a folder reached twice through a symlink loop, a device or pipe).
+    """
+
+    path: Path
+    reason: str
+    category: SkipCategory
+
+
+@dataclass
+class Inventory:
+    """What :func:`discover` found: image headers, and every skipped file with its reason."""
+
+    headers: list[FileHeader] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    roots: tuple[Path, ...] = ()
+
+    @property
+    def unreadable(self) -> list[SkippedFile]:
+        return [s for s in self.skipped if s.category == "unreadable"]

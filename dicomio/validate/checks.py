@@ -1,0 +1,330 @@
+"""Check DICOM series and report findings with stable codes; never raises on bad data.
+
+The checks are pure functions, so a parallel runner (threads, processes, Dask) can map them:
+
+- :func:`check_files` — the inventory: paths without images, unreadable and skipped files;
+- :func:`check_grouping` — across series: folders mixing series (:func:`check_folders`), one
+  SeriesInstanceUID split into stacks of different orientation or size (:func:`check_stacks`);
+- :func:`validate_series` — one series in, its findings out: geometry, transfer syntax,
+  decoding, pixel values and, with ``cross_check``, agreement between backends.
+
+:func:`build_report` assembles their findings into a :class:`ValidationReport`;
+:func:`validate` does all of it, one series after another. :mod:`dicomio.archive` runs the same
+checks over an archive, in parallel or on a Dask cluster.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dicomio.backends.registry import BACKENDS, ReadOptions, select
+from dicomio.dicom.transfer_syntax import lookup
+from dicomio.dicom.types import FileHeader, PixelFormat
+from dicomio.errors import DicomIOError, MissingDecoderError, UnsupportedTransferSyntaxError
+from dicomio.pixels.decoders import EncodedPixels, choose_decoder, read_pixel_value
+from dicomio.series.info import SeriesInfo
+from dicomio.series.inventory import Inventory, SkippedFile
+from dicomio.series.summary import SeriesSummary, summarise
+from dicomio.validate.config import ValidationConfig
+from dicomio.validate.findings import Finding
+
+
+def _under(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def check_files(inventory: Inventory, config: ValidationConfig = ValidationConfig()
+                ) -> list[Finding]:
+    """Findings about the files themselves: NO_DICOM, UNREADABLE_FILE, SKIPPED_FILE."""
+    images = [h.path for h in inventory.headers]
+    with_images = [root for root in inventory.roots if any(_under(path, root) for path in images)]
+    return check_skipped(inventory.roots, with_images, inventory.skipped, config)
+
+
+def check_skipped(
+    roots: Sequence[Path],
+    with_images: Collection[Path],
+    skipped: Sequence[SkippedFile],
+    config: ValidationConfig = ValidationConfig(),
+) -> list[Finding]:
+    """:func:`check_files` from what it needs: the validated paths, those where images were
+    found, and the skipped files in the order they were found."""
+    found: list[Finding] = []
+    for root in roots:
+        if root not in with_images:
+            passed_over = sum(_under(s.path, root) for s in skipped)
+            found += config.finding("NO_DICOM",
+                              f"no DICOM image under {root} ({passed_over} file(s) skipped)",
+                              [root])
+    for entry in skipped:
+        code = "UNREADABLE_FILE" if entry.category == "unreadable" else "SKIPPED_FILE"
+        found += config.finding(code, f"{entry.path}: {entry.reason}", [entry.path])
+    return found
+
+
+def check_grouping(
+    found: Sequence[SeriesInfo], config: ValidationConfig = ValidationConfig()
+) -> tuple[list[Finding], dict[str, list[Finding]]]:
+    """Findings across series.
+
+    Returns
+    -------
+    general, by_series
+        :func:`check_folders` and :func:`check_stacks`.
+    """
+    return check_folders([summarise(s) for s in found], config), check_stacks(found, config)
+
+
+def check_folders(
+    found: Sequence[SeriesSummary], config: ValidationConfig = ValidationConfig()
+) -> list[Finding]:
+    """MULTIPLE_SERIES, once per folder holding files of several series (in list order)."""
+    general: list[Finding] = []
+    by_folder: dict[Path, dict[str, list[SeriesSummary]]] = defaultdict(
+        lambda: defaultdict(list))
+    for series in found:
+        for folder in series.folders:
+            by_folder[folder][series.uid].append(series)
+    for folder, uids in by_folder.items():
+        if len(uids) > 1:
+            listed = "; ".join(
+                f"{uid} ({stacks[0].description or 'no description'!r}, "
+                f"{sum(s.n_slices for s in stacks)} image(s))" for uid, stacks in uids.items())
+            general += config.finding("MULTIPLE_SERIES",
+                                f"{folder} holds files of {len(uids)} series: {listed}",
+                                [folder])
+    return general
+
+
+def check_stacks(
+    found: Sequence[SeriesInfo], config: ValidationConfig = ValidationConfig()
+) -> dict[str, list[Finding]]:
+    """MIXED_ORIENTATION / MIXED_SHAPE for each stack of a SeriesInstanceUID that was split,
+    keyed by the stack's ``key``. Only the stacks of one UID are compared with each other, so
+    the UIDs of an archive can be checked apart."""
+    by_series: dict[str, list[Finding]] = defaultdict(list)
+    stacks_of: dict[str, list[SeriesInfo]] = defaultdict(list)
+    for series in found:
+        stacks_of[series.uid].append(series)
+    for uid, stacks in stacks_of.items():
+        if len(stacks) < 2:
+            continue
+        listing = ", ".join(f"{s.key} {s.orientation_label} {s.rows}x{s.columns} "
+                            f"({s.n_slices} image(s))" for s in stacks)
+        hint = "each stack is validated and loaded on its own (series='uid#stack')"
+        orientations = {tuple(np.round(s.orientation, 3)) if s.orientation else None
+                        for s in stacks}
+        sizes = {(s.rows, s.columns, s.frames[0].pixel_spacing) for s in stacks}
+        for stack in stacks:
+            files = stack.files
+            if len(orientations) > 1:
+                by_series[stack.key] += config.finding(
+                    "MIXED_ORIENTATION",
+                    f"series {uid} holds {len(stacks)} stacks of different orientations: "
+                    f"{listing}; {hint}", files, stack.key)
+            if len(sizes) > 1:
+                by_series[stack.key] += config.finding(
+                    "MIXED_SHAPE",
+                    f"series {uid} holds {len(stacks)} stacks of different image sizes or "
+                    f"pixel spacings: {listing}; {hint}", files, stack.key)
+    return dict(by_series)
+
+
+def validate_series(
+    series: SeriesInfo, config: ValidationConfig = ValidationConfig()
+) -> list[Finding]:
+    """Every finding about one series (a pure function: series in, findings out).
+
+    Checks the grouping warnings, the geometry, the transfer syntaxes and, with
+    ``config.pixels``, the pixel data (decoding, all-zero, values beyond BitsStored); with
+    ``config.cross_check`` it reads the series with every installed backend and compares.
+    Never raises on bad data: every problem becomes a finding.
+    """
+    key = series.key
+    found: list[Finding] = []
+    for warning in series.warnings:
+        named = [path for path in series.files if str(path) in warning]
+        found += config.finding("SERIES_WARNING", warning, named, key)
+    found += _geometry_findings(series, config)
+    decodable = _syntax_findings(series, config)
+    found += decodable
+    if config.pixels and not decodable:
+        found += _pixel_findings(series, config)
+        if config.cross_check:
+            found += _cross_check(series, config)
+    return found
+
+
+def _geometry_findings(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
+    if series.geometry is None:
+        return config.finding("MISSING_GEOMETRY",
+                        f"cannot place the {series.n_slices} image(s) in space: "
+                        f"{series.geometry_problem}", series.files, series.key)
+    found: list[Finding] = []
+    for issue in series.geometry.issues:
+        files = [series.frames[k].path for k in issue.slices] or series.files
+        found += config.finding(issue.code, issue.message, files, series.key,
+                          default=issue.severity)
+    return found
+
+
+def _syntax_findings(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
+    """UNSUPPORTED_TRANSFER_SYNTAX and MISSING_DECODER: what makes decoding impossible."""
+    found: list[Finding] = []
+    for uid in series.transfer_syntaxes:
+        files = [h.path for h in series.headers if h.transfer_syntax.uid == uid]
+        try:
+            choose_decoder(lookup(uid), series.pixel)
+        except UnsupportedTransferSyntaxError as exc:
+            found += config.finding("UNSUPPORTED_TRANSFER_SYNTAX",
+                              f"{len(files)} file(s): {exc.message}", files, series.key)
+        except MissingDecoderError as exc:
+            found += config.finding("MISSING_DECODER", f"{len(files)} file(s): {exc.message}",
+                              files, series.key)
+    return found
+
+
+def _pixel_findings(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
+    """Decode with the backend ``auto`` picks: DECODE_FAILED, ALL_ZERO_PIXELS and
+    VALUES_OUT_OF_RANGE."""
+    from dicomio.dicom.checks import check_pixel_data_size
+    from dicomio.pixels.zero_guard import check_not_all_zero
+
+    options = ReadOptions(rescale=False, workers=config.decode_threads)
+    try:
+        for header in series.headers:  # as load_volume does, before allocating
+            check_pixel_data_size(header)
+        spec, _ = select(series, "auto")
+        array = spec.reader().read(series, options).array
+        all_zero = check_not_all_zero(array, series, options, spec.name)
+    except Exception as exc:  # every failure to read is a finding, never a crash
+        return _decode_failed(series, config, exc)
+    del array
+    found: list[Finding] = []
+    if all_zero is not None:
+        found += config.finding("ALL_ZERO_PIXELS", f"{all_zero} ({series.n_slices} slices)",
+                          series.files, series.key)
+    found += _range_findings(series, config)
+    return found
+
+
+def _decode_failed(series: SeriesInfo, config: ValidationConfig, exc: Exception
+                   ) -> list[Finding]:
+    """DECODE_FAILED for an exception raised while reading pixels (a dicomio error names its
+    file; anything else is a toolkit's own exception, reported as unexpected)."""
+    if isinstance(exc, DicomIOError):
+        return config.finding("DECODE_FAILED", f"{type(exc).__name__}: {exc}",
+                        [exc.path] if exc.path else series.files, series.key)
+    return config.finding("DECODE_FAILED", f"unexpected {type(exc).__name__}: {exc}",
+                    series.files, series.key)
+
+
+def count_out_of_range(raw: NDArray[Any], fmt: PixelFormat) -> int:
+    """Count stored values that use bits above BitsStored.
+
+    ``raw`` holds the bit patterns as stored or decoded, before any masking. Unsigned values
+    must have no bit set above BitsStored; signed ones must have every bit above the sign bit
+    equal to it (a proper sign extension). Only the standard layout, HighBit = BitsStored − 1,
+    is checked; other (retired) layouts and float data return 0.
+    """
+    spare = fmt.bits_allocated - fmt.bits_stored
+    if spare <= 0 or fmt.float_data or fmt.high_bit != fmt.bits_stored - 1:
+        return 0
+    unsigned = np.dtype(f"uint{fmt.bits_allocated}")
+    values = raw.view(unsigned) if raw.dtype.itemsize == unsigned.itemsize else \
+        raw.astype(unsigned)
+    if fmt.signed:
+        top = values >> (fmt.bits_stored - 1)
+        valid = (top == 0) | (top == (1 << (spare + 1)) - 1)
+    else:
+        valid = (values >> fmt.bits_stored) == 0
+    return int(values.size - np.count_nonzero(valid))
+
+
+def _raw_frames(header: FileHeader) -> Iterator[NDArray[Any]]:
+    """The stored bit patterns of a file's frames, unmasked (as the file or decoder has them)."""
+    fmt = header.pixel
+    assert fmt is not None
+    syntax = header.transfer_syntax
+    if syntax.native:
+        dtype = np.dtype(f"{'<' if syntax.little_endian else '>'}u{fmt.bits_allocated // 8}")
+        count = fmt.number_of_frames * fmt.frame_nbytes // dtype.itemsize
+        if header.pixel_data_offset is None:  # deflated data set: only pydicom can inflate it
+            import pydicom
+
+            data = pydicom.dcmread(header.path).PixelData
+            yield np.frombuffer(data, dtype=dtype, count=count)
+        else:
+            yield np.fromfile(header.path, dtype=dtype, count=count,
+                              offset=header.pixel_data_offset)
+        return
+    decoder = choose_decoder(syntax, fmt)
+    assert decoder is not None
+    encoded = EncodedPixels(header, read_pixel_value(header))
+    for index in range(fmt.number_of_frames):
+        yield encoded.decode(index, decoder)
+
+
+def _range_findings(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
+    fmt = series.pixel
+    if fmt.bits_allocated == fmt.bits_stored or fmt.bits_allocated % 8 or fmt.float_data:
+        return []
+    counts: dict[Path, int] = {}
+    try:
+        for header in series.headers:
+            assert header.pixel is not None
+            total = sum(count_out_of_range(raw, header.pixel) for raw in _raw_frames(header))
+            if total:
+                counts[header.path] = total
+    except Exception as exc:  # every failure to read is a finding, never a crash
+        return _decode_failed(series, config, exc)
+    if not counts:
+        return []
+    worst = max(counts, key=counts.__getitem__)
+    return config.finding(
+        "VALUES_OUT_OF_RANGE",
+        f"{sum(counts.values())} stored value(s) in {len(counts)} file(s) use bits above "
+        f"BitsStored={fmt.bits_stored} (BitsAllocated={fmt.bits_allocated}, "
+        f"{'signed' if fmt.signed else 'unsigned'}); most in {worst.name} "
+        f"({counts[worst]}). dicomio masks them off; other readers may not.",
+        counts, series.key)
+
+
+def _cross_check(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
+    """BACKEND_MISMATCH when the installed backends able to read the series disagree."""
+    from dicomio.compare.side_by_side import compare_series
+
+    able = [name for name, spec in BACKENDS.items() if spec.cannot_read(series) is None]
+    if len(able) < 2:
+        return []
+    comparison = compare_series(series, able, rescale=True, tolerance=config.tolerance,
+                                timeout=config.timeout)
+    found: list[Finding] = []
+    for row in comparison.results:
+        if row.status == "failed":
+            problem = f"backend {row.backend!r} failed: {row.reason}"
+        elif row.disagreement is not None:
+            problem = f"backend {row.backend!r} disagrees: {row.disagreement}"
+        else:
+            continue
+        found += config.finding("BACKEND_MISMATCH",
+                          f"{problem} (compared: {', '.join(able)})", series.files, series.key)
+    return found
+
+
+def worker_died(
+    files: Iterable[str | os.PathLike[str]], series: str | None, what: str,
+    config: ValidationConfig = ValidationConfig(),
+) -> list[Finding]:
+    """WORKER_DIED: the process checking ``what`` died on every attempt, so it was not
+    checked (or converted); ``series`` is its SeriesInstanceUID, if known."""
+    return config.finding("WORKER_DIED",
+                    f"{what} was not processed: its worker process died on every attempt "
+                    f"(killed, out of memory, or a crash in native code)", files, series)

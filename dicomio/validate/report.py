@@ -1,0 +1,184 @@
+"""The validation report, assembled in one place."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dicomio import __version__
+from dicomio.series.choose import scan
+from dicomio.series.info import SeriesInfo
+from dicomio.series.inventory import Inventory, PathInput
+from dicomio.series.summary import SCHEMA_VERSION, SeriesSummary, summarise
+from dicomio.validate.checks import (
+    check_files,
+    check_folders,
+    check_grouping,
+    check_stacks,
+    validate_series,
+)
+from dicomio.validate.config import ValidationConfig
+from dicomio.validate.findings import SEVERITIES, Finding, Severity, at_least
+
+
+@dataclass
+class SeriesReport:
+    """The findings of one series (one JUnit test case)."""
+
+    series: SeriesSummary
+    findings: list[Finding]
+    seconds: float = 0.0
+    index: int | None = None
+
+    def failing(self, fail_on: Severity) -> list[Finding]:
+        return [f for f in self.findings if at_least(f.severity, fail_on)]
+
+
+@dataclass
+class ValidationReport:
+    """Everything :func:`validate` found.
+
+    Attributes
+    ----------
+    paths
+        The validated paths.
+    series
+        One report per series (stack), in the order of :func:`dicomio.list_series`.
+    findings
+        Findings about files and folders rather than one series (NO_DICOM, UNREADABLE_FILE,
+        SKIPPED_FILE, MULTIPLE_SERIES).
+    config
+        The configuration used (``config.fail_on`` decides :attr:`passed`).
+    """
+
+    paths: tuple[Path, ...]
+    series: list[SeriesReport]
+    findings: list[Finding]
+    config: ValidationConfig = field(default_factory=ValidationConfig)
+    seconds: float = 0.0
+
+    @property
+    def all_findings(self) -> list[Finding]:
+        return [*self.findings, *(f for s in self.series for f in s.findings)]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of findings per severity."""
+        severities = [f.severity for f in self.all_findings]
+        return {s: severities.count(s) for s in SEVERITIES}
+
+    def failing(self) -> list[Finding]:
+        """The findings at or above ``config.fail_on``."""
+        return [f for f in self.all_findings if at_least(f.severity, self.config.fail_on)]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failing()
+
+    def to_dict(self, reproducible: bool = False) -> dict[str, Any]:
+        """JSON-able form: the ``dicomio validate --format json`` output.
+
+        ``reproducible`` leaves out the timings (``seconds`` is null): the same files then give
+        the same document, byte for byte, however the validation was run.
+        """
+        fail_on = self.config.fail_on
+
+        def seconds(value: float) -> float | None:
+            return None if reproducible else round(value, 3)
+
+        return {
+            "schema": f"dicomio.validate/{SCHEMA_VERSION}",
+            "dicomio_version": __version__,
+            "paths": [str(p) for p in self.paths],
+            "config": None if self.config.source is None else str(self.config.source),
+            "fail_on": fail_on,
+            "pixels": self.config.pixels,
+            "cross_check": self.config.cross_check,
+            "passed": self.passed,
+            "counts": self.counts,
+            "seconds": seconds(self.seconds),
+            "series": [{**s.series.describe(s.index),
+                        "passed": not s.failing(fail_on),
+                        "seconds": seconds(s.seconds),
+                        "findings": [f.to_dict() for f in s.findings]} for s in self.series],
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def validate_stacks(
+    found: Sequence[SeriesInfo],
+    config: ValidationConfig = ValidationConfig(),
+    *,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> list[SeriesReport]:
+    """The report of each series: its :func:`check_stacks` and :func:`validate_series`
+    findings, and the seconds :func:`validate_series` took (``index`` is the position in
+    ``found``). ``progress(done, total, label)`` is called before each series."""
+    by_series = check_stacks(found, config)
+    reports = []
+    for index, series in enumerate(found):
+        if progress is not None:
+            progress(index, len(found), series.description or series.key)
+        began = time.perf_counter()
+        findings = validate_series(series, config)
+        reports.append(SeriesReport(summarise(series), [*by_series.get(series.key, []),
+                                                        *findings],
+                                    time.perf_counter() - began, index))
+    return reports
+
+
+def build_report(
+    paths: Sequence[Path],
+    inventory: Inventory,
+    found: Sequence[SeriesInfo],
+    per_series: Sequence[tuple[list[Finding], float]],
+    config: ValidationConfig = ValidationConfig(),
+    seconds: float = 0.0,
+) -> ValidationReport:
+    """Assemble the report from the findings of each series (as :func:`validate_series`
+    returned them, with the seconds each took) and those of the inventory and grouping."""
+    general, by_series = check_grouping(found, config)
+    pairs = enumerate(zip(found, per_series, strict=True))
+    reports = [SeriesReport(summarise(series), [*by_series.get(series.key, []), *findings],
+                            spent, index)
+               for index, (series, (findings, spent)) in pairs]
+    return ValidationReport(tuple(paths), reports, [*check_files(inventory, config), *general],
+                            config, seconds)
+
+
+def validate(
+    paths: PathInput,
+    config: ValidationConfig = ValidationConfig(),
+    *,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> ValidationReport:
+    """Validate every series under ``paths``, one after another, in this process.
+
+    Parameters
+    ----------
+    paths
+        Files and folders (searched recursively).
+    config
+        What to check, thresholds and severities (see :mod:`dicomio.validate.config`).
+    progress
+        Called as ``progress(done, total, label)`` before each series.
+
+    Raises
+    ------
+    NoDicomFilesError
+        A path does not exist (a usage error; a path without DICOM is a NO_DICOM finding).
+
+    See Also
+    --------
+    dicomio.archive.validate_archive : the same report, series checked in parallel.
+    """
+    start = time.perf_counter()
+    found, inventory = scan(paths, tolerances=config.tolerances)
+    reports = validate_stacks(found, config, progress=progress)
+    general = [*check_files(inventory, config),
+               *check_folders([report.series for report in reports], config)]
+    return ValidationReport(inventory.roots, reports, general, config,
+                            time.perf_counter() - start)

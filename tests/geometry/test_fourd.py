@@ -1,0 +1,111 @@
+"""4-D series: repeated positions are explained, split into volumes and ordered by a stated key."""
+
+from __future__ import annotations
+
+import numpy as np
+import pydicom
+import pytest
+
+import dicomio
+from dicomio.backends.registry import BACKENDS
+from dicomio.testing.multiframe import write_4d
+from dicomio.testing.synthetic import SeriesSpec
+
+INSTALLED = [name for name, spec in BACKENDS.items() if spec.installed()]
+SPEC = SeriesSpec(shape=(4, 9, 11))
+RULE = {"instance": "InstanceNumber", "temporal": "TemporalPositionIndex/Identifier",
+        "time": "AcquisitionTime"}
+
+
+@pytest.mark.parametrize("backend", INSTALLED)
+@pytest.mark.parametrize("key", list(RULE))
+def test_volumes_are_ordered_by_the_first_usable_key(tmp_path, key: str, backend: str) -> None:
+    """Each series lets only one key tell the volume order (the others are reversed)."""
+    truth = write_4d(tmp_path, SPEC, volumes=3, key=key)
+    (series,) = dicomio.list_series(tmp_path)
+    if BACKENDS[backend].cannot_read(series):
+        pytest.skip(f"{backend}: {BACKENDS[backend].cannot_read(series)}")
+    volume = dicomio.load_4d(series, backend=backend, rescale=False)
+    assert volume.order_rule == RULE[key]
+    assert volume.shape == (3, 4, 9, 11) and volume.dtype == np.uint16
+    np.testing.assert_array_equal(volume.array, truth.stored)
+    np.testing.assert_allclose(volume.affine, truth.affine, atol=1e-6)
+    np.testing.assert_allclose(volume.slice_positions, truth.positions, atol=1e-6)
+    values = dicomio.load_4d(series, backend=backend)
+    np.testing.assert_array_equal(values.array, truth.modality_values())
+    assert values.dtype == np.int16 and values.metadata["NumberOfVolumes"] == 3
+
+
+def test_load_volume_explains_a_4d_series(tmp_path) -> None:
+    write_4d(tmp_path, SPEC, volumes=3, key="temporal")
+    with pytest.raises(dicomio.RepeatedPositionsError) as info:
+        dicomio.load_volume(tmp_path)
+    message = str(info.value)
+    assert "is 4-D" in message and "3 volumes of 4 slices" in message
+    assert "ordered by TemporalPositionIndex/Identifier" in message and "load_4d" in message
+    assert any(i.code == "DUPLICATE_POSITION" for i in info.value.issues)
+
+
+def test_incomplete_volumes_are_not_4d(tmp_path) -> None:
+    truth = write_4d(tmp_path, SPEC, volumes=3)
+    truth.files[5].unlink()
+    with pytest.raises(dicomio.RepeatedPositionsError,
+                       match="not a 4-D series either: the 4 positions hold different numbers "
+                             r"of images \(2 to 3"):
+        dicomio.load_volume(tmp_path)
+    with pytest.raises(dicomio.RepeatedPositionsError, match="cannot be split into volumes"):
+        dicomio.load_4d(tmp_path)
+
+
+def test_volumes_must_share_their_slices(tmp_path) -> None:
+    truth = write_4d(tmp_path, SPEC, volumes=2)
+    for path in truth.files[4:]:  # move the second volume 2 mm in-plane
+        ds = pydicom.dcmread(path)
+        ds.ImagePositionPatient = [float(ds.ImagePositionPatient[0]) + 2,
+                                   *ds.ImagePositionPatient[1:]]
+        ds.save_as(path, enforce_file_format=True)
+    with pytest.raises(dicomio.RepeatedPositionsError, match="volume 1 does not have the slice "
+                                                             "positions of volume 0"):
+        dicomio.load_4d(tmp_path)
+
+
+def test_volume4d_gives_volumes_as_views(tmp_path) -> None:
+    truth = write_4d(tmp_path, SPEC, volumes=3)
+    volume = dicomio.load_4d(tmp_path)
+    assert len(volume) == 3 and volume.spacing == pytest.approx((2.5, 0.7, 0.9))
+    second = volume[1]
+    assert isinstance(second, dicomio.Volume) and np.shares_memory(second.array, volume.array)
+    np.testing.assert_array_equal(second.array, truth.modality_values()[1])
+    np.testing.assert_array_equal(second.affine, volume.affine)
+    assert [v.shape for v in volume.volumes()] == [(4, 9, 11)] * 3
+    assert volume.provenance.files == tuple(truth.files)  # (volume, slice) order
+    assert "Volume4D(shape=(3, 4, 9, 11)" in repr(volume)
+
+
+def test_a_single_volume_loads_as_4d_with_one_volume(make_series) -> None:
+    truth = make_series(SPEC)
+    volume = dicomio.load_4d(truth.folder)
+    assert volume.shape == (1, 4, 9, 11) and volume.order_rule == "single volume"
+    np.testing.assert_array_equal(volume.array[0], truth.modality_values())
+
+
+@pytest.mark.corpus
+def test_frames_without_geometry_follow_the_geometry_policy(corpus) -> None:
+    path = corpus("pydicom_data/data/emri_small.dcm")
+    with pytest.raises(dicomio.MissingGeometryError):
+        dicomio.load_4d(path)
+    volume = dicomio.load_4d(path, irregular="accept", rescale=False)
+    assert volume.shape == (1, 10, 64, 64)
+    np.testing.assert_array_equal(volume.array[0], pydicom.dcmread(path).pixel_array)
+
+
+def test_volumes_of_different_image_types_are_reported(tmp_path) -> None:
+    truth = write_4d(tmp_path, SPEC, volumes=2)
+    for path in truth.files[4:]:
+        ds = pydicom.dcmread(path)
+        ds.ImageType = ["DERIVED", "SECONDARY", "ADC"]
+        ds.save_as(path, enforce_file_format=True)
+    with pytest.raises(dicomio.RepeatedPositionsError, match="differ in ImageType"):
+        dicomio.load_volume(tmp_path)
+    volume = dicomio.load_4d(tmp_path)
+    assert any("differ in ImageType" in w for w in volume.provenance.warnings)

@@ -1,0 +1,142 @@
+"""The direct backend's decoding path: frame splitting, decoder fallbacks, decoding in place."""
+
+from __future__ import annotations
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.encaps import encapsulate
+
+import dicomio
+from dicomio.dicom.header import read_header
+from dicomio.pixels import decoders as decode
+from dicomio.pixels.decoders import EncodedPixels, choose_decoder, read_pixel_value
+from dicomio.testing.synthetic import J2K_LOSSLESS, JPEG_LOSSLESS_SV1, RLE, SeriesSpec
+
+SMALL = SeriesSpec(shape=(5, 24, 20))
+
+imagecodecs = pytest.importorskip("imagecodecs")
+
+
+def _encoded(path):
+    header = read_header(path)
+    return header, EncodedPixels(header, read_pixel_value(header))
+
+
+def _refragment(truth, pieces: int) -> None:
+    """Rewrite every file with its frame split over ``pieces`` fragments."""
+    for path in truth.files:
+        ds = pydicom.dcmread(path)
+        _, encoded = _encoded(path)
+        frame = encoded.frame_bytes(0)
+        ds.PixelData = encapsulate([frame], fragments_per_frame=pieces)
+        ds.save_as(path)
+
+
+@pytest.mark.parametrize("syntax", [JPEG_LOSSLESS_SV1, J2K_LOSSLESS, RLE])
+def test_frame_split_over_fragments_is_joined(make_series, syntax: str) -> None:
+    truth = make_series(SMALL.with_(transfer_syntax=syntax))
+    single = [_encoded(p)[1].frame_bytes(0) for p in truth.files]
+    _refragment(truth, 3)
+    for path, expected in zip(truth.files, single, strict=True):
+        assert _encoded(path)[1].frame_bytes(0) == expected
+    volume = dicomio.load_volume(truth.folder, backend="direct")
+    np.testing.assert_array_equal(volume.array, truth.modality_values())
+
+
+@pytest.mark.parametrize(("cut", "message"), [(-30, "truncated"), (None, "expected an item")])
+def test_broken_encapsulation_names_the_file(make_series, cut, message) -> None:
+    truth = make_series(SMALL.with_(transfer_syntax=RLE))
+    header, encoded = _encoded(truth.files[2])
+    data = bytearray(truth.files[2].read_bytes())
+    if cut is None:  # overwrite the tag of the first fragment
+        start = header.pixel_data_offset + 8 + int.from_bytes(encoded.value[4:8], "little")
+        data[start:start + 4] = b"\x10\x00\x10\x00"
+    else:  # the last fragment ends early (and no sequence delimiter)
+        data = data[:cut]
+    truth.files[2].write_bytes(bytes(data))
+    with pytest.raises(dicomio.CorruptDataError, match=message) as info:
+        dicomio.load_volume(truth.folder, backend="direct", decoder="imagecodecs")
+    assert truth.files[2].name in str(info.value)
+
+
+@pytest.mark.parametrize("syntax", [JPEG_LOSSLESS_SV1, J2K_LOSSLESS])
+def test_frames_decode_straight_into_the_output(make_series, syntax: str) -> None:
+    truth = make_series(SMALL.with_(transfer_syntax=syntax))
+    header, encoded = _encoded(truth.files[0])
+    decoder = choose_decoder(header.transfer_syntax, header.pixel, prefer="imagecodecs")
+    target = np.zeros((24, 20), dtype=np.int16).view(np.uint16)
+    decoded = encoded.decode(0, decoder, out=target)
+    assert decoded is target
+    np.testing.assert_array_equal(decoded, encoded.decode(0, decoder))
+
+
+def test_an_output_the_decoder_cannot_fill_gets_a_new_array(make_series) -> None:
+    truth = make_series(SMALL.with_(transfer_syntax=JPEG_LOSSLESS_SV1))
+    header, encoded = _encoded(truth.files[0])
+    decoder = choose_decoder(header.transfer_syntax, header.pixel, prefer="imagecodecs")
+    for wrong in (np.zeros((24, 20), np.uint8), np.zeros((24, 21), np.uint16)):
+        decoded = encoded.decode(0, decoder, out=wrong)
+        assert decoded is not wrong
+        np.testing.assert_array_equal(decoded, encoded.decode(0, decoder))
+
+
+def _record_functions(monkeypatch) -> list[str]:
+    """Record the names of the imagecodecs functions that decode."""
+    used: list[str] = []
+    real = decode._imagecodecs_function
+
+    def recording(name: str):
+        function = real(name)
+
+        def call(*args, **kwargs):
+            used.append(name)
+            return function(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(decode, "_imagecodecs_function", recording)
+    return used
+
+
+@pytest.mark.parametrize("turbo", [True, False])
+def test_lossless_jpeg_with_and_without_libjpeg_turbo(make_series, monkeypatch, turbo) -> None:
+    truth = make_series(SMALL.with_(transfer_syntax=JPEG_LOSSLESS_SV1, bits_stored=16,
+                                    signed=True, rescale_intercept=0))
+    monkeypatch.setattr(decode, "_turbo_decodes_lossless", lambda: turbo)
+    used = _record_functions(monkeypatch)
+    volume = dicomio.load_volume(truth.folder, backend="direct", decoder="imagecodecs")
+    assert set(used) == {"jpeg8_decode" if turbo else "ljpeg_decode"}
+    np.testing.assert_array_equal(volume.array, truth.stored)
+
+
+def test_this_imagecodecs_decodes_lossless_jpeg_with_libjpeg_turbo() -> None:
+    decode._turbo_decodes_lossless.cache_clear()
+    assert decode._turbo_decodes_lossless()  # imagecodecs >= 2024.1.1 ships libjpeg-turbo 3
+
+
+def test_imagecodecs_without_the_function_is_a_clear_error(make_series, monkeypatch) -> None:
+    truth = make_series(SMALL.with_(transfer_syntax=JPEG_LOSSLESS_SV1))
+    monkeypatch.setattr(decode, "_imagecodecs_function", lambda name: None)
+    with pytest.raises(dicomio.MissingDecoderError, match="imagecodecs has no") as info:
+        dicomio.load_volume(truth.folder, backend="direct", decoder="imagecodecs")
+    assert info.value.path in truth.files
+
+
+def test_the_fastest_decoder_is_the_default(make_series) -> None:
+    truth = make_series(SMALL.with_(transfer_syntax=JPEG_LOSSLESS_SV1))
+    volume = dicomio.load_volume(truth.folder)
+    assert volume.provenance.backend == "direct"
+    assert volume.provenance.decoders == ("imagecodecs",)
+
+
+@pytest.mark.parametrize("syntax", ["1.2.840.10008.1.2.1", RLE])
+def test_colour_read_in_place_is_never_rescaled(make_series, syntax: str) -> None:
+    truth = make_series(SMALL.with_(samples_per_pixel=3, transfer_syntax=syntax))
+    for path in truth.files:  # a stray RescaleIntercept must not shift colour values
+        ds = pydicom.dcmread(path)
+        ds.RescaleIntercept = "-100"
+        ds.save_as(path)
+    for backend in ("direct", "pydicom"):
+        volume = dicomio.load_volume(truth.folder, backend=backend)
+        np.testing.assert_array_equal(volume.array, truth.stored)

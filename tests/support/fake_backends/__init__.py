@@ -1,0 +1,17 @@
+"""Backends that misbehave on purpose, to test that ``compare`` and ``validate`` survive them.
+
+Each module holds one ``Reader``; :func:`spec` describes it as a registered backend would be.
+"""
+
+from __future__ import annotations
+
+from dicomio.backends.registry import BackendSpec
+from dicomio.backends.registry import _decodable as decodable
+from dicomio.backends.registry import _pydicom_unable as able
+
+
+def spec(name: str) -> BackendSpec:
+    """A spec for the fake backend in ``tests.support.fake_backends.<name>``."""
+    return BackendSpec(name=f"fake-{name}", module=f"tests.support.fake_backends.{name}",
+                       requires=("numpy",), distribution="numpy", extra=None,
+                       summary=f"test backend that {name}s", syntaxes=decodable, unable=able)
