@@ -9,8 +9,7 @@ Importing dicomio never imports SimpleITK or VTK: backends load their toolkit wh
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
+from dicomio._version import __version__
 from dicomio.errors import (
     BackendCannotReadError,
     BackendReadError,
@@ -37,11 +36,6 @@ from dicomio.series.discover import discover
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import Inventory, SkippedFile
 from dicomio.volume import Provenance, Volume, Volume4D
-
-try:
-    __version__ = version("dicomio")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
 
 __all__ = [
     "BackendCannotReadError",

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from dicomio import __version__
+from dicomio._version import __version__
 from dicomio.archive.executors import Executor, open_executor, run_in_order
 from dicomio.archive.plan import ArchivePlan, Progress, SeriesJob, SeriesTask, plan_archive
 from dicomio.archive.validation import read_job

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from dicomio import __version__
+from dicomio._version import __version__
 from dicomio.errors import SchedulerError
 from dicomio.parallel import usable_cores
 
@@ -190,7 +190,7 @@ class ProcessExecutor:
 
 def _dicomio_version() -> str:
     """Run on a Dask worker: the dicomio version it imports."""
-    from dicomio import __version__ as version
+    from dicomio._version import __version__ as version
 
     return version
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dicomio import __version__
+from dicomio._version import __version__
 from dicomio.cli.console import EXIT_OK, out
 
 if TYPE_CHECKING:

@@ -1,1 +1,12 @@
-"""dicom."""
+"""DICOM files, read fast: the first step of every pipeline.
+
+- :mod:`~dicomio.dicom.header`: the header walk (``read_header``), stopping at the pixel data;
+- :mod:`~dicomio.dicom.types`: what one read gives, as plain data (``FileHeader``,
+  ``PixelFormat``);
+- :mod:`~dicomio.dicom.transfer_syntax`: the transfer-syntax table, the only home of their UIDs;
+- :mod:`~dicomio.dicom.frame`: one 2-D image of a file (a frame, or a mosaic's tile);
+- :mod:`~dicomio.dicom.csa`: Siemens' private CSA header;
+- :mod:`~dicomio.dicom.checks`: header sanity checks, before any pixel is read or allocated.
+
+Nothing here imports another step of dicomio.
+"""

@@ -32,7 +32,7 @@ from typing import IO, Any, Literal
 
 import numpy as np
 
-from dicomio import __version__
+from dicomio._version import __version__
 from dicomio.geometry.conventions import reverse_index
 from dicomio.io.atomic import write_atomically
 from dicomio.io.convert import to_nibabel

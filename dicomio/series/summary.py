@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dicomio import __version__
+from dicomio._version import __version__
 from dicomio.dicom.transfer_syntax import lookup
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import Inventory, SkippedFile

@@ -13,7 +13,7 @@ import socket
 from datetime import datetime, timezone
 from xml.etree import ElementTree as ET
 
-from dicomio import __version__
+from dicomio._version import __version__
 from dicomio.validate.findings import Finding, at_least
 from dicomio.validate.report import ValidationReport
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dicomio import __version__
+from dicomio._version import __version__
 from dicomio.series.choose import scan
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import Inventory, PathInput
