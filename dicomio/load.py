@@ -20,7 +20,7 @@ from dicomio.read import (
     _repeated_positions_error,
     _shared_geometry,
 )
-from dicomio.series.choose import _choose
+from dicomio.series.choose import select_series
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import PathInput
 from dicomio.volume import Volume, Volume4D
@@ -86,7 +86,8 @@ def load_volume(
     DicomIOError
         A subclass naming the file and the problem: see :mod:`dicomio.errors`.
     """
-    chosen, warnings = _choose(path, series, ignore_unreadable, tolerances, workers)
+    chosen, warnings = select_series(path, series, ignore_unreadable=ignore_unreadable,
+                                     tolerances=tolerances, workers=workers)
     if chosen.geometry is not None and _repeated(chosen.geometry):
         raise _repeated_positions_error(chosen, tolerances)
     placement = _placement(chosen, chosen.geometry, irregular, warnings)
@@ -137,7 +138,8 @@ def load_4d(
     DicomIOError
         As for :func:`load_volume`.
     """
-    chosen, warnings = _choose(path, series, ignore_unreadable, tolerances, workers)
+    chosen, warnings = select_series(path, series, ignore_unreadable=ignore_unreadable,
+                                     tolerances=tolerances, workers=workers)
     layout = split_volumes(chosen, tolerances)
     if layout.problem is not None:
         raise RepeatedPositionsError(

@@ -94,11 +94,39 @@ def choose_series(
         + ", ".join(f"[{i}] {s.key}" for i, s in enumerate(found)), path=path)
 
 
-def _choose(
-    path: PathInput | SeriesInfo, series: int | str | None, ignore_unreadable: bool,
-    tolerances: GeometryTolerances, workers: int | None = None,
+def select_series(
+    path: PathInput | SeriesInfo,
+    series: int | str | None = None,
+    *,
+    ignore_unreadable: bool = False,
+    tolerances: GeometryTolerances = GeometryTolerances(),
+    workers: int | None = None,
 ) -> tuple[SeriesInfo, list[str]]:
-    """Find the series to load, and the warnings it starts with."""
+    """Find the one series to read under ``path``, and the warnings it starts with.
+
+    Every caller that reads a series (``load_volume``, ``load_4d``, ``validate``, ``compare``,
+    ``convert``, ``preview``) chooses it here, so they all refuse or accept the same inputs.
+
+    Parameters
+    ----------
+    path
+        Files or folders to scan, or a :class:`SeriesInfo` already chosen.
+    series
+        Index, SeriesInstanceUID or ``uid#stack`` key (see :func:`choose_series`).
+    ignore_unreadable
+        Go on when some DICOM files could not be read (they become warnings).
+    tolerances, workers
+        As for :func:`scan`.
+
+    Raises
+    ------
+    NoDicomFilesError
+        No image under ``path``.
+    UnreadableFilesError
+        Some DICOM files could not be read and ``ignore_unreadable`` is False.
+    MultipleSeriesError, SeriesNotFoundError
+        As for :func:`choose_series`.
+    """
     inventory: Inventory | None = None
     if isinstance(path, SeriesInfo):
         chosen = path
