@@ -1,12 +1,13 @@
-"""Find the DICOM images under some paths and group them into series of slices.
+"""Group image headers into series, and series into sorted stacks of slices.
 
-Three steps, each reading headers only, once per file:
+The second step after :mod:`dicomio.series.discover`, from headers only:
 
-1. :func:`discover` walks the paths and recognises DICOM by content; every other file is kept in
-   the inventory with the reason it was skipped.
-2. :func:`group` splits images by SeriesInstanceUID, then into stacks where orientation, image
-   size or pixel spacing differ (a localizer inside a series).
-3. Each stack is sorted along its normal and its geometry checked (:mod:`dicomio.geometry.stack`).
+1. :func:`read_frames` turns each file into its 2-D frames (one per frame, or per mosaic tile,
+   placed by :mod:`dicomio.geometry.multiframe` and :mod:`dicomio.geometry.mosaic`);
+2. :func:`group` splits the frames by SeriesInstanceUID, then into stacks where orientation,
+   image size or pixel spacing differ (a localizer inside a series);
+3. each stack is sorted along its normal and its geometry checked
+   (:func:`dicomio.geometry.stack.analyse_stack`).
 """
 
 from __future__ import annotations
@@ -20,11 +21,10 @@ import numpy as np
 
 from dicomio.dicom.frame import Frame
 from dicomio.dicom.types import FileHeader
-from dicomio.errors import InvalidDicomError, MissingGeometryError
+from dicomio.errors import InvalidDicomError
 from dicomio.geometry.mosaic import is_mosaic, mosaic_frames
 from dicomio.geometry.multiframe import RT_DOSE, functional_group_frames, grid_offset_frames
 from dicomio.geometry.stack import (
-    GeometryIssue,
     GeometryTolerances,
     StackGeometry,
     analyse_stack,
@@ -63,12 +63,6 @@ def read_frames(header: FileHeader) -> tuple[list[Frame], list[str]]:
     if count == 1:
         return [single], warnings
     return [replace(single, index=i) for i in range(count)], warnings
-
-
-def frames_of(header: FileHeader) -> list[Frame]:
-    """The 2-D frames held by a file (one for a classic single-frame image); see
-    :func:`read_frames`."""
-    return read_frames(header)[0]
 
 
 def _stack_key(frame: Frame) -> tuple[object, ...]:
@@ -218,15 +212,3 @@ def group(
             ))
     result.sort(key=lambda s: (s.number is None, s.number or 0, s.uid, s.stack))
     return result
-
-
-def require_geometry(series: SeriesInfo) -> StackGeometry:
-    """Return the stack's geometry or raise :class:`MissingGeometryError`."""
-    if series.geometry is None:
-        raise MissingGeometryError(
-            f"cannot place the slices of series {series.key} in space: "
-            f"{series.geometry_problem}",
-            path=series.frames[0].path,
-            issues=(GeometryIssue("MISSING_GEOMETRY", series.geometry_problem or ""),),
-        )
-    return series.geometry
