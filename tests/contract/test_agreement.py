@@ -1,5 +1,5 @@
 """Agreement with the reference converters: every corpus reference that is one 3-D or 4-D
-volume, through every installed backend able to read it (see tests/agreement.py for what
+volume, through every installed backend able to read it (see tests/support/agreement.py for what
 agreement means for each, and docs/agreement.md for the table)."""
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def test_every_reference_of_the_corpus_is_in_the_table() -> None:
     listed = {r.reference for r in REFERENCES} | set(PEPOLAR)
     found = {str(p.relative_to(CORPUS)) for p in CORPUS.glob("dcm_qa*/Ref/*.nii")}
     assert found <= listed, sorted(found - listed)
-    # dicom2nifti ground truths: those of single 3-D stacks are in tests/test_corpus.py.
+    # dicom2nifti ground truths: those of single 3-D stacks are in tests/contract/test_corpus.py.
     from tests.contract.test_corpus import DICOM2NIFTI_STACKS
 
     stacks = {f"dicom2nifti/data/{name}_ground_truth.nii.gz" for name in DICOM2NIFTI_STACKS}

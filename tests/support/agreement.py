@@ -3,8 +3,8 @@
 Each :class:`Reference` names a DICOM input, the converter output it is compared with, and what
 agreement means for it (:class:`Expect`). :func:`check` loads the input through one backend,
 compares, and returns an :class:`Outcome`, or raises AssertionError saying what disagrees.
-``tests/test_agreement.py`` runs every reference through every installed backend;
-``python -m tests.agreement_table`` writes the same results to ``docs/agreement.md``.
+``tests/contract/test_agreement.py`` runs every reference through every installed backend;
+``python -m tools.agreement_table`` writes the same results to ``docs/agreement.md``.
 
 What agreement means:
 
