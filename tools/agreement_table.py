@@ -5,8 +5,7 @@ Run from the repository root, with the corpus where ``DICOMIO_CORPUS`` says::
     DICOMIO_CORPUS=../shared/corpus python -m tools.agreement_table
 
 The checks are those of ``tests/contract/test_agreement.py`` (:mod:`tests.support.agreement`);
-a disagreement
-is written into the table (and the exit status is 1), never hidden.
+a disagreement is written into the table (and the exit status is 1), never hidden.
 """
 
 from __future__ import annotations
