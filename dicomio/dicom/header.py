@@ -23,6 +23,8 @@ from dicomio.dicom.transfer_syntax import IMPLICIT_VR_LITTLE_ENDIAN, lookup
 from dicomio.dicom.types import FileHeader, PixelFormat
 from dicomio.errors import InvalidDicomError, NotDicomError
 
+__all__ = ["HEADER_BYTES", "PIXEL_DATA_TAGS", "read_header"]
+
 PIXEL_DATA = 0x7FE00010
 
 

@@ -10,6 +10,8 @@ import numpy as np
 
 from dicomio.dicom.transfer_syntax import TransferSyntax
 
+__all__ = ["FileHeader", "PixelFormat", "stored_range"]
+
 _DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 
 

@@ -19,6 +19,20 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+__all__ = [
+    "LPS_TO_RAS",
+    "REVERSE_INDEX",
+    "affine_from",
+    "affine_from_nifti",
+    "affine_from_xyz",
+    "is_orthogonal",
+    "lps_ras",
+    "nifti_affine",
+    "reverse_index",
+    "slice_normal",
+    "xyz_geometry",
+]
+
 FloatArray = NDArray[np.float64]
 
 #: LPS ↔ RAS: negate x and y (its own inverse).

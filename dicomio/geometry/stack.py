@@ -18,6 +18,17 @@ from numpy.typing import NDArray
 
 from dicomio.geometry.conventions import FloatArray, affine_from, slice_normal
 
+__all__ = [
+    "GeometryIssue",
+    "GeometryTolerances",
+    "StackGeometry",
+    "analyse_stack",
+    "orientation_label",
+    "orientation_problem",
+    "position_problem",
+    "spacing_problem",
+]
+
 Severity = Literal["error", "warning", "info"]
 
 

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+__all__ = ["write_atomically", "write_bytes_atomically", "write_text_atomically"]
+
 
 def _temporary_beside(target: Path) -> tuple[int, Path]:
     """Create a new, empty, hidden file next to ``target`` (mode from the umask, like open)."""

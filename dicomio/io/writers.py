@@ -38,6 +38,16 @@ from dicomio.io.atomic import write_atomically
 from dicomio.io.convert import to_nibabel
 from dicomio.volume import Volume
 
+__all__ = [
+    "EXTENSIONS",
+    "FORMATS",
+    "Format",
+    "check_writer",
+    "format_of",
+    "volume_metadata",
+    "write_volume",
+]
+
 Format = Literal["nifti", "nrrd", "npz"]
 
 

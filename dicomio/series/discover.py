@@ -13,6 +13,8 @@ from dicomio.errors import InvalidDicomError, NoDicomFilesError, NotDicomError
 from dicomio.series.inventory import Inventory, PathInput, SkippedFile
 from dicomio.series.readahead import PROBE_FILES, WaitProbe, read_ahead
 
+__all__ = ["discover"]
+
 
 def _walk(root: Path, recursive: bool = True) -> Iterator[Path | SkippedFile]:
     """Yield the files under ``root`` in sorted order, following symlinks but never looping

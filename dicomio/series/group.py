@@ -34,6 +34,8 @@ from dicomio.geometry.stack import (
 )
 from dicomio.series.info import SeriesInfo
 
+__all__ = ["group", "read_frames"]
+
 
 def read_frames(header: FileHeader) -> tuple[list[Frame], list[str]]:
     """The 2-D images a file holds, and what went wrong finding them.

@@ -15,6 +15,8 @@ from dicomio.geometry.stack import (
     orientation_label,
 )
 
+__all__ = ["SeriesInfo"]
+
 
 @dataclass(frozen=True, eq=False)
 class SeriesInfo:

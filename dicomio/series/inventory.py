@@ -10,6 +10,8 @@ from typing import Literal
 
 from dicomio.dicom.types import FileHeader
 
+__all__ = ["Inventory", "PathInput", "SkipCategory", "SkippedFile"]
+
 PathInput = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 
 
