@@ -3,9 +3,9 @@
 A general DICOM parser builds an object for every element; scanning a folder of thousands of
 files only needs about forty of them, and the byte offset of the pixel data. :func:`read_header`
 walks the element stream of a file's first kilobytes with :mod:`struct`, converts only the wanted
-elements and stops at the pixel data. A deflated data set (Deflated Explicit VR Little Endian) is inflated
-with :mod:`zlib` and walked the same way; its pixel data then has no file offset, so readers
-inflate it again.
+elements and stops at the pixel data. A deflated data set (Deflated Explicit VR Little Endian) is
+inflated with :mod:`zlib` and walked the same way; its pixel data then has no file offset, so
+readers inflate it again.
 """
 
 from __future__ import annotations
