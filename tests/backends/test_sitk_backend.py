@@ -18,7 +18,8 @@ from dicomio.backends.registry import BACKENDS
 from dicomio.testing import synthetic as s
 from dicomio.testing.synthetic import SeriesSpec, write_series
 from tests.support.cases import GEOMETRY_CASES, Case
-from tests.support.toolkits import assert_declared_and_refused, only_series, restyle
+from tests.support.dicom_files import rewrite
+from tests.support.toolkits import assert_declared_and_refused, only_series
 
 pytest.importorskip("SimpleITK")
 SITK = BACKENDS["sitk"]
@@ -98,7 +99,7 @@ def test_a_file_gdcm_cannot_decode_is_named(make_series) -> None:
 
 def test_signed_12_bit_monochrome1_is_declared(make_series) -> None:
     truth = make_series(SeriesSpec(shape=(2, 8, 10), signed=True, rescale_intercept=0))
-    restyle(truth.folder, PhotometricInterpretation="MONOCHROME1")
+    rewrite(truth.files, PhotometricInterpretation="MONOCHROME1")
     assert_declared_and_refused("sitk", truth.folder, "signed 12-bit MONOCHROME1")
 
 

@@ -19,7 +19,8 @@ from dicomio.backends.registry import BACKENDS
 from dicomio.dicom.types import stored_range
 from dicomio.testing import synthetic as s
 from dicomio.testing.synthetic import SeriesSpec
-from tests.support.toolkits import assert_declared_and_refused, only_series, restyle
+from tests.support.dicom_files import rewrite
+from tests.support.toolkits import assert_declared_and_refused, only_series
 
 pytest.importorskip("vtkmodules")
 from dicomio.backends import vtk_backend
@@ -163,6 +164,6 @@ def test_wrapped_integer_rescale_is_undone(make_series) -> None:
 
 def test_restyled_monochrome1_is_read_as_stored(make_series) -> None:
     truth = make_series(SeriesSpec(shape=(2, 8, 10)))
-    restyle(truth.folder, PhotometricInterpretation="MONOCHROME1")
+    rewrite(truth.files, PhotometricInterpretation="MONOCHROME1")
     volume = dicomio.load_volume(truth.folder, backend="vtk", rescale=False)
     np.testing.assert_array_equal(volume.array, truth.stored)

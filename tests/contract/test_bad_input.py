@@ -20,21 +20,11 @@ import pytest
 import dicomio
 from dicomio.testing import synthetic as s
 from dicomio.testing.synthetic import SeriesSpec, WrittenSeries
+from tests.support.dicom_files import rewrite
 
 SMALL = SeriesSpec(shape=(5, 10, 12))
 PIXEL_MODULE = ("PixelData", "Rows", "Columns", "BitsAllocated", "BitsStored", "HighBit",
                 "PixelRepresentation", "SamplesPerPixel", "PhotometricInterpretation")
-
-
-def edit(path: Path, **changes: Any) -> None:
-    """Rewrite attributes of a file (None deletes)."""
-    ds = pydicom.dcmread(path)
-    for keyword, value in changes.items():
-        if value is None:
-            delattr(ds, keyword)
-        else:
-            setattr(ds, keyword, value)
-    ds.save_as(path)
 
 
 def raw_set(path: Path, tag: tuple[int, int], value: bytes) -> None:
@@ -78,15 +68,14 @@ def _cut(at: int | Callable[[bytes], int]) -> Callable[[WrittenSeries], Path]:
 
 def _edit_one(**changes: Any) -> Callable[[WrittenSeries], Path]:
     def damage(w: WrittenSeries) -> Path:
-        edit(w.files[1], **changes)
+        rewrite(w.files[1], **changes)
         return w.files[1]
     return damage
 
 
 def _edit_all(**changes: Any) -> Callable[[WrittenSeries], Path]:
     def damage(w: WrittenSeries) -> Path:
-        for path in w.files:
-            edit(path, **changes)
+        rewrite(w.files, **changes)
         return w.files[0]
     return damage
 

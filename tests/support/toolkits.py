@@ -1,25 +1,15 @@
-"""Helpers for the toolkit backend tests: rewrite generated files, and check that what a
-backend declares it cannot read is refused and really goes wrong when read anyway."""
+"""Helpers for the toolkit backend tests: check that what a backend declares it cannot read is
+refused and really goes wrong when read anyway."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-import pydicom
 import pytest
 
 import dicomio
 from dicomio.backends.registry import BACKENDS, ReadOptions
-
-
-def restyle(folder: Path, **attributes: object) -> None:
-    """Rewrite the files of a written series with some attributes changed."""
-    for path in folder.iterdir():
-        dataset = pydicom.dcmread(path)
-        for keyword, value in attributes.items():
-            setattr(dataset, keyword, value)
-        dataset.save_as(path)
 
 
 def only_series(folder: Path) -> dicomio.SeriesInfo:

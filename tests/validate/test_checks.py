@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import numpy as np
-import pydicom
 import pytest
 from junitparser import JUnitXml
 from pydicom.encaps import encapsulate
@@ -26,6 +24,7 @@ from dicomio.validate.findings import CODES, Finding
 from dicomio.validate.report import validate
 from tests.support import fake_backends
 from tests.support.corpus import REPOSITORY
+from tests.support.dicom_files import rewrite
 from tests.support.schemas import check_schema
 
 runner = CliRunner()
@@ -34,14 +33,6 @@ SMALL = SeriesSpec(shape=(5, 8, 10))
 
 def codes(findings: list[Finding]) -> set[str]:
     return {f.code for f in findings}
-
-
-def rewrite(files: list[Path], change) -> None:
-    """Apply ``change(dataset)`` to each file and save it in place."""
-    for path in files:
-        dataset = pydicom.dcmread(path)
-        change(dataset)
-        dataset.save_as(path)
 
 
 # --- one code at a time --------------------------------------------------------------------------

@@ -1,0 +1,42 @@
+"""Change written DICOM files in place, as tests do to make a series show one problem."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pydicom
+from pydicom.dataset import Dataset
+
+
+def rewrite(files: Path | Iterable[Path], change: Callable[[Dataset], object] | None = None,
+            /, **attributes: object) -> None:
+    """Read each file with pydicom, change it and save it back to the same path.
+
+    Parameters
+    ----------
+    files
+        One file, or several (a written series' ``files``).
+    change
+        Called with each dataset before ``attributes`` are set, for changes that keywords
+        cannot say (file meta, encapsulated pixel data, values computed from the dataset).
+    **attributes
+        Keyword → new value; ``None`` deletes the attribute.
+
+    Examples
+    --------
+    >>> rewrite(truth.files, PhotometricInterpretation="MONOCHROME1")  # doctest: +SKIP
+    >>> rewrite(truth.files[1], ImagePositionPatient=None)  # doctest: +SKIP
+    """
+    paths = [Path(files)] if isinstance(files, (str, os.PathLike)) else list(files)
+    for path in paths:
+        dataset = pydicom.dcmread(path)
+        if change is not None:
+            change(dataset)
+        for keyword, value in attributes.items():
+            if value is None:
+                delattr(dataset, keyword)
+            else:
+                setattr(dataset, keyword, value)
+        dataset.save_as(path)
