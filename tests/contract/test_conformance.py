@@ -18,6 +18,7 @@ from dicomio.dicom.transfer_syntax import lookup
 from dicomio.pixels.decoders import decoders_for
 from dicomio.testing.synthetic import LOSSY_SYNTAXES, WrittenSeries, write_series
 from tests.support.cases import ALL_CASES, BASE, SYNTAX_CASES, Case
+from tests.support.dicom_files import rewrite
 
 INSTALLED = [name for name, spec in BACKENDS.items() if spec.installed()]
 # Decoders of one lossy syntax may round the inverse transform differently; between them the
@@ -150,13 +151,8 @@ MONOCHROME1_SPECS = {
 @pytest.mark.parametrize("name", list(MONOCHROME1_SPECS))
 def test_monochrome1_is_returned_as_stored(name: str, backend: str, make_series) -> None:
     """The contract never inverts MONOCHROME1 (GDCM does; the SimpleITK backend undoes it)."""
-    import pydicom
-
     truth = make_series(MONOCHROME1_SPECS[name])
-    for path in truth.files:
-        dataset = pydicom.dcmread(path)
-        dataset.PhotometricInterpretation = "MONOCHROME1"
-        dataset.save_as(path)
+    rewrite(truth.files, PhotometricInterpretation="MONOCHROME1")
     for rescale in (True, False):
         volume = dicomio.load_volume(truth.folder, backend=backend, rescale=rescale)
         expected = truth.modality_values() if rescale else truth.stored

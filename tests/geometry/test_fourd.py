@@ -10,6 +10,7 @@ import dicomio
 from dicomio.backends.registry import BACKENDS
 from dicomio.testing.multiframe import write_4d
 from dicomio.testing.synthetic import SeriesSpec
+from tests.support.dicom_files import rewrite
 
 INSTALLED = [name for name, spec in BACKENDS.items() if spec.installed()]
 SPEC = SeriesSpec(shape=(4, 9, 11))
@@ -101,10 +102,7 @@ def test_frames_without_geometry_follow_the_geometry_policy(corpus) -> None:
 
 def test_volumes_of_different_image_types_are_reported(tmp_path) -> None:
     truth = write_4d(tmp_path, SPEC, volumes=2)
-    for path in truth.files[4:]:
-        ds = pydicom.dcmread(path)
-        ds.ImageType = ["DERIVED", "SECONDARY", "ADC"]
-        ds.save_as(path, enforce_file_format=True)
+    rewrite(truth.files[4:], ImageType=["DERIVED", "SECONDARY", "ADC"])
     with pytest.raises(dicomio.RepeatedPositionsError, match="differ in ImageType"):
         dicomio.load_volume(tmp_path)
     volume = dicomio.load_4d(tmp_path)

@@ -12,6 +12,7 @@ from dicomio.dicom.header import read_header
 from dicomio.pixels import decoders as decode
 from dicomio.pixels.decoders import EncodedPixels, choose_decoder, read_pixel_value
 from dicomio.testing.synthetic import J2K_LOSSLESS, JPEG_LOSSLESS_SV1, RLE, SeriesSpec
+from tests.support.dicom_files import rewrite
 
 SMALL = SeriesSpec(shape=(5, 24, 20))
 
@@ -133,10 +134,7 @@ def test_the_fastest_decoder_is_the_default(make_series) -> None:
 @pytest.mark.parametrize("syntax", ["1.2.840.10008.1.2.1", RLE])
 def test_colour_read_in_place_is_never_rescaled(make_series, syntax: str) -> None:
     truth = make_series(SMALL.with_(samples_per_pixel=3, transfer_syntax=syntax))
-    for path in truth.files:  # a stray RescaleIntercept must not shift colour values
-        ds = pydicom.dcmread(path)
-        ds.RescaleIntercept = "-100"
-        ds.save_as(path)
+    rewrite(truth.files, RescaleIntercept="-100")  # must not shift colour values
     for backend in ("direct", "pydicom"):
         volume = dicomio.load_volume(truth.folder, backend=backend)
         np.testing.assert_array_equal(volume.array, truth.stored)
