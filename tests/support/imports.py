@@ -1,4 +1,10 @@
-"""The import graph of the dicomio package, read from its source (no module is imported)."""
+"""The import graph of the dicomio package, read from its source (no module is imported).
+
+Every import counts, at module level or inside a function (a lazy import is still a
+dependency), except those under ``if TYPE_CHECKING:``. ``from package import name`` counts as
+importing ``package`` and, when ``name`` is a module, ``package.name``. Relative imports are
+resolved against the importing module's package.
+"""
 
 from __future__ import annotations
 
@@ -13,46 +19,62 @@ PACKAGE_ROOT = Path(_SPEC.origin).parent
 
 
 def module_name(path: Path) -> str:
+    """The dotted name of a source file of the package (a package's ``__init__`` is the package)."""
     parts = path.relative_to(PACKAGE_ROOT.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _type_checking(node: ast.If) -> bool:
-    return "TYPE_CHECKING" in ast.unparse(node.test)
+def modules() -> dict[str, Path]:
+    """Every module of dicomio → its source file."""
+    return {module_name(p): p for p in sorted(PACKAGE_ROOT.rglob("*.py"))}
 
 
-def _imports(tree: ast.AST, package: str) -> Iterator[str]:
-    """Every module a module imports, at any depth, except under ``if TYPE_CHECKING:``."""
+def _statements(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
+    """The import statements of ``tree`` at any depth, except under ``if TYPE_CHECKING:``."""
     for node in ast.iter_child_nodes(tree):
-        if isinstance(node, ast.If) and _type_checking(node):
-            yield from _imports(ast.Module(body=node.orelse, type_ignores=[]), package)
-            continue
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            yield from _statements(ast.Module(body=node.orelse, type_ignores=[]))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        else:
+            yield from _statements(node)
+
+
+def imports_of(name: str, path: Path) -> Iterator[tuple[str, str | None]]:
+    """What module ``name`` (source file ``path``) imports, as absolute names.
+
+    Yields ``(module, None)`` for ``import module`` and ``(module, attribute)`` for
+    ``from module import attribute``; relative imports are resolved.
+    """
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in _statements(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                base = f"{parent}.{base}".rstrip(".")
-            yield base
-            yield from (f"{base}.{alias.name}" for alias in node.names)
-        yield from _imports(node, package)
+            yield from ((alias.name, None) for alias in node.names)
+            continue
+        source = node.module or ""
+        if node.level:  # level 1 is the package itself, each further level its parent
+            parent = package.rsplit(".", node.level - 1)[0]
+            source = f"{parent}.{source}" if source else parent
+        yield from ((source, alias.name) for alias in node.names)
 
 
 def import_graph() -> dict[str, set[str]]:
     """Module → the dicomio modules it imports (a package's ``__init__`` counts as its name)."""
-    files = {module_name(p): p for p in PACKAGE_ROOT.rglob("*.py")}
+    files = modules()
     graph: dict[str, set[str]] = {}
     for name, path in files.items():
-        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        found = set(_imports(ast.parse(path.read_text(encoding="utf-8")), package))
+        found = set()
+        for module, attribute in imports_of(name, path):
+            found.add(module)
+            if attribute is not None:  # ``from package import submodule``
+                found.add(f"{module}.{attribute}")
         graph[name] = {m for m in found if m in files and m != name}
     return graph
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
-    """One cycle of ``graph`` as a list of modules, or None."""
-    state: dict[str, int] = {}
+    """One cycle of ``graph`` as a list of modules (the first repeated last), or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
     stack: list[str] = []
 
     def visit(node: str) -> list[str] | None:
