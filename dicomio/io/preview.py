@@ -190,9 +190,28 @@ def _fit(ax: Any, width: float, height: float, pad: float) -> None:
 
 
 def render_preview(
-    volume: Volume, path: str | os.PathLike[str], *, title: str | None = None, dpi: int = 120
+    volume: Volume, path: str | os.PathLike[str], *, title: str | None = None, dpi: int = 120,
+    window: Window | None = None,
 ) -> Path:
     """Draw the three mid-planes of ``volume`` into a PNG at ``path`` (written atomically).
+
+    Parameters
+    ----------
+    volume
+        The volume to draw.
+    path
+        The PNG file to write.
+    title
+        Above the planes; default: the SeriesDescription.
+    dpi
+        Resolution of the 12 × 4.8 inch figure.
+    window
+        The grey levels; default: :func:`choose_window`'s.
+
+    Returns
+    -------
+    Path
+        The file written.
 
     Raises
     ------
@@ -207,7 +226,7 @@ def render_preview(
     from dicomio.io.atomic import write_bytes_atomically
 
     views = mid_planes(volume)
-    window = choose_window(volume)
+    window = choose_window(volume) if window is None else window
     colour = volume.array.ndim == 4
     widths = [v.image.shape[1] * v.pixel_size[1] for v in views]
     heights = [v.image.shape[0] * v.pixel_size[0] for v in views]
