@@ -1,29 +1,28 @@
-"""``load_volume``: from a folder (or files) to a :class:`Volume` you can trust."""
+"""``load_volume`` and ``load_4d``: from a folder (or files) to a volume you can trust.
+
+Both choose the series with :func:`dicomio.series.choose.select_series`, then go through the read
+stage (:mod:`dicomio.read`): the geometry policy, one read of the pixels, the regular grid.
+What is theirs is deciding between one volume and several (repeated slice positions).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
 from dicomio.backends.registry import ReadOptions
-from dicomio.errors import (
-    RepeatedPositionsError,
-)
+from dicomio.dicom.frame import Frame
+from dicomio.errors import RepeatedPositionsError
 from dicomio.geometry.fourd import mixed_image_types, split_volumes
-from dicomio.geometry.stack import GeometryTolerances
-from dicomio.read import (
-    Irregular,
-    _metadata,
-    _placement,
-    _read,
-    _regularize,
-    _repeated,
-    _repeated_positions_error,
-    _shared_geometry,
-)
+from dicomio.geometry.stack import GeometryTolerances, StackGeometry, analyse_stack
+from dicomio.read import Irregular, placement, read_series, regularized, series_metadata
 from dicomio.series.choose import select_series
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import PathInput
 from dicomio.volume import Volume, Volume4D
+
+__all__ = ["Irregular", "load_4d", "load_volume"]
 
 
 def load_volume(
@@ -90,11 +89,11 @@ def load_volume(
                                      tolerances=tolerances, workers=workers)
     if chosen.geometry is not None and _repeated(chosen.geometry):
         raise _repeated_positions_error(chosen, tolerances)
-    placement = _placement(chosen, chosen.geometry, irregular, warnings)
-    read = _read(chosen, chosen.frames, backend, ReadOptions(rescale, workers, decoder))
-    array, affine, positions = _regularize(read.array, placement, chosen, chosen.frames,
+    placed = placement(chosen, chosen.geometry, irregular, warnings)
+    read = read_series(chosen, chosen.frames, backend, ReadOptions(rescale, workers, decoder))
+    array, affine, positions = regularized(read.array, placed, chosen, chosen.frames,
                                            irregular, rescale, warnings)
-    volume = Volume(array, affine, _metadata(chosen),
+    volume = Volume(array, affine, series_metadata(chosen),
                     read.provenance(chosen, chosen.frames, warnings), positions)
     if read.reported_geometry is not None:
         volume.metadata["reported_geometry"] = read.reported_geometry  # type: ignore[index]
@@ -150,18 +149,60 @@ def load_4d(
         warnings.append(mixed)
     geometry = None if chosen.geometry is None else \
         _shared_geometry(chosen, layout.volumes, tolerances)
-    placement = _placement(chosen, geometry, irregular, warnings)
+    placed = placement(chosen, geometry, irregular, warnings)
     frames = [frame for volume in layout.volumes for frame in volume]
-    read = _read(chosen, frames, backend, ReadOptions(rescale, workers, decoder))
+    read = read_series(chosen, frames, backend, ReadOptions(rescale, workers, decoder))
     n_volumes, n_slices = layout.n_volumes, len(layout.volumes[0])
     stacked = read.array.reshape(n_volumes, n_slices, *read.array.shape[1:])
     views = list(stacked)
-    results = [_regularize(view, placement, chosen, volume, irregular, rescale,
+    results = [regularized(view, placed, chosen, volume, irregular, rescale,
                            warnings if t == 0 else [])
                for t, (view, volume) in enumerate(zip(views, layout.volumes, strict=True))]
     unchanged = all(r[0] is view for r, view in zip(results, views, strict=True))
     array = stacked if unchanged else np.stack([r[0] for r in results])
-    metadata = _metadata(chosen)
+    metadata = series_metadata(chosen)
     metadata["NumberOfVolumes"] = n_volumes
     return Volume4D(array, results[0][1], metadata, read.provenance(chosen, frames, warnings),
                     layout.rule, layout.keys, results[0][2])
+
+
+def _repeated(geometry: StackGeometry) -> bool:
+    return any(i.code == "DUPLICATE_POSITION" for i in geometry.errors)
+
+
+def _repeated_positions_error(series: SeriesInfo,
+                              tolerances: GeometryTolerances) -> RepeatedPositionsError:
+    """Explain a stack with repeated positions: a 4-D series, or why it is not one."""
+    assert series.geometry is not None
+    repeated = next(i for i in series.geometry.errors if i.code == "DUPLICATE_POSITION")
+    layout = split_volumes(series, tolerances)
+    if layout.problem is None:
+        mixed = mixed_image_types(layout)
+        message = (f"series {series.key} is 4-D, not a single volume: {layout.describe()} "
+                   f"({series.n_slices} images). Load it with dicomio.load_4d() (array "
+                   f"(volume, slice, row, column); load_4d(...)[t] is volume t)"
+                   + (f"; note: {mixed}" if mixed else ""))
+    else:
+        message = (f"series {series.key} is not a single volume: {repeated.message}; and not "
+                   f"a 4-D series either: {layout.problem}")
+    return RepeatedPositionsError(message, path=series.frames[0].path,
+                                  issues=series.geometry.issues)
+
+
+def _shared_geometry(series: SeriesInfo, volumes: Sequence[Sequence[Frame]],
+                     tolerances: GeometryTolerances) -> StackGeometry:
+    """The geometry of the first volume, after checking every volume has the same slices."""
+    first = volumes[0]
+    reference = np.asarray([f.position for f in first], dtype=np.float64)
+    for t, volume in enumerate(volumes[1:], start=1):
+        positions = np.asarray([f.position for f in volume], dtype=np.float64)
+        distance = float(np.max(np.linalg.norm(positions - reference, axis=1)))
+        if distance > max(tolerances.duplicate, 1e-3):
+            raise RepeatedPositionsError(
+                f"series {series.key}: volume {t} does not have the slice positions of volume "
+                f"0 (up to {distance:.3g} mm apart): not one 4-D series",
+                path=volume[0].path, issues=series.issues)
+    head = first[0]
+    assert head.orientation is not None and head.pixel_spacing is not None
+    return analyse_stack(reference, head.orientation, head.pixel_spacing,
+                         slice_thickness=head.slice_thickness, tolerances=tolerances)

@@ -1,124 +1,181 @@
-"""The one stage from a chosen series to array, affine and provenance."""
+"""The one stage from a chosen series to array, affine and provenance.
+
+Every caller that reads pixels goes through here: :func:`dicomio.load_volume`,
+:func:`dicomio.load_4d` and the validator's pixel checks (:mod:`dicomio.validate.checks`).
+
+- :func:`read_series` reads chosen frames of a series with a backend, once each: the size
+  check before allocating, the backend's choice (skipped backends recorded), the read, the
+  all-zero guard, mosaic tiles cut out and 4-D frames reordered (:mod:`dicomio.pixels.assembly`).
+  Asked to, it also counts the stored values that use bits above BitsStored, from the same
+  decode (the validator's VALUES_OUT_OF_RANGE).
+- :func:`placement` enforces the geometry policy (``irregular``) on the checked geometry, or
+  gives the nominal affine of a series without one.
+- :func:`regularized` gives the array, affine and slice positions, resampled onto a regular
+  grid when asked and needed.
+- :func:`series_metadata` is the ``Volume.metadata`` of a series.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
+from dicomio.backends.base import ReportedGeometry
 from dicomio.backends.registry import ReadOptions, select
 from dicomio.dicom.checks import check_pixel_data_size
 from dicomio.dicom.frame import Frame
-from dicomio.errors import (
-    GeometryError,
-    MissingGeometryError,
-    RepeatedPositionsError,
-)
+from dicomio.errors import GeometryError, MissingGeometryError
 from dicomio.geometry.conventions import affine_from
-from dicomio.geometry.fourd import mixed_image_types, split_volumes
 from dicomio.geometry.resample import regularize
-from dicomio.geometry.stack import GeometryTolerances, StackGeometry, analyse_stack
+from dicomio.geometry.stack import StackGeometry
 from dicomio.pixels.assembly import read_plan
+from dicomio.pixels.values import count_out_of_range, to_stored
 from dicomio.pixels.zero_guard import check_not_all_zero
 from dicomio.series.info import SeriesInfo
 from dicomio.volume import Provenance
+
+__all__ = ["Irregular", "SeriesRead", "placement", "read_series", "regularized",
+           "series_metadata"]
 
 Irregular = Literal["raise", "accept", "resample"]
 
 
 @dataclass
-class _Read:
-    """The slices a backend read, assembled, and how."""
+class SeriesRead:
+    """What :func:`read_series` read, and how.
+
+    Attributes
+    ----------
+    array
+        The slices asked for, in that order: (slice, row, column[, sample]).
+    backend
+        The backend that read them.
+    decoders
+        The decoders it used.
+    skipped
+        ``(backend, reason)`` for each backend ``auto`` passed over.
+    warnings
+        Pixel data longer than its frames need, and what the backend warned about.
+    reported_geometry
+        The geometry the toolkit itself reported (SimpleITK, VTK), when the images it read
+        are the slices asked for; else None.
+    all_zero
+        The zero guard's note when every voxel is zero and so is the pixel data; else None.
+    out_of_range
+        With ``count_out_of_range``: for each file that has any, how many of its stored
+        values use bits above BitsStored, in the order of the slices; else empty.
+    """
 
     array: NDArray[Any]
     backend: str
     decoders: tuple[str, ...]
     skipped: tuple[tuple[str, str], ...]
     warnings: list[str]
-    reported_geometry: Any
+    reported_geometry: ReportedGeometry | None
+    all_zero: str | None = None
+    out_of_range: dict[Path, int] = field(default_factory=dict)
 
     def provenance(self, series: SeriesInfo, frames: Sequence[Frame],
                    warnings: list[str]) -> Provenance:
+        """The provenance of a volume of ``frames``, ``warnings`` (the caller's) first."""
+        zeros = [] if self.all_zero is None else [self.all_zero]
         return Provenance(
             backend=self.backend,
             decoders=self.decoders,
             transfer_syntaxes=series.transfer_syntaxes,
             files=tuple(dict.fromkeys(f.path for f in frames)),
-            warnings=tuple(warnings + self.warnings),
+            warnings=tuple([*warnings, *self.warnings, *zeros]),
             skipped_backends=self.skipped,
             series_uid=series.key,
         )
 
 
-def _read(series: SeriesInfo, frames: Sequence[Frame], backend: str,
-          options: ReadOptions) -> _Read:
-    """Read ``frames`` of ``series`` with the chosen backend, as slices in that order."""
+def read_series(
+    series: SeriesInfo,
+    frames: Sequence[Frame] | None = None,
+    backend: str = "auto",
+    options: ReadOptions = ReadOptions(),
+    *,
+    count_out_of_range: bool = False,
+) -> SeriesRead:
+    """Read ``frames`` of ``series`` with a backend, each stored image decoded once.
+
+    Parameters
+    ----------
+    series
+        The chosen series.
+    frames
+        The slices wanted, in the order wanted (default: the series' slices). The images of
+        several volumes or the tiles of mosaics are fine: each stored image is read once
+        (:func:`dicomio.pixels.assembly.read_plan`).
+    backend
+        ``"auto"`` or a backend's name (see :func:`dicomio.backends.registry.select`).
+    options
+        Passed to the backend.
+    count_out_of_range
+        Also count, per file, the stored values that use bits above BitsStored
+        (:func:`dicomio.pixels.values.count_out_of_range`), from the same decode: the backend
+        is asked to keep those bits (``ReadOptions.keep_high_bits``), they are counted here,
+        then masked as the backend would have. Needs ``options.rescale`` False. A toolkit
+        that masks them itself (GDCM, in SimpleITK) leaves none to count.
+
+    Raises
+    ------
+    DicomIOError
+        The pixel data is too short for the declared images (before anything is allocated),
+        no backend can read the series, decoding failed, or the backend returned zeros where
+        the data is not zero (:func:`dicomio.pixels.zero_guard.check_not_all_zero`).
+    """
     plan = read_plan(series, frames)
     # Refuse pixel data that cannot hold the declared images before allocating for them.
     size_warnings = [w for w in map(check_pixel_data_size, plan.stored.headers) if w]
     spec, skipped = select(plan.stored, backend)
-    result = spec.reader().read(plan.stored, options)
-    warnings = size_warnings + list(result.warnings)
+    asked = replace(options, keep_high_bits=True) if count_out_of_range else options
+    result = spec.reader().read(plan.stored, asked)
+    counts = _count_and_mask(result.array, plan.stored) if count_out_of_range else {}
     zeros = check_not_all_zero(result.array, plan.stored, options, spec.name)
-    if zeros:
-        warnings.append(zeros)
     # What a toolkit reports describes the images it read: only then the volume's geometry.
     reported = result.reported_geometry if plan.identity else None
-    return _Read(plan.assemble(result.array), spec.name, result.decoders, tuple(skipped),
-                 warnings, reported)
+    return SeriesRead(plan.assemble(result.array), spec.name, result.decoders, tuple(skipped),
+                      size_warnings + list(result.warnings), reported, zeros, counts)
 
 
-def _repeated(geometry: StackGeometry) -> bool:
-    return any(i.code == "DUPLICATE_POSITION" for i in geometry.errors)
+def _count_and_mask(array: NDArray[Any], stored: SeriesInfo) -> dict[Path, int]:
+    """Count, per file, the values of ``array`` (the stored images of ``stored``, read with
+    their high bits kept) that use bits above BitsStored; then mask and sign-extend them in
+    place, as every backend does."""
+    counts: dict[Path, int] = {}
+    for k, frame in enumerate(stored.frames):
+        fmt = frame.header.pixel
+        assert fmt is not None
+        found = count_out_of_range(array[k], fmt)
+        if found:
+            counts[frame.path] = counts.get(frame.path, 0) + found
+        array[k] = to_stored(array[k], fmt)
+    return counts
 
 
-def _repeated_positions_error(series: SeriesInfo,
-                              tolerances: GeometryTolerances) -> RepeatedPositionsError:
-    """Explain a stack with repeated positions: a 4-D series, or why it is not one."""
-    assert series.geometry is not None
-    repeated = next(i for i in series.geometry.errors if i.code == "DUPLICATE_POSITION")
-    layout = split_volumes(series, tolerances)
-    if layout.problem is None:
-        mixed = mixed_image_types(layout)
-        message = (f"series {series.key} is 4-D, not a single volume: {layout.describe()} "
-                   f"({series.n_slices} images). Load it with dicomio.load_4d() (array "
-                   f"(volume, slice, row, column); load_4d(...)[t] is volume t)"
-                   + (f"; note: {mixed}" if mixed else ""))
-    else:
-        message = (f"series {series.key} is not a single volume: {repeated.message}; and not "
-                   f"a 4-D series either: {layout.problem}")
-    return RepeatedPositionsError(message, path=series.frames[0].path,
-                                  issues=series.geometry.issues)
-
-
-def _shared_geometry(series: SeriesInfo, volumes: Sequence[Sequence[Frame]],
-                     tolerances: GeometryTolerances) -> StackGeometry:
-    """The geometry of the first volume, after checking every volume has the same slices."""
-    first = volumes[0]
-    reference = np.asarray([f.position for f in first], dtype=np.float64)
-    for t, volume in enumerate(volumes[1:], start=1):
-        positions = np.asarray([f.position for f in volume], dtype=np.float64)
-        distance = float(np.max(np.linalg.norm(positions - reference, axis=1)))
-        if distance > max(tolerances.duplicate, 1e-3):
-            raise RepeatedPositionsError(
-                f"series {series.key}: volume {t} does not have the slice positions of volume "
-                f"0 (up to {distance:.3g} mm apart): not one 4-D series",
-                path=volume[0].path, issues=series.issues)
-    head = first[0]
-    assert head.orientation is not None and head.pixel_spacing is not None
-    return analyse_stack(reference, head.orientation, head.pixel_spacing,
-                         slice_thickness=head.slice_thickness, tolerances=tolerances)
-
-
-def _placement(
+def placement(
     series: SeriesInfo, geometry: StackGeometry | None, irregular: Irregular,
     warnings: list[str],
 ) -> StackGeometry | NDArray[np.float64]:
     """The checked geometry (or, without geometry, a nominal affine), after enforcing the
-    geometry policy."""
+    geometry policy ``irregular`` (see :func:`dicomio.load_volume`).
+
+    The issues accepted are appended to ``warnings``.
+
+    Raises
+    ------
+    MissingGeometryError
+        Several slices without a usable geometry, unless ``irregular="accept"``.
+    GeometryError
+        A geometry error (missing slice, irregular spacing, tilt...) with ``irregular="raise"``.
+    """
     first = series.frames[0].path
     if geometry is None:
         if series.n_slices > 1 and irregular != "accept":
@@ -167,11 +224,13 @@ def _nominal_affine(series: SeriesInfo) -> NDArray[np.float64]:
     return affine_from((1, 0, 0, 0, 1, 0), spacing, (0, 0, 0), (0, 0, step))
 
 
-def _regularize(
+def regularized(
     array: NDArray[Any], placement: StackGeometry | NDArray[np.float64], series: SeriesInfo,
     frames: Sequence[Frame], irregular: Irregular, rescale: bool, warnings: list[str],
 ) -> tuple[NDArray[Any], NDArray[np.float64], NDArray[np.float64] | None]:
-    """The array, affine and slice positions, resampled when asked and needed."""
+    """The array, affine and slice positions (None without geometry) of the slices read for
+    ``frames``, resampled onto a regular grid when ``irregular="resample"`` and the geometry
+    needs it (what was done is appended to ``warnings``)."""
     if not isinstance(placement, StackGeometry):
         return array, placement, None
     needs = {i.code for i in placement.errors} & _RESAMPLED
@@ -194,7 +253,8 @@ def _regularize(
 _RESAMPLED = frozenset({"GANTRY_TILT", "IRREGULAR_SPACING", "MISSING_SLICE"})
 
 
-def _metadata(series: SeriesInfo) -> dict[str, Any]:
+def series_metadata(series: SeriesInfo) -> dict[str, Any]:
+    """The ``Volume.metadata`` of a series: its main attributes, from the headers."""
     header = series.frames[0].header
     fmt = series.pixel
     slopes = [f.slope for f in series.frames]

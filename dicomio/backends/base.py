@@ -46,11 +46,22 @@ class ReadOptions:
     decoder
         Force one decoder (``"imagecodecs"``, ``"pylibjpeg"``, ...) where the backend lets one
         be chosen.
+    keep_high_bits
+        Return the stored bit patterns with the bits above BitsStored as decoded: neither
+        masked nor sign-extended (``finish_frame(..., keep_high_bits=True)``). Only with
+        ``rescale`` False. The read stage asks for it to count the values that use those bits
+        from the one decode, then masks them itself (:func:`dicomio.read.read_series`).
     """
 
     rescale: bool = True
     workers: int | None = None
     decoder: str | None = None
+    keep_high_bits: bool = False
+
+    def __post_init__(self) -> None:
+        if self.keep_high_bits and self.rescale:
+            raise ValueError("keep_high_bits=True returns stored bit patterns: it needs "
+                             "rescale=False")
 
 
 @dataclass(frozen=True)

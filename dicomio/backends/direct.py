@@ -110,11 +110,12 @@ def _in_place(fmt: PixelFormat, out: NDArray[Any]) -> np.dtype[Any] | None:
 
 
 def _finish_in_place(
-    bits: NDArray[Any], fmt: PixelFormat, out: NDArray[Any], intercept: float, rescale: bool
+    bits: NDArray[Any], fmt: PixelFormat, out: NDArray[Any], intercept: float,
+    options: ReadOptions,
 ) -> None:
     """``bits`` is a view of ``out`` holding a frame's stored bit patterns: make them values."""
-    to_stored(bits, fmt)
-    if rescale and intercept and fmt.samples_per_pixel == 1:  # colour is never rescaled
+    to_stored(bits, fmt, keep_high_bits=options.keep_high_bits)
+    if options.rescale and intercept and fmt.samples_per_pixel == 1:  # colour is never rescaled
         out += int(intercept)
 
 
@@ -132,10 +133,10 @@ def _read_encoded(
         target = out[k].view(unsigned) if unsigned is not None else None
         decoded = encoded.decode(index, decoder, out=target)
         if target is not None and decoded is target:
-            _finish_in_place(target, fmt, out[k], intercept, options.rescale)
+            _finish_in_place(target, fmt, out[k], intercept, options)
         else:
             finish_frame(decoded, fmt, out[k], slope=slope, intercept=intercept,
-                         rescale=options.rescale)
+                         rescale=options.rescale, keep_high_bits=options.keep_high_bits)
 
 
 def _read_native(
@@ -162,8 +163,8 @@ def _read_native(
             if not header.transfer_syntax.little_endian and unsigned.itemsize > 1:
                 target.byteswap(inplace=True)
             if in_place:
-                _finish_in_place(target, fmt, out[k], intercept, options.rescale)
+                _finish_in_place(target, fmt, out[k], intercept, options)
             else:
                 frame = target.transpose(1, 2, 0) if planar else target
                 finish_frame(frame, fmt, out[k], slope=slope, intercept=intercept,
-                             rescale=options.rescale)
+                             rescale=options.rescale, keep_high_bits=options.keep_high_bits)

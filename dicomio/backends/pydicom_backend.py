@@ -46,9 +46,12 @@ def read_file_with_pydicom(
         for index, k, slope, intercept in slots:
             if encoded is not None:
                 encoded.checked_frame(index)
-            decoded = pixel_array(dataset, index=index, decoding_plugin=plugin)
+            # pydicom masks the bits above BitsStored too, unless told to keep them.
+            raw: dict[str, Any] = {"correct_unused_bits": False} \
+                if options.keep_high_bits else {}
+            decoded = pixel_array(dataset, index=index, decoding_plugin=plugin, **raw)
             finish_frame(decoded, fmt, out[k], slope=slope, intercept=intercept,
-                         rescale=options.rescale)
+                         rescale=options.rescale, keep_high_bits=options.keep_high_bits)
     except DicomIOError:
         raise
     except BaseException as exc:  # plugins raise many types; Rust ones a BaseException panic

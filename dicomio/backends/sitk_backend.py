@@ -82,7 +82,7 @@ class Reader:
             assert fmt is not None
             stored = stored_from_gdcm(values[k], frame, fmt)
             finish_frame(stored, fmt, out[k], slope=frame.slope, intercept=frame.intercept,
-                         rescale=options.rescale)
+                         rescale=options.rescale, keep_high_bits=options.keep_high_bits)
         geometry = ReportedGeometry.from_xyz(image.GetOrigin(), image.GetSpacing(),
                                              image.GetDirection())
         return ReadResult(out, decoders=(DECODER_NAME,),

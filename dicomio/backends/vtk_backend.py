@@ -69,7 +69,7 @@ class Reader:
             else:
                 stored = stored.reshape(fmt.frame_shape)
             finish_frame(stored, fmt, out[k], slope=frame.slope, intercept=frame.intercept,
-                         rescale=options.rescale)
+                         rescale=options.rescale, keep_high_bits=options.keep_high_bits)
             if geometry is None:
                 geometry = _reported_geometry(image)
         return ReadResult(out, decoders=(DECODER_NAME,),

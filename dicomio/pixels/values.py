@@ -4,7 +4,8 @@ Every backend passes what its toolkit decoded through these functions, so that t
 every value are the same whichever backend read the series:
 
 - :func:`to_stored` masks the bits above BitsStored and sign-extends when PixelRepresentation
-  is 1 (decoders disagree on both);
+  is 1 (decoders disagree on both); :func:`count_out_of_range` counts the values that use
+  those bits before they are masked (the validator's VALUES_OUT_OF_RANGE);
 - :func:`output_dtype` applies the dtype rules of the contract, from the headers alone;
 - :func:`rescale_into` writes ``stored * slope + intercept`` into the output.
 """
@@ -77,13 +78,17 @@ def output_dtype(
     return np.dtype(np.float32)
 
 
-def to_stored(values: NDArray[Any], fmt: PixelFormat) -> NDArray[Any]:
+def to_stored(
+    values: NDArray[Any], fmt: PixelFormat, *, keep_high_bits: bool = False
+) -> NDArray[Any]:
     """Return the stored values of a decoded frame: high bits masked, sign extended.
 
     Decoders return the bit pattern in various dtypes (signed, unsigned, wider); whatever they
     return, the low BitsStored bits are the value. HighBit is not used: the standard requires it
     to be BitsStored - 1, and pydicom and GDCM ignore it too. Works in place (``values`` is
-    modified) when it already has the stored itemsize.
+    modified) when it already has the stored itemsize. ``keep_high_bits`` returns the bit
+    patterns in the stored dtype, neither masked nor sign-extended (see
+    :attr:`dicomio.backends.base.ReadOptions.keep_high_bits`).
     """
     if not values.dtype.isnative:  # pydicom returns big-endian data in big-endian dtypes
         values = values.astype(values.dtype.newbyteorder("="))
@@ -94,7 +99,7 @@ def to_stored(values: NDArray[Any], fmt: PixelFormat) -> NDArray[Any]:
         values = values.view(unsigned) if values.dtype.itemsize == unsigned.itemsize \
             else values.astype(unsigned)
     spare = fmt.bits_allocated - fmt.bits_stored
-    if spare > 0:
+    if spare > 0 and not keep_high_bits:
         if fmt.signed:
             values <<= spare
             signed = values.view(fmt.stored_dtype)
@@ -102,6 +107,28 @@ def to_stored(values: NDArray[Any], fmt: PixelFormat) -> NDArray[Any]:
             return signed
         values &= (1 << fmt.bits_stored) - 1
     return values.view(fmt.stored_dtype)
+
+
+def count_out_of_range(raw: NDArray[Any], fmt: PixelFormat) -> int:
+    """Count stored values that use bits above BitsStored.
+
+    ``raw`` holds the bit patterns as stored or decoded, before any masking. Unsigned values
+    must have no bit set above BitsStored; signed ones must have every bit above the sign bit
+    equal to it (a proper sign extension). Only the standard layout, HighBit = BitsStored − 1,
+    is checked; other (retired) layouts and float data return 0.
+    """
+    spare = fmt.bits_allocated - fmt.bits_stored
+    if spare <= 0 or fmt.float_data or fmt.high_bit != fmt.bits_stored - 1:
+        return 0
+    unsigned = np.dtype(f"uint{fmt.bits_allocated}")
+    values = raw.view(unsigned) if raw.dtype.itemsize == unsigned.itemsize else \
+        raw.astype(unsigned)
+    if fmt.signed:
+        top = values >> (fmt.bits_stored - 1)
+        valid = (top == 0) | (top == (1 << (spare + 1)) - 1)
+    else:
+        valid = (values >> fmt.bits_stored) == 0
+    return int(values.size - np.count_nonzero(valid))
 
 
 def rescale_into(
@@ -136,11 +163,16 @@ def finish_frame(
     slope: float = 1.0,
     intercept: float = 0.0,
     rescale: bool = True,
+    keep_high_bits: bool = False,
 ) -> None:
-    """Turn one decoded frame into contract values, written into ``out``."""
+    """Turn one decoded frame into contract values, written into ``out``.
+
+    ``keep_high_bits`` (with ``rescale`` False) writes the stored bit patterns unmasked: see
+    :attr:`dicomio.backends.base.ReadOptions.keep_high_bits`.
+    """
     if decoded.shape != out.shape:
         decoded = decoded.reshape(out.shape)
-    stored = to_stored(decoded, fmt)
+    stored = to_stored(decoded, fmt, keep_high_bits=keep_high_bits)
     if not rescale or fmt.samples_per_pixel > 1 or fmt.float_data:
         out[...] = stored
     else:

@@ -6,34 +6,40 @@ The checks are pure functions, so a parallel runner (threads, processes, Dask) c
 - :func:`check_grouping` — across series: folders mixing series (:func:`check_folders`), one
   SeriesInstanceUID split into stacks of different orientation or size (:func:`check_stacks`);
 - :func:`validate_series` — one series in, its findings out: geometry, transfer syntax,
-  decoding, pixel values and, with ``cross_check``, agreement between backends.
+  decoding, pixel values and, with ``cross_check``, agreement between backends. The pixels are
+  read through the read stage :func:`dicomio.read.read_series`, as :func:`dicomio.load_volume`
+  reads them, each frame decoded once;
+- :func:`worker_died` — the finding of a series (or folder) whose worker process died.
 
-:func:`build_report` assembles their findings into a :class:`ValidationReport`;
-:func:`validate` does all of it, one series after another. :mod:`dicomio.archive` runs the same
-checks over an archive, in parallel or on a Dask cluster.
+:mod:`dicomio.validate.report` assembles their findings into a ``ValidationReport``;
+:func:`dicomio.validate.report.validate` does all of it, one series after another.
+:mod:`dicomio.archive` runs the same checks over an archive, in parallel or on a Dask cluster.
 """
 
 from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
-from dicomio.backends.registry import BACKENDS, ReadOptions, select
+from dicomio.backends.registry import BACKENDS, ReadOptions
 from dicomio.dicom.transfer_syntax import lookup
-from dicomio.dicom.types import FileHeader, PixelFormat
+from dicomio.dicom.types import PixelFormat
 from dicomio.errors import DicomIOError, MissingDecoderError, UnsupportedTransferSyntaxError
-from dicomio.pixels.decoders import EncodedPixels, choose_decoder, read_pixel_value
+from dicomio.pixels.decoders import choose_decoder
+from dicomio.pixels.values import count_out_of_range
+from dicomio.read import read_series
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import Inventory, SkippedFile
 from dicomio.series.summary import SeriesSummary, summarise
 from dicomio.validate.config import ValidationConfig
 from dicomio.validate.findings import Finding
+
+__all__ = ["check_files", "check_folders", "check_grouping", "check_skipped", "check_stacks",
+           "count_out_of_range", "validate_series", "worker_died"]
 
 
 def _under(path: Path, root: Path) -> bool:
@@ -192,26 +198,19 @@ def _syntax_findings(series: SeriesInfo, config: ValidationConfig) -> list[Findi
 
 
 def _pixel_findings(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
-    """Decode with the backend ``auto`` picks: DECODE_FAILED, ALL_ZERO_PIXELS and
-    VALUES_OUT_OF_RANGE."""
-    from dicomio.dicom.checks import check_pixel_data_size
-    from dicomio.pixels.zero_guard import check_not_all_zero
-
+    """Read the stored values once, through the read stage with the backend ``auto`` picks:
+    DECODE_FAILED, ALL_ZERO_PIXELS, and VALUES_OUT_OF_RANGE counted from that same decode."""
     options = ReadOptions(rescale=False, workers=config.decode_threads)
     try:
-        for header in series.headers:  # as load_volume does, before allocating
-            check_pixel_data_size(header)
-        spec, _ = select(series, "auto")
-        array = spec.reader().read(series, options).array
-        all_zero = check_not_all_zero(array, series, options, spec.name)
+        read = read_series(series, options=options,
+                           count_out_of_range=_range_checked(series.pixel))
     except Exception as exc:  # every failure to read is a finding, never a crash
         return _decode_failed(series, config, exc)
-    del array
     found: list[Finding] = []
-    if all_zero is not None:
-        found += config.finding("ALL_ZERO_PIXELS", f"{all_zero} ({series.n_slices} slices)",
+    if read.all_zero is not None:
+        found += config.finding("ALL_ZERO_PIXELS", f"{read.all_zero} ({series.n_slices} slices)",
                           series.files, series.key)
-    found += _range_findings(series, config)
+    found += _range_findings(series, read.out_of_range, config)
     return found
 
 
@@ -226,67 +225,18 @@ def _decode_failed(series: SeriesInfo, config: ValidationConfig, exc: Exception
                     series.files, series.key)
 
 
-def count_out_of_range(raw: NDArray[Any], fmt: PixelFormat) -> int:
-    """Count stored values that use bits above BitsStored.
-
-    ``raw`` holds the bit patterns as stored or decoded, before any masking. Unsigned values
-    must have no bit set above BitsStored; signed ones must have every bit above the sign bit
-    equal to it (a proper sign extension). Only the standard layout, HighBit = BitsStored − 1,
-    is checked; other (retired) layouts and float data return 0.
-    """
-    spare = fmt.bits_allocated - fmt.bits_stored
-    if spare <= 0 or fmt.float_data or fmt.high_bit != fmt.bits_stored - 1:
-        return 0
-    unsigned = np.dtype(f"uint{fmt.bits_allocated}")
-    values = raw.view(unsigned) if raw.dtype.itemsize == unsigned.itemsize else \
-        raw.astype(unsigned)
-    if fmt.signed:
-        top = values >> (fmt.bits_stored - 1)
-        valid = (top == 0) | (top == (1 << (spare + 1)) - 1)
-    else:
-        valid = (values >> fmt.bits_stored) == 0
-    return int(values.size - np.count_nonzero(valid))
+def _range_checked(fmt: PixelFormat) -> bool:
+    """Whether stored values can use bits above BitsStored that a reader must mask."""
+    return not (fmt.bits_allocated == fmt.bits_stored or fmt.bits_allocated % 8
+                or fmt.float_data)
 
 
-def _raw_frames(header: FileHeader) -> Iterator[NDArray[Any]]:
-    """The stored bit patterns of a file's frames, unmasked (as the file or decoder has them)."""
-    fmt = header.pixel
-    assert fmt is not None
-    syntax = header.transfer_syntax
-    if syntax.native:
-        dtype = np.dtype(f"{'<' if syntax.little_endian else '>'}u{fmt.bits_allocated // 8}")
-        count = fmt.number_of_frames * fmt.frame_nbytes // dtype.itemsize
-        if header.pixel_data_offset is None:  # deflated data set: only pydicom can inflate it
-            import pydicom
-
-            data = pydicom.dcmread(header.path).PixelData
-            yield np.frombuffer(data, dtype=dtype, count=count)
-        else:
-            yield np.fromfile(header.path, dtype=dtype, count=count,
-                              offset=header.pixel_data_offset)
-        return
-    decoder = choose_decoder(syntax, fmt)
-    assert decoder is not None
-    encoded = EncodedPixels(header, read_pixel_value(header))
-    for index in range(fmt.number_of_frames):
-        yield encoded.decode(index, decoder)
-
-
-def _range_findings(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
-    fmt = series.pixel
-    if fmt.bits_allocated == fmt.bits_stored or fmt.bits_allocated % 8 or fmt.float_data:
-        return []
-    counts: dict[Path, int] = {}
-    try:
-        for header in series.headers:
-            assert header.pixel is not None
-            total = sum(count_out_of_range(raw, header.pixel) for raw in _raw_frames(header))
-            if total:
-                counts[header.path] = total
-    except Exception as exc:  # every failure to read is a finding, never a crash
-        return _decode_failed(series, config, exc)
+def _range_findings(series: SeriesInfo, counts: dict[Path, int], config: ValidationConfig
+                    ) -> list[Finding]:
+    """VALUES_OUT_OF_RANGE from the count of such values in each file."""
     if not counts:
         return []
+    fmt = series.pixel
     worst = max(counts, key=counts.__getitem__)
     return config.finding(
         "VALUES_OUT_OF_RANGE",
