@@ -2,8 +2,9 @@
 SeriesInstanceUID per task, run by any :mod:`~dicomio.archive.executors` executor.
 
 The report is the one :func:`dicomio.validate.report.validate` gives for the same paths: the same
-series in the same order, the same findings. Only the ``seconds`` differ (leave them out with
-``to_dict(reproducible=True)`` to compare reports byte for byte).
+series in the same order, the same findings, assembled by the same function
+(:func:`~dicomio.validate.report.assemble_report`). Only the ``seconds`` differ (leave them out
+with ``to_dict(reproducible=True)`` to compare reports byte for byte).
 """
 
 from __future__ import annotations
@@ -20,10 +21,15 @@ from dicomio.dicom.types import FileHeader
 from dicomio.series.discover import discover
 from dicomio.series.group import group
 from dicomio.series.inventory import PathInput, SkippedFile
-from dicomio.validate.checks import check_folders, check_skipped, worker_died
+from dicomio.validate.checks import check_skipped, worker_died
 from dicomio.validate.config import ValidationConfig
 from dicomio.validate.findings import Finding
-from dicomio.validate.report import SeriesReport, ValidationReport, validate_stacks
+from dicomio.validate.report import (
+    SeriesReport,
+    ValidationReport,
+    assemble_report,
+    validate_stacks,
+)
 
 __all__ = ["JobReport", "ValidateTask", "read_job", "validate_archive", "validate_plan"]
 
@@ -118,9 +124,9 @@ def validate_plan(
                 on_series(entry)
         skipped += result.skipped
         died += result.findings
-    general = [*check_skipped(plan.roots, plan.with_images, skipped, config),
-               *check_folders([r.series for r in reports], config), *died]
-    return ValidationReport(plan.roots, reports, general, config, time.perf_counter() - start)
+    return assemble_report(plan.roots, reports,
+                           check_skipped(plan.roots, plan.with_images, skipped, config), config,
+                           lost=died, seconds=time.perf_counter() - start)
 
 
 def validate_archive(

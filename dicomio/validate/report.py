@@ -1,9 +1,14 @@
-"""The validation report, assembled in one place."""
+"""The validation report, assembled in one place (:func:`assemble_report`).
+
+:func:`validate` checks every series under some paths, one after another, and assembles the
+report; :mod:`dicomio.archive` checks them in parallel and assembles it with the same function,
+so both give the same document.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,15 +18,12 @@ from dicomio.series.choose import scan
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import Inventory, PathInput
 from dicomio.series.summary import SCHEMA_VERSION, SeriesSummary, summarise
-from dicomio.validate.checks import (
-    check_files,
-    check_folders,
-    check_grouping,
-    check_stacks,
-    validate_series,
-)
+from dicomio.validate.checks import check_files, check_folders, check_stacks, validate_series
 from dicomio.validate.config import ValidationConfig
 from dicomio.validate.findings import SEVERITIES, Finding, Severity, at_least
+
+__all__ = ["SeriesReport", "ValidationReport", "assemble_report", "build_report", "validate",
+           "validate_stacks"]
 
 
 @dataclass
@@ -108,6 +110,53 @@ class ValidationReport:
         }
 
 
+def assemble_report(
+    roots: Sequence[Path],
+    series: Iterable[SeriesReport],
+    files: Sequence[Finding],
+    config: ValidationConfig = ValidationConfig(),
+    *,
+    lost: Sequence[Finding] = (),
+    seconds: float = 0.0,
+) -> ValidationReport:
+    """Assemble a :class:`ValidationReport`: the one place it is done, however the series
+    were checked (:func:`validate` here, :mod:`dicomio.archive` in parallel).
+
+    Parameters
+    ----------
+    roots
+        The validated paths.
+    series
+        The report of each series, in report order (that of :func:`dicomio.list_series`);
+        numbered here.
+    files
+        The findings about files: :func:`~dicomio.validate.checks.check_files` (or
+        :func:`~dicomio.validate.checks.check_skipped`, from the parts of an inventory).
+    config
+        The configuration the checks used.
+    lost
+        WORKER_DIED findings: what could not be checked.
+    seconds
+        How long the validation took.
+
+    The findings across series that need every series' summary (MULTIPLE_SERIES, from
+    :func:`~dicomio.validate.checks.check_folders`) are made here, after ``files`` and before
+    ``lost``.
+    """
+    reports = list(series)
+    for index, report in enumerate(reports):
+        report.index = index
+    general = [*files, *check_folders([report.series for report in reports], config), *lost]
+    return ValidationReport(tuple(roots), reports, general, config, seconds)
+
+
+def _series_report(series: SeriesInfo, grouping: dict[str, list[Finding]],
+                   findings: list[Finding], seconds: float, index: int) -> SeriesReport:
+    """The report of one series: its grouping findings, then its own."""
+    return SeriesReport(summarise(series), [*grouping.get(series.key, []), *findings], seconds,
+                        index)
+
+
 def validate_stacks(
     found: Sequence[SeriesInfo],
     config: ValidationConfig = ValidationConfig(),
@@ -117,16 +166,15 @@ def validate_stacks(
     """The report of each series: its :func:`check_stacks` and :func:`validate_series`
     findings, and the seconds :func:`validate_series` took (``index`` is the position in
     ``found``). ``progress(done, total, label)`` is called before each series."""
-    by_series = check_stacks(found, config)
+    grouping = check_stacks(found, config)
     reports = []
     for index, series in enumerate(found):
         if progress is not None:
             progress(index, len(found), series.description or series.key)
         began = time.perf_counter()
         findings = validate_series(series, config)
-        reports.append(SeriesReport(summarise(series), [*by_series.get(series.key, []),
-                                                        *findings],
-                                    time.perf_counter() - began, index))
+        reports.append(_series_report(series, grouping, findings, time.perf_counter() - began,
+                                      index))
     return reports
 
 
@@ -140,13 +188,12 @@ def build_report(
 ) -> ValidationReport:
     """Assemble the report from the findings of each series (as :func:`validate_series`
     returned them, with the seconds each took) and those of the inventory and grouping."""
-    general, by_series = check_grouping(found, config)
+    grouping = check_stacks(found, config)
     pairs = enumerate(zip(found, per_series, strict=True))
-    reports = [SeriesReport(summarise(series), [*by_series.get(series.key, []), *findings],
-                            spent, index)
+    reports = [_series_report(series, grouping, findings, spent, index)
                for index, (series, (findings, spent)) in pairs]
-    return ValidationReport(tuple(paths), reports, [*check_files(inventory, config), *general],
-                            config, seconds)
+    return assemble_report(paths, reports, check_files(inventory, config), config,
+                           seconds=seconds)
 
 
 def validate(
@@ -178,7 +225,5 @@ def validate(
     start = time.perf_counter()
     found, inventory = scan(paths, tolerances=config.tolerances)
     reports = validate_stacks(found, config, progress=progress)
-    general = [*check_files(inventory, config),
-               *check_folders([report.series for report in reports], config)]
-    return ValidationReport(inventory.roots, reports, general, config,
-                            time.perf_counter() - start)
+    return assemble_report(inventory.roots, reports, check_files(inventory, config), config,
+                           seconds=time.perf_counter() - start)
