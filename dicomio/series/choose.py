@@ -104,8 +104,10 @@ def select_series(
 ) -> tuple[SeriesInfo, list[str]]:
     """Find the one series to read under ``path``, and the warnings it starts with.
 
-    Every caller that reads a series (``load_volume``, ``load_4d``, ``validate``, ``compare``,
-    ``convert``, ``preview``) chooses it here, so they all refuse or accept the same inputs.
+    Every caller that reads one series (``load_volume``, ``load_4d``, ``compare``, ``convert``,
+    ``preview``; the archive's conversion through ``load_volume``) chooses it here, so they all
+    refuse or accept the same inputs. ``validate`` chooses none: it checks every series of
+    :func:`scan` and reads each through the same read stage (:func:`dicomio.read.read_series`).
 
     Parameters
     ----------
