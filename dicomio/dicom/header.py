@@ -19,7 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dicomio.dicom.transfer_syntax import IMPLICIT_VR_LITTLE_ENDIAN, lookup
+from dicomio.dicom.transfer_syntax import (
+    EXPLICIT_VR_LITTLE_ENDIAN,
+    IMPLICIT_VR_LITTLE_ENDIAN,
+    lookup,
+)
 from dicomio.dicom.types import FileHeader, PixelFormat
 from dicomio.errors import InvalidDicomError, NotDicomError
 
@@ -296,7 +300,7 @@ def _parse(path: Path, buf: bytes, at_eof: bool) -> FileHeader:
             pos = _walk_meta(meta, pos, meta_raw, {0x00020002, 0x00020010})
             uid = _text(meta_raw[0x00020010], True) if 0x00020010 in meta_raw else ""
     if not uid:
-        uid = "1.2.840.10008.1.2.1" if _looks_explicit(buf, pos) else IMPLICIT_VR_LITTLE_ENDIAN
+        uid = EXPLICIT_VR_LITTLE_ENDIAN if _looks_explicit(buf, pos) else IMPLICIT_VR_LITTLE_ENDIAN
     syntax = lookup(uid)
 
     if syntax.deflated:

@@ -16,6 +16,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dicomio.dicom.transfer_syntax import (
+    HTJ2K_FAMILY,
+    JPEG2000_FAMILY,
+    JPEG_FAMILY,
+    JPEG_LS_FAMILY,
+    RLE_LOSSLESS,
+)
 from dicomio.dicom.types import PixelFormat
 
 __all__ = ["CodestreamError", "check_frame", "check_jpeg", "decode_rle"]
@@ -31,10 +38,9 @@ class CodestreamError(ValueError):
     """An encoded frame is structurally invalid (the caller names the file)."""
 
 
-_JPEG_FAMILY = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57",
-                "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"}
-_J2K_FAMILY = {"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201",
-               "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203"}
+# JPEG and JPEG-LS share their marker structure; HTJ2K is a JPEG 2000 codestream.
+_JPEG_MARKERS = JPEG_FAMILY | JPEG_LS_FAMILY
+_J2K_CODESTREAM = JPEG2000_FAMILY | HTJ2K_FAMILY
 # Writers pad fragments to an even length with 00, FF or a space after the end marker.
 _PADDING = b"\x00\xff "
 
@@ -47,13 +53,13 @@ def check_frame(frame: bytes, fmt: PixelFormat, syntax_uid: str) -> None:
     JPEG 2000 / HTJ2K: image size and components from the SIZ segment, and the end-of-codestream
     marker. RLE: the segment table.
     """
-    if syntax_uid in _JPEG_FAMILY:
+    if syntax_uid in _JPEG_MARKERS:
         check_jpeg(frame, fmt)
         if not frame.rstrip(_PADDING).endswith(b"\xff\xd9"):
             raise CodestreamError("the JPEG stream has no end-of-image marker: it is truncated")
-    elif syntax_uid in _J2K_FAMILY:
+    elif syntax_uid in _J2K_CODESTREAM:
         _check_j2k(frame, fmt)
-    elif syntax_uid == "1.2.840.10008.1.2.5":
+    elif syntax_uid == RLE_LOSSLESS:
         _rle_segments(frame, fmt)
 
 

@@ -1,17 +1,19 @@
-"""Transfer syntax → decoders, and the decoding of one file's frames.
+"""Transfer syntax → decoders (one table, :data:`DECODERS`), and the decoding of one file's frames.
 
 Two families of decoders, tried in this order:
 
 ``imagecodecs``
     The fastest exact decoders for grey-scale frames (lossless JPEG, JPEG-LS, JPEG 2000, HTJ2K,
-    RLE). They release the GIL, so frames decode in parallel threads. Frames are checked
-    structurally first (:mod:`dicomio.pixels.codestream`): these decoders are not hardened against
-    damaged input. Installed with dicomio.
+    RLE; :mod:`dicomio.pixels.imagecodecs_decoders`). They release the GIL, so frames decode in
+    parallel threads. Frames are checked structurally first (:mod:`dicomio.pixels.codestream`):
+    these decoders are not hardened against damaged input. Installed with dicomio.
 ``pydicom/<plugin>``
     pydicom 3's decoders (``pydicom.pixels``) with the plugins it finds installed: pylibjpeg
     (always installed with dicomio), gdcm, pyjpegls, pillow, and pydicom's own RLE decoder.
     They also convert YBR colour to RGB, so colour frames always take this path.
 
+A :class:`DecoderInfo` says which one decodes (its pydicom ``plugin``, or imagecodecs), and
+:meth:`EncodedPixels.decode` dispatches on it through the table, never on a decoder's name.
 Every decoder returns the stored bit patterns; :func:`dicomio.pixels.values.to_stored` turns
 them into values the same way whichever decoder ran.
 """
@@ -19,52 +21,74 @@ them into values the same way whichever decoder ran.
 from __future__ import annotations
 
 import functools
-import importlib
 import importlib.util
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from numpy.typing import NDArray
 
-from dicomio.dicom.transfer_syntax import TRANSFER_SYNTAXES, TransferSyntax
+from dicomio.dicom.transfer_syntax import (
+    HTJ2K,
+    HTJ2K_LOSSLESS,
+    HTJ2K_LOSSLESS_RPCL,
+    JPEG2000,
+    JPEG2000_LOSSLESS,
+    JPEG_BASELINE_8BIT,
+    JPEG_EXTENDED_12BIT,
+    JPEG_LOSSLESS,
+    JPEG_LOSSLESS_SV1,
+    JPEG_LS_LOSSLESS,
+    JPEG_LS_NEAR_LOSSLESS,
+    RLE_LOSSLESS,
+    TRANSFER_SYNTAXES,
+    TransferSyntax,
+)
 from dicomio.dicom.types import FileHeader, PixelFormat
 from dicomio.errors import CorruptDataError, MissingDecoderError, UnsupportedTransferSyntaxError
-from dicomio.pixels.codestream import CodestreamError, check_frame, decode_rle
+from dicomio.pixels.codestream import CodestreamError, check_frame
+from dicomio.pixels.imagecodecs_decoders import (
+    FrameDecode,
+    jpeg2000,
+    jpeg_ls,
+    lossless_jpeg,
+    rle,
+)
 
 __all__ = [
+    "DECODERS",
     "DecoderInfo",
     "EncodedPixels",
+    "SyntaxDecoders",
     "choose_decoder",
     "decodable_syntaxes",
+    "decodable_uids",
     "decoders_for",
     "is_decoder_failure",
     "read_pixel_value",
 ]
 
-# pydicom's decoding plugins, in the order dicomio prefers them.
-PYDICOM_PLUGINS = ("pylibjpeg", "gdcm", "pyjpegls", "pillow", "pydicom")
-
-# Lossless syntaxes only: for lossy JPEG, libjpeg-turbo (imagecodecs) and libjpeg (pylibjpeg)
-# round the inverse DCT differently, so the direct and pydicom backends would disagree.
-_IMAGECODECS_FUNCTIONS = {
-    "1.2.840.10008.1.2.4.57": "ljpeg_decode",
-    "1.2.840.10008.1.2.4.70": "ljpeg_decode",
-    "1.2.840.10008.1.2.4.80": "jpegls_decode",
-    "1.2.840.10008.1.2.4.81": "jpegls_decode",
-    "1.2.840.10008.1.2.4.90": "jpeg2k_decode",
-    "1.2.840.10008.1.2.4.91": "jpeg2k_decode",
-    "1.2.840.10008.1.2.4.201": "jpeg2k_decode",
-    "1.2.840.10008.1.2.4.202": "jpeg2k_decode",
-    "1.2.840.10008.1.2.4.203": "jpeg2k_decode",
-    "1.2.840.10008.1.2.5": "dicomrle_decode",
-}
-# Lossless JPEG goes to libjpeg-turbo instead when it can (see _turbo_decodes_lossless).
-_LOSSLESS_JPEG = frozenset({"1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"})
 _ITEM, _SEQUENCE_END = (0xFFFE, 0xE000), (0xFFFE, 0xE0DD)
 _ITEM_HEADER = struct.Struct("<HHL")
+
+
+@dataclass(frozen=True)
+class SyntaxDecoders:
+    """The decoders of one compressed transfer syntax, in dicomio's order of preference.
+
+    Attributes
+    ----------
+    imagecodecs
+        Decodes its grey-scale frames with imagecodecs, tried first; None where imagecodecs is
+        not used.
+    plugins
+        pydicom's plugins for it (``decoding_plugin=``), in dicomio's order of preference; those
+        pydicom finds installed are used.
+    """
+
+    imagecodecs: FrameDecode | None
+    plugins: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -79,11 +103,38 @@ class DecoderInfo:
         What to install to get it.
     releases_gil
         Decoding in threads runs in parallel.
+    plugin
+        The pydicom plugin that decodes (``decoding_plugin=``); None for imagecodecs, which
+        decodes with the function of the syntax's entry in :data:`DECODERS`.
     """
 
     name: str
     pip: str
     releases_gil: bool
+    plugin: str | None = None
+
+
+_JPEG_PLUGINS = ("pylibjpeg", "gdcm", "pillow")
+_JPEG_LS_PLUGINS = ("pylibjpeg", "gdcm", "pyjpegls")
+
+#: Every compressed syntax dicomio decodes, and its decoders in order of preference (as
+#: pydicom keeps one ``Decoder`` per UID with its plugins). imagecodecs is not used for DCT
+#: (lossy) JPEG: libjpeg-turbo (imagecodecs) and libjpeg (pylibjpeg) round the inverse DCT
+#: differently, so the direct and pydicom backends would disagree.
+DECODERS: dict[str, SyntaxDecoders] = {
+    JPEG_BASELINE_8BIT: SyntaxDecoders(None, _JPEG_PLUGINS),
+    JPEG_EXTENDED_12BIT: SyntaxDecoders(None, _JPEG_PLUGINS),
+    JPEG_LOSSLESS: SyntaxDecoders(lossless_jpeg, ("pylibjpeg", "gdcm")),
+    JPEG_LOSSLESS_SV1: SyntaxDecoders(lossless_jpeg, ("pylibjpeg", "gdcm")),
+    JPEG_LS_LOSSLESS: SyntaxDecoders(jpeg_ls, _JPEG_LS_PLUGINS),
+    JPEG_LS_NEAR_LOSSLESS: SyntaxDecoders(jpeg_ls, _JPEG_LS_PLUGINS),
+    JPEG2000_LOSSLESS: SyntaxDecoders(jpeg2000, _JPEG_PLUGINS),
+    JPEG2000: SyntaxDecoders(jpeg2000, _JPEG_PLUGINS),
+    HTJ2K_LOSSLESS: SyntaxDecoders(jpeg2000, ("pylibjpeg",)),
+    HTJ2K_LOSSLESS_RPCL: SyntaxDecoders(jpeg2000, ("pylibjpeg",)),
+    HTJ2K: SyntaxDecoders(jpeg2000, ("pylibjpeg",)),
+    RLE_LOSSLESS: SyntaxDecoders(rle, ("pylibjpeg", "pydicom")),
+}
 
 
 @functools.cache
@@ -103,7 +154,7 @@ def _pydicom_plugins(uid: str) -> tuple[str, ...]:
         available = set(get_decoder(uid).available_plugins)
     except (NotImplementedError, ValueError):
         return ()
-    return tuple(p for p in PYDICOM_PLUGINS if p in available)
+    return tuple(p for p in DECODERS[uid].plugins if p in available)
 
 
 def decoders_for(syntax: TransferSyntax, fmt: PixelFormat | None = None) -> list[DecoderInfo]:
@@ -111,11 +162,15 @@ def decoders_for(syntax: TransferSyntax, fmt: PixelFormat | None = None) -> list
     first. Native (uncompressed) syntaxes need no decoder and return ``[]``."""
     if syntax.native or not syntax.supported:
         return []
+    entry = DECODERS.get(syntax.uid)
+    if entry is None:
+        return []
     found = []
     grey = fmt is None or fmt.samples_per_pixel == 1
-    if syntax.uid in _IMAGECODECS_FUNCTIONS and grey and _installed("imagecodecs"):
+    if entry.imagecodecs is not None and grey and _installed("imagecodecs"):
         found.append(DecoderInfo("imagecodecs", "imagecodecs", True))
-    found += [DecoderInfo(f"pydicom/{p}", p, False) for p in _pydicom_plugins(syntax.uid)]
+    found += [DecoderInfo(f"pydicom/{p}", p, False, plugin=p)
+              for p in _pydicom_plugins(syntax.uid)]
     return found
 
 
@@ -150,9 +205,9 @@ def choose_decoder(
         return None
     found = decoders_for(syntax, fmt)
     if pydicom_only:
-        found = [d for d in found if d.name.startswith("pydicom/")]
+        found = [d for d in found if d.plugin is not None]
     if prefer is not None:
-        wanted = [d for d in found if prefer in (d.name, d.name.removeprefix("pydicom/"))]
+        wanted = [d for d in found if prefer in (d.name, d.plugin)]
         if not wanted:
             raise MissingDecoderError(
                 f"decoder {prefer!r} is not installed or cannot decode {syntax}; installed "
@@ -171,6 +226,12 @@ def decodable_syntaxes() -> dict[str, list[str]]:
     return {uid: [d.name for d in decoders_for(ts)]
             for uid, ts in TRANSFER_SYNTAXES.items()
             if ts.supported and (ts.native or decoders_for(ts))}
+
+
+def decodable_uids() -> frozenset[str]:
+    """The UIDs of :func:`decodable_syntaxes`: what dicomio's own backends decode (as installed
+    now)."""
+    return frozenset(decodable_syntaxes())
 
 
 def read_pixel_value(header: FileHeader) -> bytes:
@@ -269,11 +330,12 @@ class EncodedPixels:
         syntax = self.header.transfer_syntax
         frame = self.checked_frame(index)
         try:
-            if decoder.name == "imagecodecs":
-                array = _imagecodecs_decode(frame, self.fmt, syntax.uid, out)
+            if decoder.plugin is not None:
+                array = _pydicom_decode(self.value, index, self.fmt, syntax.uid, decoder.plugin)
             else:
-                array = _pydicom_decode(self.value, index, self.fmt, syntax.uid,
-                                        decoder.name.removeprefix("pydicom/"))
+                decode = DECODERS[syntax.uid].imagecodecs
+                assert decode is not None  # decoders_for offers imagecodecs only then
+                array = decode(frame, self.fmt, out)
         except CorruptDataError:
             raise
         except MissingDecoderError as exc:
@@ -319,59 +381,6 @@ def _fragments(value: bytes, header: FileHeader) -> list[memoryview]:
     if len(items) < 2:  # the first item is the Basic Offset Table
         raise CorruptDataError("encapsulated pixel data holds no fragment", path=header.path)
     return items[1:]
-
-
-@functools.cache
-def _imagecodecs_function(name: str) -> Callable[..., Any] | None:
-    function: Callable[..., Any] | None = getattr(importlib.import_module("imagecodecs"), name,
-                                                  None)
-    return function
-
-
-@functools.cache
-def _turbo_decodes_lossless() -> bool:
-    """Whether imagecodecs' libjpeg-turbo (3.0 and later) decodes lossless JPEG.
-
-    It decodes lossless JPEG 2-4x faster than liblj92 (``ljpeg_decode``), with the same values
-    on every lossless JPEG of the corpus and the generated cases. Older builds of imagecodecs
-    have only liblj92. Probed once, on a small image encoded and decoded here.
-    """
-    try:
-        import imagecodecs
-
-        probe = (np.arange(64, dtype=np.uint16) * 61).reshape(8, 8)
-        encoded = imagecodecs.jpeg8_encode(probe, lossless=True, bitspersample=12)
-        return bool(np.array_equal(imagecodecs.jpeg8_decode(encoded), probe))
-    except Exception:  # no lossless support in this build, or no jpeg8 codec at all
-        return False
-
-
-def _imagecodecs_name(uid: str) -> str:
-    if uid in _LOSSLESS_JPEG and _turbo_decodes_lossless():
-        return "jpeg8_decode"
-    return _IMAGECODECS_FUNCTIONS[uid]
-
-
-def _imagecodecs_decode(
-    data: bytes, fmt: PixelFormat, uid: str, out: NDArray[Any] | None
-) -> NDArray[Any]:
-    """Decode one frame with imagecodecs, straight into ``out`` when the decoder accepts it."""
-    name = _imagecodecs_name(uid)
-    if name == "dicomrle_decode":
-        return decode_rle(data, fmt)
-    function = _imagecodecs_function(name)
-    if function is None:
-        raise MissingDecoderError(
-            f"this build of imagecodecs has no {name}; upgrade it (pip install -U imagecodecs) "
-            f"or choose another decoder")
-    if out is not None:
-        try:
-            array: NDArray[Any] = function(data, out=out)
-            return array
-        except ValueError:
-            pass  # ``out`` refused (another dtype or shape): decode into an array of its own
-    array = function(data)
-    return array
 
 
 def _pydicom_decode(

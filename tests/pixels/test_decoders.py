@@ -8,9 +8,12 @@ import pytest
 from pydicom.encaps import encapsulate
 
 import dicomio
+from dicomio.dicom import transfer_syntax as ts
 from dicomio.dicom.header import read_header
+from dicomio.dicom.transfer_syntax import TRANSFER_SYNTAXES
 from dicomio.pixels import decoders as decode
-from dicomio.pixels.decoders import EncodedPixels, choose_decoder, read_pixel_value
+from dicomio.pixels import imagecodecs_decoders as fast
+from dicomio.pixels.decoders import DecoderInfo, EncodedPixels, choose_decoder, read_pixel_value
 from dicomio.testing.synthetic import J2K_LOSSLESS, JPEG_LOSSLESS_SV1, RLE, SeriesSpec
 from tests.support.dicom_files import rewrite
 
@@ -85,7 +88,7 @@ def test_an_output_the_decoder_cannot_fill_gets_a_new_array(make_series) -> None
 def _record_functions(monkeypatch) -> list[str]:
     """Record the names of the imagecodecs functions that decode."""
     used: list[str] = []
-    real = decode._imagecodecs_function
+    real = fast._imagecodecs_function
 
     def recording(name: str):
         function = real(name)
@@ -96,7 +99,7 @@ def _record_functions(monkeypatch) -> list[str]:
 
         return call
 
-    monkeypatch.setattr(decode, "_imagecodecs_function", recording)
+    monkeypatch.setattr(fast, "_imagecodecs_function", recording)
     return used
 
 
@@ -104,7 +107,7 @@ def _record_functions(monkeypatch) -> list[str]:
 def test_lossless_jpeg_with_and_without_libjpeg_turbo(make_series, monkeypatch, turbo) -> None:
     truth = make_series(SMALL.with_(transfer_syntax=JPEG_LOSSLESS_SV1, bits_stored=16,
                                     signed=True, rescale_intercept=0))
-    monkeypatch.setattr(decode, "_turbo_decodes_lossless", lambda: turbo)
+    monkeypatch.setattr(fast, "_turbo_decodes_lossless", lambda: turbo)
     used = _record_functions(monkeypatch)
     volume = dicomio.load_volume(truth.folder, backend="direct", decoder="imagecodecs")
     assert set(used) == {"jpeg8_decode" if turbo else "ljpeg_decode"}
@@ -112,13 +115,13 @@ def test_lossless_jpeg_with_and_without_libjpeg_turbo(make_series, monkeypatch, 
 
 
 def test_this_imagecodecs_decodes_lossless_jpeg_with_libjpeg_turbo() -> None:
-    decode._turbo_decodes_lossless.cache_clear()
-    assert decode._turbo_decodes_lossless()  # imagecodecs >= 2024.1.1 ships libjpeg-turbo 3
+    fast._turbo_decodes_lossless.cache_clear()
+    assert fast._turbo_decodes_lossless()  # imagecodecs >= 2024.1.1 ships libjpeg-turbo 3
 
 
 def test_imagecodecs_without_the_function_is_a_clear_error(make_series, monkeypatch) -> None:
     truth = make_series(SMALL.with_(transfer_syntax=JPEG_LOSSLESS_SV1))
-    monkeypatch.setattr(decode, "_imagecodecs_function", lambda name: None)
+    monkeypatch.setattr(fast, "_imagecodecs_function", lambda name: None)
     with pytest.raises(dicomio.MissingDecoderError, match="imagecodecs has no") as info:
         dicomio.load_volume(truth.folder, backend="direct", decoder="imagecodecs")
     assert info.value.path in truth.files
@@ -131,10 +134,56 @@ def test_the_fastest_decoder_is_the_default(make_series) -> None:
     assert volume.provenance.decoders == ("imagecodecs",)
 
 
-@pytest.mark.parametrize("syntax", ["1.2.840.10008.1.2.1", RLE])
+@pytest.mark.parametrize("syntax", [ts.EXPLICIT_VR_LITTLE_ENDIAN, RLE])
 def test_colour_read_in_place_is_never_rescaled(make_series, syntax: str) -> None:
     truth = make_series(SMALL.with_(samples_per_pixel=3, transfer_syntax=syntax))
     rewrite(truth.files, RescaleIntercept="-100")  # must not shift colour values
     for backend in ("direct", "pydicom"):
         volume = dicomio.load_volume(truth.folder, backend=backend)
         np.testing.assert_array_equal(volume.array, truth.stored)
+
+
+# --- the decoder table ----------------------------------------------------------------------
+
+def test_the_table_has_every_compressed_syntax_dicomio_supports() -> None:
+    compressed = {uid for uid, syntax in TRANSFER_SYNTAXES.items()
+                  if syntax.supported and not syntax.native}
+    assert set(decode.DECODERS) == compressed
+
+
+@pytest.mark.parametrize("uid", sorted(decode.DECODERS))
+def test_the_table_lists_every_plugin_pydicom_has_installed(uid: str) -> None:
+    from pydicom.pixels.decoders.base import get_decoder
+
+    assert set(get_decoder(uid).available_plugins) <= set(decode.DECODERS[uid].plugins)
+
+
+def test_imagecodecs_never_decodes_dct_jpeg() -> None:
+    """libjpeg-turbo and libjpeg round the inverse DCT differently: the direct and pydicom
+    backends must use the same library for lossy JPEG."""
+    for uid in (ts.JPEG_BASELINE_8BIT, ts.JPEG_EXTENDED_12BIT):
+        assert decode.DECODERS[uid].imagecodecs is None
+        names = [d.name for d in decode.decoders_for(ts.lookup(uid))]
+        assert names and "imagecodecs" not in names
+
+
+def test_a_pydicom_decoder_names_its_plugin() -> None:
+    chosen = choose_decoder(ts.lookup(ts.JPEG2000_LOSSLESS), prefer="pylibjpeg")
+    assert chosen == DecoderInfo("pydicom/pylibjpeg", "pylibjpeg", False, plugin="pylibjpeg")
+    fastest = choose_decoder(ts.lookup(ts.JPEG2000_LOSSLESS))
+    assert fastest is not None and fastest.name == "imagecodecs" and fastest.plugin is None
+
+
+def test_frames_are_decoded_by_the_table_entry_not_by_the_decoder_name(make_series,
+                                                                      monkeypatch) -> None:
+    truth = make_series(SMALL.with_(transfer_syntax=RLE))
+    _, encoded = _encoded(truth.files[0])
+    marker = np.full((24, 20), 7, dtype=np.uint16)
+    monkeypatch.setitem(decode.DECODERS, RLE,
+                        decode.SyntaxDecoders(lambda data, fmt, out: marker, ("pydicom",)))
+    # Whatever it is called, a decoder without a pydicom plugin decodes with the entry's
+    # imagecodecs function...
+    assert encoded.decode(0, DecoderInfo("renamed", "imagecodecs", True)) is marker
+    # ... and one with a plugin through pydicom, with that plugin.
+    by_plugin = encoded.decode(0, DecoderInfo("also renamed", "pydicom", False, plugin="pydicom"))
+    np.testing.assert_array_equal(by_plugin, truth.stored[0])

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pydicom.pixels
 import pytest
 
-from dicomio.pixels import decoders
+from dicomio.pixels.decoders import EncodedPixels
 from dicomio.testing.multiframe import write_mosaic
 from dicomio.testing.synthetic import EXPLICIT_BE, RLE, SeriesSpec
 from dicomio.validate.findings import Finding
@@ -25,7 +26,8 @@ MOSAIC = SeriesSpec(shape=(5, 12, 14), modality="MR", rescale_intercept=0.0)
 
 
 def count_decodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count every frame decoded by dicomio's decoders (its RLE decoder and pydicom's)."""
+    """Count every frame decoded: by dicomio's decoders (``EncodedPixels.decode``, their one
+    entry for a compressed frame) and by pydicom (``pydicom.pixels.pixel_array``)."""
     calls: list[int] = []
 
     def counted(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -34,8 +36,8 @@ def count_decodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
             return function(*args, **kwargs)
         return wrapper
 
-    monkeypatch.setattr(decoders, "decode_rle", counted(decoders.decode_rle))
-    monkeypatch.setattr(decoders, "_pydicom_decode", counted(decoders._pydicom_decode))
+    monkeypatch.setattr(EncodedPixels, "decode", counted(EncodedPixels.decode))
+    monkeypatch.setattr(pydicom.pixels, "pixel_array", counted(pydicom.pixels.pixel_array))
     return calls
 
 
