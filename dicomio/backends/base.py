@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 
 from dicomio.dicom.types import FileHeader
 from dicomio.geometry.conventions import affine_from_xyz
+from dicomio.pixels.pydicom_read import Slot
 from dicomio.pixels.values import output_dtype
 from dicomio.series.info import SeriesInfo
 
@@ -28,9 +29,6 @@ __all__ = [
     "slots_by_file",
     "volume_dtype",
 ]
-
-# (frame index in its file, slice index in the volume, slope, intercept)
-Slot = tuple[int, int, float, float]
 
 
 @dataclass(frozen=True)

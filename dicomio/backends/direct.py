@@ -19,11 +19,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dicomio.backends.base import ReadOptions, ReadResult, Slot, slots_by_file, volume_dtype
-from dicomio.backends.pydicom_backend import read_file_with_pydicom
 from dicomio.dicom.types import FileHeader, PixelFormat
 from dicomio.errors import CorruptDataError
 from dicomio.parallel import decode_workers
 from dicomio.pixels.decoders import DecoderInfo, EncodedPixels, choose_decoder, read_pixel_value
+from dicomio.pixels.pydicom_read import read_file_with_pydicom
 from dicomio.pixels.values import finish_frame, to_stored
 from dicomio.series.info import SeriesInfo
 
@@ -86,7 +86,8 @@ def _read_file(
 ) -> str:
     """Fill the slices of ``out`` that come from one file; return the decoder's name."""
     if _needs_pydicom(header):
-        return read_file_with_pydicom(header, slots, out, options)
+        return read_file_with_pydicom(header, slots, out, rescale=options.rescale,
+                                      keep_high_bits=options.keep_high_bits)
     if header.transfer_syntax.native:
         _read_native(header, slots, out, options)
         return "native"

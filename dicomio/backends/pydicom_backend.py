@@ -6,60 +6,14 @@ decoding (with the plugins it finds: pylibjpeg, gdcm, pyjpegls, pillow).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import numpy as np
-from numpy.typing import NDArray
 
-from dicomio.backends.base import ReadOptions, ReadResult, Slot, slots_by_file, volume_dtype
-from dicomio.dicom.types import FileHeader
-from dicomio.errors import CorruptDataError, DicomIOError
-from dicomio.pixels.decoders import EncodedPixels, choose_decoder, is_decoder_failure
-from dicomio.pixels.values import finish_frame
+from dicomio.backends.base import ReadOptions, ReadResult, slots_by_file, volume_dtype
+from dicomio.pixels.decoders import choose_decoder
+from dicomio.pixels.pydicom_read import read_file_with_pydicom
 from dicomio.series.info import SeriesInfo
 
-__all__ = ["Reader", "read_file_with_pydicom"]
-
-def read_file_with_pydicom(
-    header: FileHeader,
-    slots: Sequence[Slot],
-    out: NDArray[Any],
-    options: ReadOptions,
-    plugin: str = "",
-) -> str:
-    """Decode the frames of one file with pydicom into their slices of ``out``.
-
-    Returns the name of the decoder used.
-    """
-    import pydicom
-    from pydicom.pixels import pixel_array
-
-    fmt = header.pixel
-    assert fmt is not None
-    try:
-        dataset = pydicom.dcmread(header.path)
-        # Damaged frames are refused before pydicom's plugins see them, as in the direct
-        # backend: same checks, same errors.
-        encoded = None if header.transfer_syntax.native or "PixelData" not in dataset \
-            else EncodedPixels(header, dataset.PixelData)
-        for index, k, slope, intercept in slots:
-            if encoded is not None:
-                encoded.checked_frame(index)
-            # pydicom masks the bits above BitsStored too, unless told to keep them.
-            raw: dict[str, Any] = {"correct_unused_bits": False} \
-                if options.keep_high_bits else {}
-            decoded = pixel_array(dataset, index=index, decoding_plugin=plugin, **raw)
-            finish_frame(decoded, fmt, out[k], slope=slope, intercept=intercept,
-                         rescale=options.rescale, keep_high_bits=options.keep_high_bits)
-    except DicomIOError:
-        raise
-    except BaseException as exc:  # plugins raise many types; Rust ones a BaseException panic
-        if not is_decoder_failure(exc):
-            raise
-        raise CorruptDataError(f"pydicom cannot read the pixel data: {type(exc).__name__}: {exc}",
-                               path=header.path) from None
-    return f"pydicom/{plugin or 'pydicom'}"
+__all__ = ["Reader"]
 
 
 class Reader:
@@ -71,8 +25,10 @@ class Reader:
         for header, slots in slots_by_file(series):
             decoder = choose_decoder(header.transfer_syntax, header.pixel,
                                      prefer=_plugin_name(options.decoder), pydicom_only=True)
-            plugin = decoder.name.removeprefix("pydicom/") if decoder else ""
-            used.add(read_file_with_pydicom(header, slots, out, options, plugin))
+            plugin = (decoder.plugin or "") if decoder is not None else ""
+            used.add(read_file_with_pydicom(header, slots, out, plugin,
+                                            rescale=options.rescale,
+                                            keep_high_bits=options.keep_high_bits))
         return ReadResult(out, decoders=tuple(sorted(used)))
 
 

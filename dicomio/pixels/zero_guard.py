@@ -7,37 +7,43 @@ decoder can fail the same way. Every volume a backend returns passes through
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-from dicomio.backends.base import volume_dtype
-from dicomio.backends.pydicom_backend import read_file_with_pydicom
-from dicomio.backends.registry import ReadOptions
 from dicomio.errors import CorruptDataError
+from dicomio.pixels.pydicom_read import read_file_with_pydicom
 from dicomio.series.info import SeriesInfo
 
 __all__ = ["check_not_all_zero"]
 
 
+class _Options(Protocol):
+    """What the guard needs of the read options (:class:`dicomio.backends.base.ReadOptions`)."""
+
+    @property
+    def rescale(self) -> bool: ...
+
+
 def check_not_all_zero(
-    array: NDArray[Any], series: SeriesInfo, options: ReadOptions, backend: str
+    array: NDArray[Any], series: SeriesInfo, options: _Options, backend: str
 ) -> str | None:
     """Never return zeros as if they were an image.
 
-    An all-zero result is checked against pydicom's decoding of the middle slice: if that is
-    not zero, the backend failed silently (VTK does this with compressed data) and this is an
-    error; otherwise the data really is zero, which is only worth a warning.
+    An all-zero result is checked against pydicom's decoding of the middle slice, into the
+    result's dtype with the same rescale: if that is not zero, the backend failed silently (VTK
+    does this with compressed data) and this is an error; otherwise the data really is zero,
+    which is only worth a warning.
     """
     n = array.shape[0]
     if any(array[k].any() for k in {n // 2, 0, n - 1}) or array.any():
         return None
     k = n // 2
     frame = series.frames[k]
-    reference = np.empty((1, *array.shape[1:]), dtype=volume_dtype(series, options))
+    reference = np.empty((1, *array.shape[1:]), dtype=array.dtype)
     read_file_with_pydicom(frame.header, [(frame.index, 0, frame.slope, frame.intercept)],
-                           reference, options)
+                           reference, rescale=options.rescale)
     if reference.any():
         raise CorruptDataError(
             f"backend {backend!r} returned only zeros, but slice {k} decoded by pydicom is not "
