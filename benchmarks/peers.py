@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 import dicomio
-from dicomio.backends.registry import BACKENDS
+from dicomio.backends.registry import backend_specs
 
 __all__ = ["Contender", "Loaded", "check_against_truth", "contenders"]
 
@@ -96,8 +96,8 @@ def _pydicom_loop(folder: Path) -> Loaded:
 def contenders() -> list[Contender]:
     """Every contender installed here: dicomio first (``auto``, then each backend), then peers."""
     found = [Contender("dicomio auto", _dicomio("auto"), True)]
-    found += [Contender(f"dicomio {name}", _dicomio(name), True)
-              for name, spec in BACKENDS.items() if spec.installed()]
+    found += [Contender(f"dicomio {spec.name}", _dicomio(spec.name), True)
+              for spec in backend_specs() if spec.installed()]
     found += [
         Contender("SimpleITK", _simpleitk, False),
         Contender("vtkDICOMImageReader", _vtk, False,

@@ -26,6 +26,7 @@ from dicomio.errors import (
     RepeatedPositionsError,
     SchedulerError,
     SeriesNotFoundError,
+    UnknownBackendError,
     UnreadableFilesError,
     UnsupportedTransferSyntaxError,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "SeriesInfo",
     "SeriesNotFoundError",
     "SkippedFile",
+    "UnknownBackendError",
     "UnreadableFilesError",
     "UnsupportedTransferSyntaxError",
     "Volume",

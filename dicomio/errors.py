@@ -16,6 +16,7 @@ FileNotFoundError`` or ``except ValueError`` clauses keep working::
     ├── UnsupportedTransferSyntaxError         (NotImplementedError)
     ├── MissingDecoderError                    (ImportError) names the pip extra that fixes it
     ├── BackendUnavailableError                (ImportError) names the pip extra that fixes it
+    ├── UnknownBackendError                    (ValueError) lists the registered backends
     ├── BackendCannotReadError                 (ValueError) the backend cannot read this series
     ├── BackendReadError                       (RuntimeError) the toolkit failed while reading
     ├── ConfigError                            (ValueError) a dicomio configuration file is wrong
@@ -51,6 +52,7 @@ __all__ = [
     "RepeatedPositionsError",
     "SchedulerError",
     "SeriesNotFoundError",
+    "UnknownBackendError",
     "UnreadableFilesError",
     "UnsupportedTransferSyntaxError",
 ]
@@ -166,6 +168,10 @@ class MissingDecoderError(DicomIOError, ImportError):  # type: ignore[misc]
 
 class BackendUnavailableError(DicomIOError, ImportError):  # type: ignore[misc]
     """The requested backend's toolkit is not installed."""
+
+
+class UnknownBackendError(DicomIOError, ValueError):
+    """No backend of the requested name is registered; the message lists those that are."""
 
 
 class BackendCannotReadError(DicomIOError, ValueError):

@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dicomio.backends.registry import BACKENDS
+from dicomio.backends.registry import backend_specs, get_spec
 from tests.support.agreement import CORPUS, REFERENCES, Expect, Outcome, Reference, check
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,8 +76,9 @@ DOCUMENTED = {
 
 
 def outcome_of(reference: Reference, backend: str) -> Outcome:
-    if not BACKENDS[backend].installed():
-        return Outcome("not installed", BACKENDS[backend].install_hint())
+    spec = get_spec(backend)
+    if not spec.installed():
+        return Outcome("not installed", spec.install_hint())
     try:
         return check(reference, backend)
     except AssertionError as exc:
@@ -96,7 +97,7 @@ def cell(outcome: Outcome) -> str:
 
 
 def render(results: dict[str, dict[str, Outcome]]) -> str:
-    backends = list(BACKENDS)
+    backends = [spec.name for spec in backend_specs()]
     lines = [INTRO, "## Results", "",
              "| reference | converter | what | " + " | ".join(backends) + " |",
              "|---|---|---|" + "---|" * len(backends)]
@@ -116,8 +117,8 @@ def render(results: dict[str, dict[str, Outcome]]) -> str:
         names = ", ".join(f"`{r.name}`" for r in REFERENCES if r.expect is expect)
         lines += [f"### {expect.value}", "", f"{names}.", "", text, ""]
     lines += ["## Not in the table: a vendor convention not applied yet", "", NOT_YET, ""]
-    versions = ", ".join(f"{name} {spec.version() or '(not installed)'}"
-                         for name, spec in BACKENDS.items())
+    versions = ", ".join(f"{spec.name} {spec.version() or '(not installed)'}"
+                         for spec in backend_specs())
     lines += ["## Environment", "", f"Backends: {versions}.", ""]
     return "\n".join(lines)
 
@@ -129,11 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     if not CORPUS.exists():
         print(f"corpus not found at {CORPUS}: set DICOMIO_CORPUS", file=sys.stderr)
         return 2
-    results = {r.name: {b: outcome_of(r, b) for b in BACKENDS} for r in REFERENCES}
+    backends = [spec.name for spec in backend_specs()]
+    results = {r.name: {b: outcome_of(r, b) for b in backends} for r in REFERENCES}
     args.output.write_text(render(results), encoding="utf-8")
     failed = [f"{name} / {b}" for name, row in results.items() for b, o in row.items()
               if o.status == "FAILED"]
-    print(f"wrote {args.output}: {len(REFERENCES)} references x {len(BACKENDS)} backends, "
+    print(f"wrote {args.output}: {len(REFERENCES)} references x {len(backends)} backends, "
           f"{len(failed)} disagreement(s)" + (": " + ", ".join(failed) if failed else ""))
     return 1 if failed else 0
 

@@ -25,6 +25,7 @@ __all__ = [
     "ReadResult",
     "ReportedGeometry",
     "Slot",
+    "has_multi_frame_files",
     "ignored_decoder",
     "slots_by_file",
     "volume_dtype",
@@ -201,6 +202,11 @@ def ignored_decoder(options: ReadOptions, library: str) -> list[str]:
     if options.decoder is None:
         return []
     return [f"decoder={options.decoder!r} ignored: this backend decodes with {library}"]
+
+
+def has_multi_frame_files(series: SeriesInfo) -> bool:
+    """Whether a file of the series holds several frames (toolkits read one image per file)."""
+    return any(h.pixel is not None and h.pixel.number_of_frames > 1 for h in series.headers)
 
 
 def slots_by_file(series: SeriesInfo) -> list[tuple[FileHeader, list[Slot]]]:

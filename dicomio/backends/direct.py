@@ -18,16 +18,49 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from dicomio.backends.base import ReadOptions, ReadResult, Slot, slots_by_file, volume_dtype
+from dicomio.backends.base import (
+    BackendSpec,
+    ReadOptions,
+    ReadResult,
+    Slot,
+    slots_by_file,
+    volume_dtype,
+)
 from dicomio.dicom.types import FileHeader, PixelFormat
 from dicomio.errors import CorruptDataError
 from dicomio.parallel import decode_workers
-from dicomio.pixels.decoders import DecoderInfo, EncodedPixels, choose_decoder, read_pixel_value
+from dicomio.pixels.decoders import (
+    DecoderInfo,
+    EncodedPixels,
+    choose_decoder,
+    decodable_uids,
+    read_pixel_value,
+)
 from dicomio.pixels.pydicom_read import read_file_with_pydicom
 from dicomio.pixels.values import finish_frame, to_stored
 from dicomio.series.info import SeriesInfo
 
-__all__ = ["Reader"]
+__all__ = ["SPEC", "Reader"]
+
+
+def _direct_unable(series: SeriesInfo) -> str | None:
+    fmt = series.pixel
+    if fmt.bits_allocated % 8:
+        return f"BitsAllocated {fmt.bits_allocated} is not a whole number of bytes"
+    return None
+
+
+SPEC = BackendSpec(
+    name="direct",
+    module="dicomio.backends.direct",
+    requires=("numpy", "pydicom"),
+    distribution="dicomio",
+    extra=None,
+    summary="dicomio's own reader: header scan once, bytes read straight into the array, "
+            "frames decoded in parallel threads (imagecodecs, else pydicom's plugins)",
+    syntaxes=decodable_uids,
+    unable=_direct_unable,
+)
 
 
 def _needs_pydicom(header: FileHeader) -> bool:

@@ -8,12 +8,31 @@ from __future__ import annotations
 
 import numpy as np
 
-from dicomio.backends.base import ReadOptions, ReadResult, slots_by_file, volume_dtype
-from dicomio.pixels.decoders import choose_decoder
+from dicomio.backends.base import BackendSpec, ReadOptions, ReadResult, slots_by_file, volume_dtype
+from dicomio.pixels.decoders import choose_decoder, decodable_uids
 from dicomio.pixels.pydicom_read import read_file_with_pydicom
 from dicomio.series.info import SeriesInfo
 
-__all__ = ["Reader"]
+__all__ = ["SPEC", "Reader"]
+
+
+def _pydicom_unable(series: SeriesInfo) -> str | None:
+    if series.pixel.bits_allocated == 1:  # segmentations: no stored dtype of 1 bit
+        return "BitsAllocated 1 (bit-packed pixels, as in segmentations) is not supported"
+    return None
+
+
+SPEC = BackendSpec(
+    name="pydicom",
+    module="dicomio.backends.pydicom_backend",
+    requires=("pydicom",),
+    distribution="pydicom",
+    extra=None,
+    summary="pydicom.dcmread + pydicom.pixels, one file after another (plugins: pylibjpeg, "
+            "gdcm, pyjpegls, pillow)",
+    syntaxes=decodable_uids,
+    unable=_pydicom_unable,
+)
 
 
 class Reader:

@@ -18,7 +18,7 @@ one, so that every value and the dtype are exactly those of the pydicom backend:
   file) and signed 12-bit MONOCHROME1, which GDCM refuses.
 
 The geometry SimpleITK reports (origin, spacing, direction) is returned as
-:class:`~dicomio.backends.registry.ReportedGeometry`, converted to the contract's axis order.
+:class:`~dicomio.backends.base.ReportedGeometry`, converted to the contract's axis order.
 """
 
 from __future__ import annotations
@@ -31,24 +31,76 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dicomio.backends.base import (
+    BackendSpec,
     ReadOptions,
     ReadResult,
     ReportedGeometry,
+    has_multi_frame_files,
     ignored_decoder,
     volume_dtype,
 )
 from dicomio.dicom.frame import Frame
+from dicomio.dicom.transfer_syntax import (
+    HTJ2K_FAMILY,
+    JPEG2000_FAMILY,
+    JPEG_FAMILY,
+    JPEG_LS_FAMILY,
+    NATIVE_SYNTAXES,
+    RLE_LOSSLESS,
+)
 from dicomio.dicom.types import PixelFormat
 from dicomio.errors import BackendReadError
 from dicomio.pixels.values import finish_frame
 from dicomio.series.info import SeriesInfo
 
-__all__ = ["DECODER_NAME", "Reader", "stored_from_gdcm"]
+__all__ = ["DECODER_NAME", "SPEC", "Reader", "stored_from_gdcm"]
 
 DECODER_NAME = "SimpleITK/GDCM"
 # A recovered stored value further than this from an integer means GDCM did not apply the
 # slope and intercept dicomio read (they are exact in float64 otherwise).
 _INTEGRAL = 1e-3
+
+# Native syntaxes, then every compressed one GDCM decoded in dicomio's tests (see
+# tests/backends/test_sitk_backend.py and the conformance suite).
+_SITK_SYNTAXES = (NATIVE_SYNTAXES | JPEG_FAMILY | JPEG_LS_FAMILY | JPEG2000_FAMILY | HTJ2K_FAMILY
+                  | {RLE_LOSSLESS})
+
+
+def _sitk_syntaxes() -> frozenset[str]:
+    return _SITK_SYNTAXES
+
+
+def _sitk_unable(series: SeriesInfo) -> str | None:
+    fmt = series.pixel
+    if has_multi_frame_files(series):
+        return "multi-frame files (ImageSeriesReader reads one image per file)"
+    if fmt.float_data:
+        return "Float Pixel Data (not tested with GDCM)"
+    if fmt.bits_allocated not in (8, 16, 32):
+        return f"BitsAllocated {fmt.bits_allocated}"
+    if fmt.bits_allocated == 8 and fmt.bits_stored < 8:
+        return f"8-bit data with BitsStored {fmt.bits_stored} (GDCM requires 8)"
+    if fmt.bits_allocated == 32 and fmt.bits_stored < 32:
+        return f"32-bit data with BitsStored {fmt.bits_stored} (GDCM masks the wrong bits)"
+    if fmt.photometric_interpretation == "PALETTE COLOR":
+        return "GDCM applies the palette (RGB out); the contract returns the stored indices"
+    if (fmt.photometric_interpretation == "MONOCHROME1" and fmt.signed
+            and fmt.bits_stored == 12):
+        return "GDCM fails on signed 12-bit MONOCHROME1"
+    return None
+
+
+SPEC = BackendSpec(
+    name="sitk",
+    module="dicomio.backends.sitk_backend",
+    requires=("SimpleITK",),
+    distribution="SimpleITK",
+    extra="sitk",
+    summary="SimpleITK ImageSeriesReader (GDCM) on dicomio's sorted file list; its rescale "
+            "and MONOCHROME1 inversion undone",
+    syntaxes=_sitk_syntaxes,
+    unable=_sitk_unable,
+)
 
 
 class Reader:

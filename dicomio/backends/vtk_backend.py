@@ -15,8 +15,8 @@ the pixels is undone:
   :mod:`dicomio.pixels.values` applies the contract's masking, rescale and dtype;
 - high bits above BitsStored are not masked by VTK: :func:`dicomio.pixels.values.to_stored` does it.
 
-What VTK cannot read at all (tested, see ``tests/test_vtk_backend.py``): compressed data (it
-logs an error and returns zeros), Explicit VR Big Endian and deflated files (empty output),
+What VTK cannot read at all (tested, see ``tests/backends/test_vtk_backend.py``): compressed data
+(it logs an error and returns zeros), Explicit VR Big Endian and deflated files (empty output),
 BitsAllocated other than 8 or 16, Float Pixel Data, colour other than RGB (YBR comes back as
 one component) and multi-frame files (only the first frame is read). ``auto`` never picks VTK
 for those and an explicit request raises :class:`~dicomio.BackendCannotReadError`.
@@ -34,22 +34,63 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dicomio.backends.base import (
+    BackendSpec,
     ReadOptions,
     ReadResult,
     ReportedGeometry,
+    has_multi_frame_files,
     ignored_decoder,
     volume_dtype,
 )
+from dicomio.dicom.transfer_syntax import EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN
 from dicomio.dicom.types import PixelFormat
 from dicomio.errors import BackendReadError
 from dicomio.pixels.values import finish_frame
 from dicomio.series.info import SeriesInfo
 
-__all__ = ["DECODER_NAME", "Reader", "raise_on_error", "stored_from_vtk", "vtk_cannot_invert"]
+__all__ = ["DECODER_NAME", "SPEC", "Reader", "raise_on_error", "stored_from_vtk",
+           "vtk_cannot_invert"]
 
 DECODER_NAME = "vtkDICOMImageReader"
 # VTK keeps float32 values: recovery needs their rounding error below half a stored step.
 _FLOAT32_EPSILON = float(np.finfo(np.float32).eps)
+# vtkDICOMImageReader reads uncompressed little-endian data only: compressed data comes back
+# as zeros, big endian and deflated files as an empty image.
+_VTK_SYNTAXES = frozenset({IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN})
+
+
+def _vtk_syntaxes() -> frozenset[str]:
+    return _VTK_SYNTAXES
+
+
+def _vtk_unable(series: SeriesInfo) -> str | None:
+    fmt = series.pixel
+    if has_multi_frame_files(series):
+        return "multi-frame files (vtkDICOMImageReader reads the first frame only)"
+    if fmt.float_data:
+        return "Float Pixel Data"
+    if fmt.bits_allocated not in (8, 16):
+        return f"BitsAllocated {fmt.bits_allocated} (vtkDICOMImageReader reads 8 or 16)"
+    if fmt.samples_per_pixel > 1 and fmt.photometric_interpretation != "RGB":
+        return f"{fmt.photometric_interpretation} colour (VTK does not convert it to RGB)"
+    for frame in series.frames:
+        reason = vtk_cannot_invert(fmt, frame.slope, frame.intercept)
+        if reason is not None:
+            return reason
+    return None
+
+
+SPEC = BackendSpec(
+    name="vtk",
+    module="dicomio.backends.vtk_backend",
+    requires=("vtk",),
+    distribution="vtk",
+    extra="vtk",
+    summary="vtkDICOMImageReader, file by file in dicomio's order; bottom-up rows and rescale "
+            "undone; uncompressed little-endian only",
+    syntaxes=_vtk_syntaxes,
+    unable=_vtk_unable,
+)
 
 
 class Reader:

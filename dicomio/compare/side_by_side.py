@@ -30,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from dicomio.backends.registry import AUTO_ORDER, BACKENDS, BackendSpec, ReportedGeometry, get_spec
+from dicomio.backends.registry import BackendSpec, ReportedGeometry, backend_specs, get_spec
 from dicomio.compare.worker import Request
 from dicomio.series.info import SeriesInfo
 from dicomio.series.summary import SCHEMA_VERSION, describe_series
@@ -377,8 +377,8 @@ def _fill(row: BackendResult, result: dict[str, Any], folder: Path) -> None:
 # --- the comparison ------------------------------------------------------------------------------
 
 def default_backends() -> list[str]:
-    """Every registered backend, ``auto``'s order first."""
-    return [*AUTO_ORDER, *(name for name in BACKENDS if name not in AUTO_ORDER)]
+    """Every backend registered now, ``auto``'s order first."""
+    return [spec.name for spec in backend_specs()]
 
 
 def compare_series(

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from dicomio.backends.registry import BACKENDS, BackendSpec
+from dicomio.backends.registry import BackendSpec, register
 from dicomio.errors import DicomIOError
 from dicomio.load import load_volume
 from dicomio.series.info import SeriesInfo
@@ -44,7 +44,7 @@ class Request:
 def run(request: Request, folder: Path) -> dict[str, Any]:
     """Load the series; save the array; return the JSON-able result."""
     if request.spec is not None:
-        BACKENDS.setdefault(request.spec.name, request.spec)
+        register(request.spec)  # the parent's spec, of a backend registered at run time too
     try:
         start = time.perf_counter()
         volume = load_volume(request.series, request.backend, rescale=request.rescale,

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dicomio.backends.registry import BACKENDS, ReadOptions
+from dicomio.backends.registry import ReadOptions, backend_specs
 from dicomio.dicom.transfer_syntax import lookup
 from dicomio.dicom.types import PixelFormat
 from dicomio.errors import DicomIOError, MissingDecoderError, UnsupportedTransferSyntaxError
@@ -251,7 +251,7 @@ def _cross_check(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
     """BACKEND_MISMATCH when the installed backends able to read the series disagree."""
     from dicomio.compare.side_by_side import compare_series
 
-    able = [name for name, spec in BACKENDS.items() if spec.cannot_read(series) is None]
+    able = [spec.name for spec in backend_specs() if spec.cannot_read(series) is None]
     if len(able) < 2:
         return []
     comparison = compare_series(series, able, rescale=True, tolerance=config.tolerance,

@@ -15,13 +15,19 @@ import sys
 import pytest
 
 import dicomio
-import dicomio.backends.registry as registry
-from dicomio.backends.registry import BACKENDS, describe_backends, select
+from dicomio.backends.registry import (
+    auto_order,
+    backend_specs,
+    describe_backends,
+    get_spec,
+    register,
+    select,
+)
 from dicomio.testing import synthetic as s
 from dicomio.testing.synthetic import SeriesSpec
 
 needs_toolkits = pytest.mark.skipif(
-    not all(BACKENDS[name].installed() for name in ("sitk", "vtk")),
+    not all(get_spec(name).installed() for name in ("sitk", "vtk")),
     reason="SimpleITK and VTK are not installed (the core environment)")
 
 
@@ -31,14 +37,14 @@ def small(make_series):
 
 
 def test_auto_order_is_fastest_first() -> None:
-    assert registry.AUTO_ORDER == ("direct", "pydicom", "sitk", "vtk")
-    assert set(registry.AUTO_ORDER) == set(BACKENDS)
+    assert auto_order() == ("direct", "pydicom", "sitk", "vtk")
+    assert [spec.name for spec in backend_specs()] == list(auto_order())
 
 
 def test_specs_are_data_and_importing_dicomio_imports_no_toolkit(tmp_path) -> None:
     code = ("import sys, dicomio, dicomio.backends.registry as b\n"
             "from dicomio.testing.synthetic import write_series\n"
-            "[(s.installed(), s.version(), s.syntaxes()) for s in b.BACKENDS.values()]\n"
+            "[(s.installed(), s.version(), s.syntaxes()) for s in b.backend_specs()]\n"
             "dicomio.load_volume(write_series(sys.argv[1]).folder)\n"
             "from typer.testing import CliRunner\n"
             "from dicomio.cli import app\n"
@@ -52,7 +58,7 @@ def test_specs_are_data_and_importing_dicomio_imports_no_toolkit(tmp_path) -> No
 @pytest.mark.parametrize("name", ["sitk", "vtk"])
 def test_missing_toolkit_explicit_request_names_the_extra(without_toolkits, small,
                                                           name: str) -> None:
-    assert not BACKENDS[name].installed()
+    assert not get_spec(name).installed()
     with pytest.raises(dicomio.BackendUnavailableError) as raised:
         dicomio.load_volume(small.folder, backend=name)
     assert f"pip install 'dicomio[{name}]'" in str(raised.value)
@@ -60,10 +66,12 @@ def test_missing_toolkit_explicit_request_names_the_extra(without_toolkits, smal
 
 
 def test_missing_toolkits_auto_falls_back_and_records_why(without_toolkits, small,
-                                                          monkeypatch) -> None:
+                                                          restore_registry) -> None:
     assert dicomio.load_volume(small.folder).provenance.backend == "direct"
     # Even when the toolkits come first, auto skips them with the install hint as reason.
-    monkeypatch.setattr(registry, "AUTO_ORDER", ("sitk", "vtk", "pydicom", "direct"))
+    for position, name in enumerate(("sitk", "vtk", "pydicom")):
+        register(get_spec(name), auto_position=position)
+    assert auto_order() == ("sitk", "vtk", "pydicom", "direct")
     volume = dicomio.load_volume(small.folder)
     assert volume.provenance.backend == "pydicom"
     assert volume.provenance.skipped_backends == (
@@ -84,10 +92,9 @@ def test_describe_backends_reports_absent_toolkits(without_toolkits) -> None:
 
 
 @needs_toolkits
-def test_auto_reaches_the_toolkits_when_the_others_cannot(small, monkeypatch) -> None:
-    refuse = {name: dataclasses.replace(BACKENDS[name], unable=lambda series: "refused in test")
-              for name in ("direct", "pydicom")}
-    monkeypatch.setattr(registry, "BACKENDS", {**BACKENDS, **refuse})
+def test_auto_reaches_the_toolkits_when_the_others_cannot(small, restore_registry) -> None:
+    for name in ("direct", "pydicom"):
+        register(dataclasses.replace(get_spec(name), unable=lambda series: "refused in test"))
     volume = dicomio.load_volume(small.folder)
     assert volume.provenance.backend == "sitk"
     assert volume.provenance.skipped_backends == (("direct", "refused in test"),
@@ -95,31 +102,30 @@ def test_auto_reaches_the_toolkits_when_the_others_cannot(small, monkeypatch) ->
 
 
 @needs_toolkits
-def test_auto_never_picks_vtk_for_compressed_data(make_series, monkeypatch) -> None:
+def test_auto_never_picks_vtk_for_compressed_data(make_series, restore_registry) -> None:
     truth = make_series(SeriesSpec(shape=(3, 8, 10), transfer_syntax=s.JPEG_LS))
     (series,) = dicomio.list_series(truth.folder)
-    monkeypatch.setattr(registry, "AUTO_ORDER", ("vtk", "sitk"))
+    register(get_spec("vtk"), auto_position=0)
     spec, skipped = select(series)
-    assert spec.name == "sitk"
+    assert spec.name == "direct"
     assert skipped == [("vtk", f"cannot decode JPEG-LS Lossless ({s.JPEG_LS})")]
 
 
 def test_explicit_vtk_on_compressed_data_names_the_backends_that_can(make_series) -> None:
     truth = make_series(SeriesSpec(shape=(3, 8, 10), transfer_syntax=s.JPEG_LS))
-    if not BACKENDS["vtk"].installed():
+    if not get_spec("vtk").installed():
         with pytest.raises(dicomio.BackendUnavailableError):
             dicomio.load_volume(truth.folder, backend="vtk")
         return
     with pytest.raises(dicomio.BackendCannotReadError) as raised:
         dicomio.load_volume(truth.folder, backend="vtk")
-    able = [n for n in ("direct", "pydicom", "sitk") if BACKENDS[n].installed()]
+    able = [n for n in ("direct", "pydicom", "sitk") if get_spec(n).installed()]
     assert f"backends that can: {', '.join(able)}" in str(raised.value)
     assert raised.value.path in truth.files
 
 
-def test_an_explicit_backend_never_falls_back(small, monkeypatch) -> None:
-    refuse = dataclasses.replace(BACKENDS["pydicom"], unable=lambda series: "refused in test")
-    monkeypatch.setattr(registry, "BACKENDS", {**BACKENDS, "pydicom": refuse})
+def test_an_explicit_backend_never_falls_back(small, restore_registry) -> None:
+    register(dataclasses.replace(get_spec("pydicom"), unable=lambda series: "refused in test"))
     with pytest.raises(dicomio.BackendCannotReadError, match="refused in test"):
         dicomio.load_volume(small.folder, backend="pydicom")
 

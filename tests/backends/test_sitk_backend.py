@@ -14,7 +14,7 @@ import pydicom
 import pytest
 
 import dicomio
-from dicomio.backends.registry import BACKENDS
+from dicomio.backends.registry import get_spec
 from dicomio.testing import synthetic as s
 from dicomio.testing.synthetic import SeriesSpec, write_series
 from tests.support.cases import GEOMETRY_CASES, Case
@@ -22,7 +22,7 @@ from tests.support.dicom_files import rewrite
 from tests.support.toolkits import assert_declared_and_refused, only_series
 
 pytest.importorskip("SimpleITK")
-SITK = BACKENDS["sitk"]
+SITK = get_spec("sitk")
 
 
 STACKS = [case for case in GEOMETRY_CASES if case.spec.shape[0] > 1]

@@ -14,8 +14,7 @@ import pydicom
 import pytest
 
 import dicomio
-import dicomio.backends.registry as registry
-from dicomio.backends.registry import BACKENDS
+from dicomio.backends.registry import get_spec, register
 from dicomio.dicom.types import stored_range
 from dicomio.testing import synthetic as s
 from dicomio.testing.synthetic import SeriesSpec
@@ -25,7 +24,7 @@ from tests.support.toolkits import assert_declared_and_refused, only_series
 pytest.importorskip("vtkmodules")
 from dicomio.backends import vtk_backend
 
-VTK = BACKENDS["vtk"]
+VTK = get_spec("vtk")
 
 
 def vtk_read(path: Path, *, names: list[Path] | None = None):  # type: ignore[no-untyped-def]
@@ -75,7 +74,7 @@ def test_reported_geometry_is_what_vtk_states(make_series) -> None:
     assert np.abs(reported.affine() - truth.affine).max() > 10  # how wrong VTK is here
 
 
-def test_all_zero_output_is_caught(make_series, monkeypatch) -> None:
+def test_all_zero_output_is_caught(make_series, monkeypatch, restore_registry) -> None:
     """VTK's own failure on compressed data: it only logs an error and returns zeros. With
     that error ignored and VTK allowed to try, load_volume's zero guard still refuses."""
     truth = make_series(SeriesSpec(shape=(3, 8, 10), transfer_syntax=s.JPEG_LS))
@@ -86,7 +85,7 @@ def test_all_zero_output_is_caught(make_series, monkeypatch) -> None:
     assert not vtk_to_numpy(reader.GetOutput().GetPointData().GetScalars()).any()
 
     willing = dataclasses.replace(VTK, syntaxes=lambda: frozenset({s.JPEG_LS}))
-    monkeypatch.setattr(registry, "BACKENDS", {**BACKENDS, "vtk": willing})
+    register(willing)
     with pytest.raises(dicomio.BackendReadError, match="FileFormatError"):
         dicomio.load_volume(truth.folder, backend="vtk")
     monkeypatch.setattr(vtk_backend, "raise_on_error", lambda code, path: None)

@@ -6,7 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
-from dicomio.backends.registry import BACKENDS
+from dicomio.backends.registry import backend_specs
 from dicomio.cli import app, console
 from dicomio.pixels.decoders import decodable_syntaxes
 from dicomio.testing import synthetic as s
@@ -24,8 +24,8 @@ def test_json_tells_what_is_installed_and_what_each_decodes() -> None:
     report = invoke_json()
     backends = {b["name"]: b for b in report["backends"]}
     assert list(backends) == ["direct", "pydicom", "sitk", "vtk"]
-    for name, spec in BACKENDS.items():
-        entry = backends[name]
+    for spec in backend_specs():
+        entry = backends[spec.name]
         assert entry["installed"] == spec.installed()
         assert entry["version"] == (spec.version() if spec.installed() else None)
         assert set(entry["transfer_syntaxes"]) == set(spec.syntaxes())

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 import dicomio
-from dicomio.backends.registry import BACKENDS, register
+from dicomio.backends.registry import backend_specs, register, unregister
 from dicomio.cli import app
 from dicomio.compare.side_by_side import affine_displacement, compare_series, voxel_difference
 from dicomio.testing.synthetic import SeriesSpec
@@ -28,7 +28,7 @@ def fakes() -> Iterator[None]:
         register(fake_backends.spec(name))
     yield
     for name in names:
-        BACKENDS.pop(f"fake-{name}")
+        unregister(f"fake-{name}")
 
 
 @pytest.fixture
@@ -125,8 +125,8 @@ def test_unavailable_and_unsupported_backends_are_rows_not_failures(folder) -> N
         series = dicomio.list_series(folder)[0]
         report = compare_series(series, ["direct", "fake-missing", "fake-unable"])
     finally:
-        BACKENDS.pop("fake-missing")
-        BACKENDS.pop("fake-unable")
+        unregister("fake-missing")
+        unregister("fake-unable")
     rows = {r.backend: r for r in report.results}
     assert rows["fake-missing"].status == "not installed"
     assert rows["fake-missing"].reason == "pip install 'dicomio[missing]'"
@@ -192,4 +192,4 @@ def test_the_readme_set_up_command_ends_in_agreement(tmp_path) -> None:
     report = json.loads(result.stdout)
     assert result.exit_code == 0, [(r["backend"], r["reason"], r["disagreement"])
                                    for r in report["results"]]
-    assert {r["backend"] for r in report["results"]} == set(BACKENDS)
+    assert {r["backend"] for r in report["results"]} == {spec.name for spec in backend_specs()}

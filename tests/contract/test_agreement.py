@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 import dicomio
-from dicomio.backends.registry import BACKENDS
+from dicomio.backends.registry import backend_specs
 from tests.support.agreement import CORPUS, REFERENCES, Expect, Reference, cannot_read, check
 from tests.support.reference import load_reference, reference_in_contract_order
 
 pytestmark = pytest.mark.corpus
-INSTALLED = [name for name, spec in BACKENDS.items() if spec.installed()]
+INSTALLED = [spec.name for spec in backend_specs() if spec.installed()]
 
 
 @pytest.mark.parametrize("backend", INSTALLED)

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 
 import dicomio
-from dicomio.backends.registry import BACKENDS
+from dicomio.backends.registry import backend_specs, get_spec
 from dicomio.dicom.transfer_syntax import lookup
 from dicomio.pixels.decoders import decoders_for
 from dicomio.testing.synthetic import LOSSY_SYNTAXES, WrittenSeries, write_series
 from tests.support.cases import ALL_CASES, BASE, SYNTAX_CASES, Case
 from tests.support.dicom_files import rewrite
 
-INSTALLED = [name for name, spec in BACKENDS.items() if spec.installed()]
+INSTALLED = [spec.name for spec in backend_specs() if spec.installed()]
 # Decoders of one lossy syntax may round the inverse transform differently; between them the
 # values may differ by this much (measured: libjpeg 9 vs libjpeg-turbo IDCT, ≤ 1 level; GDCM's
 # libjpeg in SimpleITK matches libjpeg-turbo on grey and differs by 1 on RGB). JPEG-LS
@@ -64,7 +64,7 @@ def assert_matches_truth(volume: dicomio.Volume, truth: WrittenSeries, case: Cas
 def test_backend_returns_the_truth(case: Case, backend: str, written, tmp_path_factory) -> None:
     truth = series_for(case, written, tmp_path_factory)
     (info,) = dicomio.list_series(truth.folder)
-    reason = BACKENDS[backend].cannot_read(info)
+    reason = get_spec(backend).cannot_read(info)
     if reason is not None:
         with pytest.raises((dicomio.BackendCannotReadError, dicomio.BackendUnavailableError)):
             dicomio.load_volume(truth.folder, backend=backend)
@@ -79,7 +79,7 @@ def test_backend_returns_the_truth(case: Case, backend: str, written, tmp_path_f
 def test_backends_agree_with_each_other(case: Case, written, tmp_path_factory) -> None:
     truth = series_for(case, written, tmp_path_factory)
     (info,) = dicomio.list_series(truth.folder)
-    able = [b for b in INSTALLED if BACKENDS[b].cannot_read(info) is None]
+    able = [b for b in INSTALLED if get_spec(b).cannot_read(info) is None]
     volumes = {b: dicomio.load_volume(info, backend=b) for b in able}
     reference = volumes[able[0]]
     tolerance = DECODER_TOLERANCE.get(case.spec.transfer_syntax, 0)

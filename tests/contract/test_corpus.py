@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 import dicomio
-from dicomio.backends.registry import BACKENDS
+from dicomio.backends.registry import backend_specs, get_spec
 from dicomio.pixels.assembly import read_plan
 from tests.support.contract import assert_slices_match_files
 from tests.support.reference import compare
 
 pytestmark = pytest.mark.corpus
-INSTALLED = [name for name, spec in BACKENDS.items() if spec.installed()]
+INSTALLED = [spec.name for spec in backend_specs() if spec.installed()]
 
 # dicom2nifti ground truths that are one 3-D stack of classic slices.
 # Not here, and why: generic/anatomical/002_non_isotropic and failing/sliceincrement/002 are
@@ -46,8 +46,8 @@ DICOM2NIFTI_STACKS = [
 def test_dicom2nifti_ground_truth(corpus, name: str, backend: str) -> None:
     folder = corpus(f"dicom2nifti/data/{name}")
     (series,) = dicomio.list_series(folder)
-    if BACKENDS[backend].cannot_read(series):
-        pytest.skip(f"{backend}: {BACKENDS[backend].cannot_read(series)}")
+    if get_spec(backend).cannot_read(series):
+        pytest.skip(f"{backend}: {get_spec(backend).cannot_read(series)}")
     volume = dicomio.load_volume(series, backend=backend, rescale=False)
     agreement = compare(volume, corpus(f"dicom2nifti/data/{name}_ground_truth.nii.gz"))
     assert agreement.geometry_mm < 1e-4
@@ -91,7 +91,7 @@ def test_same_pixels_in_every_syntax_decode_identically(corpus, name: str, backe
     for relative in SAME_PIXELS[name]:
         path = corpus(relative)
         (series,) = dicomio.list_series(path)
-        if BACKENDS[backend].cannot_read(series):
+        if get_spec(backend).cannot_read(series):
             continue
         volume = dicomio.load_volume(series, backend=backend, irregular="accept", rescale=False)
         arrays[relative] = volume.array
@@ -157,7 +157,7 @@ def test_toolkit_backends_decode_every_corpus_series_like_pydicom(corpus_series,
     pydicom (rescaled and stored), exactly unless lossy; it never fails on one it accepted."""
     problems, compared = [], 0
     for series in corpus_series:
-        if BACKENDS[backend].cannot_read(series):
+        if get_spec(backend).cannot_read(series):
             continue
         name = series.frames[0].path
         for rescale in (True, False):

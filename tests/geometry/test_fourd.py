@@ -7,12 +7,12 @@ import pydicom
 import pytest
 
 import dicomio
-from dicomio.backends.registry import BACKENDS
+from dicomio.backends.registry import backend_specs, get_spec
 from dicomio.testing.multiframe import write_4d
 from dicomio.testing.synthetic import SeriesSpec
 from tests.support.dicom_files import rewrite
 
-INSTALLED = [name for name, spec in BACKENDS.items() if spec.installed()]
+INSTALLED = [spec.name for spec in backend_specs() if spec.installed()]
 SPEC = SeriesSpec(shape=(4, 9, 11))
 RULE = {"instance": "InstanceNumber", "temporal": "TemporalPositionIndex/Identifier",
         "time": "AcquisitionTime"}
@@ -24,8 +24,8 @@ def test_volumes_are_ordered_by_the_first_usable_key(tmp_path, key: str, backend
     """Each series lets only one key tell the volume order (the others are reversed)."""
     truth = write_4d(tmp_path, SPEC, volumes=3, key=key)
     (series,) = dicomio.list_series(tmp_path)
-    if BACKENDS[backend].cannot_read(series):
-        pytest.skip(f"{backend}: {BACKENDS[backend].cannot_read(series)}")
+    if get_spec(backend).cannot_read(series):
+        pytest.skip(f"{backend}: {get_spec(backend).cannot_read(series)}")
     volume = dicomio.load_4d(series, backend=backend, rescale=False)
     assert volume.order_rule == RULE[key]
     assert volume.shape == (3, 4, 9, 11) and volume.dtype == np.uint16

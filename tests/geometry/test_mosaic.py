@@ -7,11 +7,11 @@ import pydicom
 import pytest
 
 import dicomio
-from dicomio.backends.registry import BACKENDS
+from dicomio.backends.registry import backend_specs, get_spec
 from dicomio.testing.multiframe import write_mosaic
 from dicomio.testing.synthetic import RLE, SeriesSpec
 
-INSTALLED = [name for name, spec in BACKENDS.items() if spec.installed()]
+INSTALLED = [spec.name for spec in backend_specs() if spec.installed()]
 OBLIQUE = (0.866025, 0.5, 0.0, -0.353553, 0.612372, 0.707107)
 MOSAIC = SeriesSpec(shape=(5, 12, 14), modality="MR", rescale_intercept=0.0,
                     orientation=OBLIQUE, pixel_spacing=(1.5, 2.0), slice_spacing=3.0)
@@ -24,8 +24,8 @@ def test_mosaic_tiles_become_slices_in_position_order(tmp_path, descending: bool
     truth = write_mosaic(tmp_path, MOSAIC, descending=descending)
     (series,) = dicomio.list_series(tmp_path)
     assert series.is_mosaic and series.shape == (5, 12, 14)
-    if BACKENDS[backend].cannot_read(series):
-        pytest.skip(f"{backend}: {BACKENDS[backend].cannot_read(series)}")
+    if get_spec(backend).cannot_read(series):
+        pytest.skip(f"{backend}: {get_spec(backend).cannot_read(series)}")
     volume = dicomio.load_volume(series, backend=backend, rescale=False)
     np.testing.assert_array_equal(volume.array, truth.stored[0])
     np.testing.assert_allclose(volume.affine, truth.affine, atol=1e-4)

@@ -7,19 +7,19 @@ import pydicom
 import pytest
 
 import dicomio
-from dicomio.backends.registry import BACKENDS
+from dicomio.backends.registry import backend_specs, get_spec
 from dicomio.testing.multiframe import write_enhanced
 from dicomio.testing.synthetic import J2K_LOSSLESS, RLE, SeriesSpec
 from tests.support.cases import OBLIQUE
 
-INSTALLED = [name for name, spec in BACKENDS.items() if spec.installed()]
+INSTALLED = [spec.name for spec in backend_specs() if spec.installed()]
 ENHANCED = SeriesSpec(shape=(6, 10, 13), modality="MR", orientation=OBLIQUE,
                       pixel_spacing=(0.8, 1.1), rescale_slope=[1, 2, 0.5, 1, 3, 1],
                       rescale_intercept=[0, -5, 3, 1, 0, 7])
 
 
 def readable(series: dicomio.SeriesInfo, backend: str) -> None:
-    reason = BACKENDS[backend].cannot_read(series)
+    reason = get_spec(backend).cannot_read(series)
     if reason:
         pytest.skip(f"{backend}: {reason}")
 

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 import dicomio
-from dicomio.backends.registry import BACKENDS
+from dicomio.backends.registry import get_spec
 from dicomio.geometry.conventions import slice_normal
 from dicomio.pixels.assembly import read_plan
 from tests.support.corpus import CORPUS
@@ -167,7 +167,7 @@ def series_of(reference: Reference) -> dicomio.SeriesInfo:
 
 def cannot_read(reference: Reference, backend: str) -> str | None:
     """Why ``backend`` cannot read this reference's input (it reads the stored images)."""
-    return BACKENDS[backend].cannot_read(read_plan(series_of(reference)).stored)
+    return get_spec(backend).cannot_read(read_plan(series_of(reference)).stored)
 
 
 def check(reference: Reference, backend: str) -> Outcome:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import dicomio
-from dicomio.backends.registry import BACKENDS, ReadOptions
+from dicomio.backends.registry import ReadOptions, get_spec
 
 
 def only_series(folder: Path) -> dicomio.SeriesInfo:
@@ -21,7 +21,7 @@ def assert_declared_and_refused(backend: str, folder: Path, reason: str) -> None
     """``backend`` declares ``reason`` for the series in ``folder``, refuses it when asked by
     name, and its reader, made to read it anyway, fails or returns something else than the
     stored data (so the declaration is needed, not a guess)."""
-    spec = BACKENDS[backend]
+    spec = get_spec(backend)
     series = only_series(folder)
     assert reason in (spec.cannot_read(series) or "")
     with pytest.raises(dicomio.BackendCannotReadError, match="backends that can: direct"):

@@ -14,7 +14,7 @@ from pydicom.encaps import encapsulate
 from typer.testing import CliRunner
 
 from dicomio import list_series
-from dicomio.backends.registry import BACKENDS, register
+from dicomio.backends.registry import register, unregister
 from dicomio.cli import app
 from dicomio.testing import synthetic
 from dicomio.testing.synthetic import SeriesSpec
@@ -186,7 +186,7 @@ def fakes() -> Iterator[None]:
         register(fake_backends.spec(name))
     yield
     for name in ("shift", "abort"):
-        BACKENDS.pop(f"fake-{name}")
+        unregister(f"fake-{name}")
 
 
 def test_cross_check_reports_backend_mismatch(make_series, fakes) -> None:

@@ -5,9 +5,12 @@ Each module holds one ``Reader``; :func:`spec` describes it as a registered back
 
 from __future__ import annotations
 
+from dicomio.backends import pydicom_backend
 from dicomio.backends.registry import BackendSpec
-from dicomio.backends.registry import _decodable as decodable
-from dicomio.backends.registry import _pydicom_unable as able
+
+# What a fake can read: what the pydicom backend reads.
+decodable = pydicom_backend.SPEC.syntaxes
+able = pydicom_backend.SPEC.unable
 
 
 def spec(name: str) -> BackendSpec:
