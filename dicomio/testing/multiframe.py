@@ -31,17 +31,19 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from dicomio.testing._dataset import (
+    encode_frame,
+    image_dataset,
+    native_bytes,
+    per_slice,
+    save,
+    slice_geometry,
+)
 from dicomio.testing.synthetic import (
     EXPLICIT_LE,
     IMPLICIT_LE,
     SeriesSpec,
     WrittenSeries,
-    _dataset,
-    _encode,
-    _geometry,
-    _native_bytes,
-    _per_slice,
-    _save,
     phantom,
     write_series,
 )
@@ -68,7 +70,7 @@ def _truth(spec: SeriesSpec, volumes: int) -> tuple[NDArray[Any], NDArray[np.flo
                                                     NDArray[np.intp], NDArray[np.float64]]:
     """Stored values of each volume (instance order), positions, the order sorting them
     along the normal, and the affine of the sorted stack."""
-    positions, normal, _ = _geometry(spec)
+    positions, normal, _ = slice_geometry(spec)
     stored = np.stack([phantom(spec.with_(seed=spec.seed + 17 * t)) for t in range(volumes)])
     order = np.argsort(positions @ normal, kind="stable")
     kept = positions[order]
@@ -129,8 +131,8 @@ def write_enhanced(
     folder.mkdir(parents=True, exist_ok=True)
     stored, positions, order, affine = _truth(spec, volumes)
     n = spec.shape[0]
-    slopes = _per_slice(spec.rescale_slope, n)
-    intercepts = _per_slice(spec.rescale_intercept, n)
+    slopes = per_slice(spec.rescale_slope, n)
+    intercepts = per_slice(spec.rescale_intercept, n)
     types = [tuple(t) for t in frame_types] if frame_types else [_DEFAULT_FRAME_TYPE] * volumes
     series_uid = spec.series_uid or generate_uid()
     study_uid = spec.study_uid or generate_uid()
@@ -147,8 +149,8 @@ def write_enhanced(
         if shuffle:
             frames = [frames[i] for i in rng.permutation(len(frames))]
         sop_uid = generate_uid()
-        ds = _dataset(spec, stored[0, 0], positions[0], number, 1.0, 0.0, series_uid,
-                      study_uid, frame_of_reference, sop_uid)
+        ds = image_dataset(spec, stored[0, 0], positions[0], number, 1.0, 0.0, series_uid,
+                           study_uid, frame_of_reference, sop_uid)
         for keyword in ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing",
                         "RescaleSlope", "RescaleIntercept", "RescaleType", "SliceThickness"):
             delattr(ds, keyword)
@@ -176,10 +178,10 @@ def write_enhanced(
         }) for t, s in frames]
         pixels = np.stack([stored[t, s] for t, s in frames])
         if spec.transfer_syntax in (EXPLICIT_LE, IMPLICIT_LE):
-            ds.PixelData = _native_bytes(spec, pixels, rng)
+            ds.PixelData = native_bytes(spec, pixels, rng)
             ds["PixelData"].VR = "OW" if spec.bits_allocated > 8 else "OB"
         else:
-            ds.PixelData = encapsulate([_encode(spec, frame) for frame in pixels])
+            ds.PixelData = encapsulate([encode_frame(spec, frame) for frame in pixels])
             ds["PixelData"].VR = "OB"
         path = folder / f"enhanced_{number + 1}.dcm"
         ds.save_as(path, enforce_file_format=True)
@@ -248,8 +250,8 @@ def write_mosaic(
     series_uid = spec.series_uid or generate_uid()
     study_uid = spec.study_uid or generate_uid()
     frame_of_reference = generate_uid()
-    slope = float(_per_slice(spec.rescale_slope, 1)[0])
-    intercept = float(_per_slice(spec.rescale_intercept, 1)[0])
+    slope = float(per_slice(spec.rescale_slope, 1)[0])
+    intercept = float(per_slice(spec.rescale_intercept, 1)[0])
     csa = csa_header({
         "EchoLinePosition": ("IS", ["32"]),
         "NumberOfImagesInMosaic": ("US", [str(n)]),
@@ -261,9 +263,9 @@ def write_mosaic(
         for k, s in enumerate(acquisition):
             top, left = (k // per_row) * rows, (k % per_row) * columns
             mosaic[top:top + rows, left:left + columns] = stored[t, s]
-        ds = _dataset(spec.with_(slice_thickness=abs(spec.slice_spacing) * 0.8), mosaic,
-                      corner, t, slope, intercept, series_uid, study_uid, frame_of_reference,
-                      generate_uid())
+        ds = image_dataset(spec.with_(slice_thickness=abs(spec.slice_spacing) * 0.8), mosaic,
+                           corner, t, slope, intercept, series_uid, study_uid,
+                           frame_of_reference, generate_uid())
         ds.ImageType = ["ORIGINAL", "PRIMARY", "M", "ND", "MOSAIC"]
         ds.SpacingBetweenSlices = _ds(abs(spec.slice_spacing))
         ds.AcquisitionNumber = t + 1
@@ -273,7 +275,7 @@ def write_mosaic(
                 0x0A, "US", n)
         ds.private_block(0x0029, "SIEMENS CSA HEADER", create=True).add_new(0x10, "OB", csa)
         path = folder / f"mosaic_{t + 1:03d}.dcm"
-        _save(ds, path, spec, mosaic)
+        save(ds, path, spec, mosaic)
         written.append(path)
     slopes = np.full((volumes, n), slope)
     return WrittenVolumes(spec, folder, written, stored[:, order], positions[order], affine,

@@ -24,6 +24,9 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from dicomio.dicom import transfer_syntax as ts
+from dicomio.testing._dataset import image_dataset, per_slice, save, slice_geometry
+
 __all__ = [
     "AXIAL",
     "CORONAL",
@@ -40,20 +43,21 @@ AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 CORONAL = (1.0, 0.0, 0.0, 0.0, 0.0, -1.0)
 SAGITTAL = (0.0, 1.0, 0.0, 0.0, 0.0, -1.0)
 
-EXPLICIT_LE = "1.2.840.10008.1.2.1"
-IMPLICIT_LE = "1.2.840.10008.1.2"
-EXPLICIT_BE = "1.2.840.10008.1.2.2"
-DEFLATED = "1.2.840.10008.1.2.1.99"
-RLE = "1.2.840.10008.1.2.5"
-JPEG_BASELINE = "1.2.840.10008.1.2.4.50"
-JPEG_EXTENDED = "1.2.840.10008.1.2.4.51"
-JPEG_LOSSLESS = "1.2.840.10008.1.2.4.57"
-JPEG_LOSSLESS_SV1 = "1.2.840.10008.1.2.4.70"
-JPEG_LS = "1.2.840.10008.1.2.4.80"
-JPEG_LS_NEAR = "1.2.840.10008.1.2.4.81"
-J2K_LOSSLESS = "1.2.840.10008.1.2.4.90"
-J2K = "1.2.840.10008.1.2.4.91"
-HTJ2K_LOSSLESS = "1.2.840.10008.1.2.4.201"
+# Short names for the syntaxes written here (the UIDs live in dicomio.dicom.transfer_syntax).
+EXPLICIT_LE = ts.EXPLICIT_VR_LITTLE_ENDIAN
+IMPLICIT_LE = ts.IMPLICIT_VR_LITTLE_ENDIAN
+EXPLICIT_BE = ts.EXPLICIT_VR_BIG_ENDIAN
+DEFLATED = ts.DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN
+RLE = ts.RLE_LOSSLESS
+JPEG_BASELINE = ts.JPEG_BASELINE_8BIT
+JPEG_EXTENDED = ts.JPEG_EXTENDED_12BIT
+JPEG_LOSSLESS = ts.JPEG_LOSSLESS
+JPEG_LOSSLESS_SV1 = ts.JPEG_LOSSLESS_SV1
+JPEG_LS = ts.JPEG_LS_LOSSLESS
+JPEG_LS_NEAR = ts.JPEG_LS_NEAR_LOSSLESS
+J2K_LOSSLESS = ts.JPEG2000_LOSSLESS
+J2K = ts.JPEG2000
+HTJ2K_LOSSLESS = ts.HTJ2K_LOSSLESS
 
 #: Every transfer syntax this module can write.
 ENCODABLE_SYNTAXES = (EXPLICIT_LE, IMPLICIT_LE, EXPLICIT_BE, DEFLATED, RLE, JPEG_BASELINE,
@@ -61,10 +65,6 @@ ENCODABLE_SYNTAXES = (EXPLICIT_LE, IMPLICIT_LE, EXPLICIT_BE, DEFLATED, RLE, JPEG
                       J2K_LOSSLESS, J2K, HTJ2K_LOSSLESS)
 #: The lossy ones: decoded values differ from ``stored`` (within the codec's error).
 LOSSY_SYNTAXES = (JPEG_BASELINE, JPEG_EXTENDED, JPEG_LS_NEAR, J2K)
-
-_CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
-_MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4"
-_SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 
 Naming = Literal["position", "uid", "instance"]
 Content = Literal["pattern", "ct"]
@@ -185,8 +185,8 @@ def phantom(spec: SeriesSpec) -> NDArray[Any]:
     dtype = np.dtype(f"{'int' if spec.signed else 'uint'}{spec.bits_allocated}")
     stored = np.empty((n, rows, cols), dtype=dtype)
     make = _ct_slice if spec.content == "ct" else _pattern_slice
-    slopes = _per_slice(spec.rescale_slope, n)
-    intercepts = _per_slice(spec.rescale_intercept, n)
+    slopes = per_slice(spec.rescale_slope, n)
+    intercepts = per_slice(spec.rescale_intercept, n)
     for k in range(n):
         values = make(spec, k, rng, slopes[k], intercepts[k])
         values[0, 0] = low + (k * 7919) % (high - low + 1)  # a per-slice signature
@@ -257,31 +257,6 @@ def _ct_slice(
     return values
 
 
-def _per_slice(value: float | Sequence[float], n: int) -> NDArray[np.float64]:
-    if isinstance(value, (int, float)):
-        return np.full(n, float(value))
-    values = np.asarray(value, dtype=np.float64)
-    if values.shape != (n,):
-        raise ValueError(f"need one value per slice ({n}), got {values.shape}")
-    return values
-
-
-def _geometry(spec: SeriesSpec) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
-    """Positions in instance order, the normal, and the signed step along it."""
-    iop = np.asarray(spec.orientation, dtype=np.float64)
-    normal = np.cross(iop[:3], iop[3:])
-    step = normal * spec.slice_spacing
-    step = step + iop[3:] * math.tan(math.radians(spec.tilt_degrees)) * abs(spec.slice_spacing)
-    n = spec.shape[0]
-    positions = np.asarray(spec.origin) + np.outer(np.arange(n), step)
-    return positions, normal, spec.slice_spacing
-
-
-def _format_ds(value: float) -> str:
-    text = f"{value:.10g}"
-    return text if len(text) <= 16 else f"{value:.8e}"
-
-
 def write_series(
     folder: str | os.PathLike[str],
     spec: SeriesSpec = SeriesSpec(),
@@ -316,11 +291,11 @@ def write_series(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     n = spec.shape[0]
-    regular, normal, _ = _geometry(spec)
+    regular, normal, _ = slice_geometry(spec)
     stored = phantom(spec) if stored is None else np.asarray(stored)
     positions = regular if positions is None else np.asarray(positions, dtype=np.float64)
-    slopes = _per_slice(spec.rescale_slope, n)
-    intercepts = _per_slice(spec.rescale_intercept, n)
+    slopes = per_slice(spec.rescale_slope, n)
+    intercepts = per_slice(spec.rescale_intercept, n)
     def new_uid(*parts: object) -> str:
         if spec.uid_seed is None:
             return str(generate_uid())
@@ -335,12 +310,13 @@ def write_series(
         if index in skip:
             continue
         sop_uid = new_uid("instance", index)
-        dataset = _dataset(spec, stored[index], positions[index], index, slopes[index],
-                           intercepts[index], series_uid, study_uid, frame_of_reference, sop_uid)
+        dataset = image_dataset(spec, stored[index], positions[index], index, slopes[index],
+                                intercepts[index], series_uid, study_uid, frame_of_reference,
+                                sop_uid)
         name = {"position": f"slice_{index:03d}.dcm", "uid": f"{sop_uid}.dcm",
                 "instance": f"IM{index + 1}"}[naming]
         path = folder / name
-        _save(dataset, path, spec, stored[index])
+        save(dataset, path, spec, stored[index])
         written.append((float(positions[index] @ normal), path, index, sop_uid))
 
     written.sort()
@@ -358,180 +334,3 @@ def write_series(
     return WrittenSeries(spec, folder, [p for _, p, _, _ in written], stored[order], kept,
                          affine, slopes[order], intercepts[order], series_uid,
                          [u for _, _, _, u in written])
-
-
-def _dataset(
-    spec: SeriesSpec,
-    pixels: NDArray[Any],
-    position: NDArray[np.float64],
-    index: int,
-    slope: float,
-    intercept: float,
-    series_uid: str,
-    study_uid: str,
-    frame_of_reference: str,
-    sop_uid: str,
-) -> Any:
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import UID
-
-    sop_class = {"CT": _CT_IMAGE, "MR": _MR_IMAGE}.get(spec.modality, _SECONDARY_CAPTURE)
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = UID(sop_class)
-    ds.file_meta.MediaStorageSOPInstanceUID = UID(sop_uid)
-    ds.file_meta.TransferSyntaxUID = UID(spec.transfer_syntax)
-    ds.SpecificCharacterSet = "ISO_IR 192"
-    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
-    ds.SOPClassUID = sop_class
-    ds.SOPInstanceUID = sop_uid
-    ds.StudyDate = "20260101"
-    ds.Modality = spec.modality
-    ds.Manufacturer = "dicomio"
-    ds.SeriesDescription = spec.description
-    ds.PatientName = "Phantom^Synthetic"
-    ds.PatientID = "DICOMIO-PHANTOM"
-    ds.SliceThickness = _format_ds(spec.slice_thickness if spec.slice_thickness is not None
-                                   else abs(spec.slice_spacing))
-    ds.StudyInstanceUID = study_uid
-    ds.SeriesInstanceUID = series_uid
-    ds.SeriesNumber = spec.series_number
-    ds.InstanceNumber = index + 1
-    ds.ImagePositionPatient = [_format_ds(v) for v in position]
-    ds.ImageOrientationPatient = [_format_ds(v) for v in spec.orientation]
-    ds.FrameOfReferenceUID = frame_of_reference
-    ds.SamplesPerPixel = spec.samples_per_pixel
-    ds.PhotometricInterpretation = "MONOCHROME2" if spec.samples_per_pixel == 1 else "RGB"
-    if spec.samples_per_pixel > 1:
-        ds.PlanarConfiguration = spec.planar_configuration
-    ds.Rows, ds.Columns = pixels.shape[:2]
-    ds.PixelSpacing = [_format_ds(v) for v in spec.pixel_spacing]
-    ds.BitsAllocated = spec.bits_allocated if spec.samples_per_pixel == 1 else 8
-    ds.BitsStored = spec.bits_stored if spec.samples_per_pixel == 1 else 8
-    ds.HighBit = ds.BitsStored - 1
-    ds.PixelRepresentation = int(spec.signed)
-    if spec.samples_per_pixel == 1:
-        ds.RescaleIntercept = _format_ds(intercept)
-        ds.RescaleSlope = _format_ds(slope)
-        ds.RescaleType = "HU" if spec.modality == "CT" else "US"
-    return ds
-
-
-def _native_bytes(
-    spec: SeriesSpec, pixels: NDArray[Any], rng: np.random.Generator, *, big_endian: bool = False
-) -> bytes:
-    data = pixels
-    if spec.samples_per_pixel == 3 and spec.planar_configuration == 1:
-        data = np.ascontiguousarray(pixels.transpose(2, 0, 1))
-    if spec.high_bit_garbage and spec.bits_stored < spec.bits_allocated:
-        unsigned = np.dtype(f"uint{spec.bits_allocated}")
-        bits = data.view(unsigned) & np.asarray((1 << spec.bits_stored) - 1, dtype=unsigned)
-        garbage = rng.integers(0, 1 << (spec.bits_allocated - spec.bits_stored),
-                               size=bits.shape).astype(unsigned) << spec.bits_stored
-        data = bits | garbage
-    if big_endian:
-        data = data.byteswap()
-    return np.ascontiguousarray(data).tobytes()
-
-
-def _save(dataset: Any, path: Path, spec: SeriesSpec, pixels: NDArray[Any]) -> None:
-    rng = np.random.default_rng(spec.seed + 1000)
-    syntax = spec.transfer_syntax
-    if syntax in (EXPLICIT_LE, IMPLICIT_LE, DEFLATED):
-        dataset.PixelData = _native_bytes(spec, pixels, rng)
-        dataset["PixelData"].VR = "OW" if spec.bits_allocated > 8 else "OB"
-        dataset.save_as(path, enforce_file_format=True)
-    elif syntax == EXPLICIT_BE:
-        dataset.PixelData = _native_bytes(spec, pixels, rng, big_endian=True)
-        dataset["PixelData"].VR = "OW" if spec.bits_allocated > 8 else "OB"
-        dataset.save_as(path, enforce_file_format=True)
-    elif syntax in (JPEG_LOSSLESS, JPEG_LOSSLESS_SV1):
-        _save_with_gdcm(dataset, path, spec, pixels, rng)
-    else:
-        from pydicom.encaps import encapsulate
-
-        dataset.PixelData = encapsulate([_encode(spec, pixels)])
-        dataset["PixelData"].VR = "OB"
-        if syntax in LOSSY_SYNTAXES:
-            dataset.LossyImageCompression = "01"
-        dataset.save_as(path, enforce_file_format=True)
-
-
-def _unsigned_pattern(spec: SeriesSpec, pixels: NDArray[Any]) -> NDArray[Any]:
-    """The stored bits as unsigned values (how DICOM JPEG and JPEG-LS carry signed data)."""
-    if not spec.signed:
-        return pixels
-    unsigned = np.dtype(f"uint{spec.bits_allocated}")
-    return pixels.view(unsigned) & np.asarray((1 << spec.bits_stored) - 1, dtype=unsigned)
-
-
-def _encode(spec: SeriesSpec, pixels: NDArray[Any]) -> bytes:
-    import imagecodecs
-
-    syntax = spec.transfer_syntax
-    bits = spec.bits_stored if spec.samples_per_pixel == 1 else 8
-    if syntax == RLE:
-        from pydicom.pixels.encoders.base import get_encoder
-
-        encoder = get_encoder(RLE)
-        return bytes(encoder.encode(
-            np.ascontiguousarray(pixels), encoding_plugin="pydicom",
-            rows=pixels.shape[0], columns=pixels.shape[1],
-            samples_per_pixel=spec.samples_per_pixel,
-            bits_allocated=spec.bits_allocated if spec.samples_per_pixel == 1 else 8,
-            bits_stored=bits, pixel_representation=int(spec.signed),
-            photometric_interpretation="MONOCHROME2" if spec.samples_per_pixel == 1 else "RGB",
-            number_of_frames=1, planar_configuration=0, byteorder="<"))
-    if syntax in (JPEG_BASELINE, JPEG_EXTENDED):
-        if spec.signed:
-            raise ValueError("lossy JPEG carries unsigned data only")
-        if spec.samples_per_pixel == 3:  # RGB components, no colour transform
-            return bytes(imagecodecs.jpeg8_encode(pixels, level=92, colorspace="RGB",
-                                                  outcolorspace="RGB"))
-        return bytes(imagecodecs.jpeg8_encode(pixels, level=92, bitspersample=bits))
-    if syntax in (JPEG_LS, JPEG_LS_NEAR):
-        level = 0 if syntax == JPEG_LS else 2
-        return bytes(imagecodecs.jpegls_encode(_unsigned_pattern(spec, pixels), level=level))
-    if syntax in (J2K_LOSSLESS, J2K):
-        lossless = syntax == J2K_LOSSLESS
-        return bytes(imagecodecs.jpeg2k_encode(
-            pixels, level=0 if lossless else 40, reversible=lossless, codecformat="J2K",
-            bitspersample=bits))
-    if syntax == HTJ2K_LOSSLESS:
-        return bytes(imagecodecs.htj2k_encode(pixels, level=0))
-    raise ValueError(f"cannot encode transfer syntax {syntax}")
-
-
-def _save_with_gdcm(
-    dataset: Any, path: Path, spec: SeriesSpec, pixels: NDArray[Any], rng: np.random.Generator
-) -> None:
-    """Lossless JPEG with predictor 1, written by GDCM (the encoder DICOM archives use)."""
-    import gdcm
-    from pydicom.uid import UID
-
-    plain = path.with_name(path.name + ".tmp")
-    dataset.file_meta.TransferSyntaxUID = UID(EXPLICIT_LE)
-    dataset.PixelData = _native_bytes(spec, _unsigned_pattern(spec, pixels), rng)
-    dataset["PixelData"].VR = "OW" if spec.bits_allocated > 8 else "OB"
-    dataset.save_as(plain, enforce_file_format=True)
-    try:
-        reader = gdcm.ImageReader()
-        reader.SetFileName(str(plain))
-        if not reader.Read():
-            raise OSError(f"GDCM cannot read {plain}")
-        target = (gdcm.TransferSyntax.JPEGLosslessProcess14_1
-                  if spec.transfer_syntax == JPEG_LOSSLESS_SV1
-                  else gdcm.TransferSyntax.JPEGLosslessProcess14)
-        change = gdcm.ImageChangeTransferSyntax()
-        change.SetTransferSyntax(gdcm.TransferSyntax(target))
-        change.SetInput(reader.GetImage())
-        if not change.Change():
-            raise OSError("GDCM could not encode lossless JPEG")
-        writer = gdcm.ImageWriter()
-        writer.SetFileName(str(path))
-        writer.SetFile(reader.GetFile())
-        writer.SetImage(change.GetOutput())
-        if not writer.Write():
-            raise OSError(f"GDCM cannot write {path}")
-    finally:
-        plain.unlink(missing_ok=True)

@@ -15,7 +15,8 @@ import pytest
 import dicomio
 from dicomio.geometry.conventions import slice_normal
 from dicomio.geometry.resample import regularize
-from dicomio.testing.synthetic import SeriesSpec, _geometry
+from dicomio.testing._dataset import slice_geometry
+from dicomio.testing.synthetic import SeriesSpec
 from tests.support.cases import OBLIQUE
 
 SPEC = SeriesSpec(shape=(6, 20, 16), pixel_spacing=(0.8, 0.6), slice_spacing=2.0,
@@ -55,7 +56,7 @@ def in_plane_index(points: np.ndarray, positions: np.ndarray,
 @pytest.mark.parametrize("orientation", [SPEC.orientation, OBLIQUE], ids=["axial", "oblique"])
 def test_gantry_tilt_is_corrected_exactly(make_series, orientation) -> None:
     spec = SPEC.with_(tilt_degrees=20.0, orientation=orientation)
-    positions = _geometry(spec)[0]
+    positions = slice_geometry(spec)[0]
     stored, f = linear_phantom(spec, positions)
     truth = make_series(spec, stored=stored)
     with pytest.raises(dicomio.GeometryError, match=r"GANTRY_TILT.*irregular='resample'"):
