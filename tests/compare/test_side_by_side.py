@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 import dicomio
-from dicomio.backends.registry import backend_specs, register, unregister
+from dicomio.backends.registry import backend_specs, register
 from dicomio.cli import app
 from dicomio.compare.side_by_side import affine_displacement, compare_series, voxel_difference
 from dicomio.testing.synthetic import SeriesSpec
@@ -19,16 +18,6 @@ from tests.support.cases import OBLIQUE
 from tests.support.schemas import check_schema
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def fakes() -> Iterator[None]:
-    names = ("abort", "hang", "shift", "fail")
-    for name in names:
-        register(fake_backends.spec(name))
-    yield
-    for name in names:
-        unregister(f"fake-{name}")
 
 
 @pytest.fixture
@@ -112,7 +101,8 @@ def test_reference_falls_back_to_the_first_that_succeeded(folder, fakes) -> None
     assert report.reference == "direct"
 
 
-def test_unavailable_and_unsupported_backends_are_rows_not_failures(folder) -> None:
+def test_unavailable_and_unsupported_backends_are_rows_not_failures(folder,
+                                                                    restore_registry) -> None:
     from dicomio.backends.registry import BackendSpec
 
     missing = BackendSpec("fake-missing", "no.such.module", ("no_such_toolkit",), "nothing",
@@ -121,12 +111,8 @@ def test_unavailable_and_unsupported_backends_are_rows_not_failures(folder) -> N
     register(missing)
     register(BackendSpec("fake-unable", "tests.support.fake_backends.fail", ("numpy",), "numpy",
                          None, "refuses every series", fake_backends.decodable, _refuse))
-    try:
-        series = dicomio.list_series(folder)[0]
-        report = compare_series(series, ["direct", "fake-missing", "fake-unable"])
-    finally:
-        unregister("fake-missing")
-        unregister("fake-unable")
+    series = dicomio.list_series(folder)[0]
+    report = compare_series(series, ["direct", "fake-missing", "fake-unable"])
     rows = {r.backend: r for r in report.results}
     assert rows["fake-missing"].status == "not installed"
     assert rows["fake-missing"].reason == "pip install 'dicomio[missing]'"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from xml.etree import ElementTree as ET
 
 import numpy as np
@@ -14,7 +13,6 @@ from pydicom.encaps import encapsulate
 from typer.testing import CliRunner
 
 from dicomio import list_series
-from dicomio.backends.registry import register, unregister
 from dicomio.cli import app
 from dicomio.testing import synthetic
 from dicomio.testing.synthetic import SeriesSpec
@@ -22,7 +20,6 @@ from dicomio.validate.checks import count_out_of_range, validate_series
 from dicomio.validate.config import ValidationConfig
 from dicomio.validate.findings import CODES, Finding
 from dicomio.validate.report import validate
-from tests.support import fake_backends
 from tests.support.corpus import REPOSITORY
 from tests.support.dicom_files import rewrite
 from tests.support.schemas import check_schema
@@ -180,15 +177,7 @@ def test_count_out_of_range_reads_bit_patterns() -> None:
     assert count_out_of_range(raw, full) == 0
 
 
-@pytest.fixture
-def fakes() -> Iterator[None]:
-    for name in ("shift", "abort"):
-        register(fake_backends.spec(name))
-    yield
-    for name in ("shift", "abort"):
-        unregister(f"fake-{name}")
-
-
+@pytest.mark.parametrize("fakes", [("shift", "abort")], indirect=True)
 def test_cross_check_reports_backend_mismatch(make_series, fakes) -> None:
     truth = make_series(SMALL.with_(shape=(3, 8, 8)))
     series_findings = validate_series(list_series(truth.folder)[0],
