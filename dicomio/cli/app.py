@@ -1,21 +1,15 @@
-"""The ``dicomio`` command line: formatting and exit codes only; the logic lives in the library.
-
-Exit codes (as dcm2niix and pytest do): 0 success, 1 the data has a problem (a finding, a
-disagreement, a read error), 2 usage or I/O error.
-"""
+"""The Typer application that every command module registers its command on, and --version."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from dicomio._version import __version__
 from dicomio.cli.console import EXIT_OK, out
 
-if TYPE_CHECKING:
-    pass
-
+__all__ = ["app"]
 
 app = typer.Typer(
     name="dicomio",
@@ -38,4 +32,3 @@ def _main(
                                           help="Print the version and exit.")] = False,
 ) -> None:
     """DICOM series to NumPy volumes you can trust."""
-

@@ -22,16 +22,14 @@ from rich.markup import escape
 from dicomio.cli.console import (
     EXIT_FINDINGS,
     EXIT_OK,
-    EXIT_USAGE,
-    _completion_bar,
-    _print_json,
-    _usage_error,
+    completion_bar,
     err,
-    fail,
+    exit_on_error,
     out,
+    print_json,
+    usage_error,
 )
-from dicomio.cli.formatting import _series_line
-from dicomio.errors import NoDicomFilesError, SchedulerError
+from dicomio.cli.formatting import format_shape, series_line
 from dicomio.io.atomic import write_text_atomically
 
 if TYPE_CHECKING:
@@ -55,23 +53,18 @@ def _executor(workers: int | None, scheduler: str | None) -> Iterator[Executor]:
     from dicomio.archive.executors import open_executor
 
     if workers is not None and scheduler not in (None, "local"):
-        _usage_error("--workers starts local workers; a running cluster has its own "
-                     "(leave --workers out with --scheduler ADDRESS)")
-    try:
-        with open_executor(workers, scheduler) as executor:
-            yield executor
-    except SchedulerError as exc:
-        fail(exc, EXIT_USAGE)
+        usage_error("--workers starts local workers; a running cluster has its own "
+                    "(leave --workers out with --scheduler ADDRESS)")
+    with exit_on_error(), open_executor(workers, scheduler) as executor:
+        yield executor
 
 
 def _plan(paths: Sequence[Path], executor: Executor, show: bool) -> ArchivePlan:
     from dicomio.archive.plan import plan_archive
 
-    try:
-        with _completion_bar("reading headers", show) as update:
-            return plan_archive(paths, executor, progress=update)
-    except NoDicomFilesError as exc:  # a path removed since the command started
-        fail(exc, EXIT_USAGE)
+    # exit 2 for a path removed since the command started
+    with exit_on_error(), completion_bar("reading headers", show) as update:
+        return plan_archive(paths, executor, progress=update)
 
 
 def _throughput(plan: ArchivePlan, seconds: float, executor: Executor) -> None:
@@ -101,7 +94,7 @@ def _print_series_report(entry: SeriesReport, config: ValidationConfig, quiet: b
     if quiet and not failing:
         return
     verdict = "[bold red]FAIL[/]" if failing else "[green]ok  [/]"
-    out.print(f"{verdict} {escape(_series_line(entry.series))}")
+    out.print(f"{verdict} {escape(series_line(entry.series))}")
     _print_findings(entry.findings, "     ", quiet)
 
 
@@ -137,7 +130,7 @@ def run_validation(
             out.print(f"dicomio validate: {len(plan.jobs)} series ({plan.n_files} files) "
                       f"under {len(plan.roots)} path(s); config: "
                       f"{escape(str(config.source or 'defaults'))}; fail on: {config.fail_on}")
-        with _completion_bar("validating", show) as update:
+        with completion_bar("validating", show) as update:
             report = validate_plan(
                 plan, config, executor, started=start, progress=update,
                 on_series=(lambda entry: _print_series_report(entry, config, quiet))
@@ -148,9 +141,9 @@ def run_validation(
         try:
             write_text_atomically(junit_xml, to_junit_xml(report, reproducible))
         except OSError as exc:
-            _usage_error(f"cannot write {junit_xml}: {exc.strerror or exc}")
+            usage_error(f"cannot write {junit_xml}: {exc.strerror or exc}")
     if output == "json":
-        _print_json(report.to_dict(reproducible))
+        print_json(report.to_dict(reproducible))
     elif output == "junit":
         sys.stdout.write(to_junit_xml(report, reproducible))
     else:
@@ -163,11 +156,10 @@ def run_validation(
 def _print_conversion(conversion: Conversion, quiet: bool) -> None:
     if conversion.status == "written":
         if not quiet:
-            shape = "×".join(str(n) for n in conversion.shape or ())
-            out.print(f"[green]wrote[/] {escape(conversion.output or '')}  [dim]{shape} "
-                      f"{conversion.dtype}[/]")
+            out.print(f"[green]wrote[/] {escape(conversion.output or '')}  "
+                      f"[dim]{format_shape(conversion.shape or ())} {conversion.dtype}[/]")
         return
-    out.print(f"[bold red]FAIL[/]  {escape(_series_line(conversion.series))}")
+    out.print(f"[bold red]FAIL[/]  {escape(series_line(conversion.series))}")
     out.print(f"      {escape(conversion.reason or '')}")
 
 
@@ -197,22 +189,26 @@ def run_conversion(
 ) -> NoReturn:
     """``dicomio convert PATHS... FOLDER``: plan, convert every series, print, exit."""
     from dicomio.archive.conversion import convert_plan, prepare_output
+    from dicomio.backends.registry import get_spec
     from dicomio.io.writers import check_writer
 
     start = time.perf_counter()
+    if backend != "auto":
+        with exit_on_error():  # an unknown name is a usage error, not a failure per series
+            get_spec(backend)
     try:  # before the planning, which may take a while
         check_writer(format)
         prepare_output(output, force)
     except (ImportError, FileExistsError) as exc:
-        _usage_error(str(exc))
+        usage_error(str(exc))
     except OSError as exc:
-        _usage_error(f"cannot create {output}: {exc.strerror or exc}")
+        usage_error(f"cannot create {output}: {exc.strerror or exc}")
     with _executor(workers, scheduler) as executor:
         plan = _plan(paths, executor, show)
         if not as_json and not quiet:
             out.print(f"dicomio convert: {len(plan.jobs)} series ({plan.n_files} files) into "
                       f"{escape(os.fspath(output))} as {format}")
-        with _completion_bar("converting", show) as update:
+        with completion_bar("converting", show) as update:
             report = convert_plan(
                 plan, output, executor, format=format, backend=backend, rescale=rescale,
                 irregular=irregular, force=True, started=start, progress=update,
@@ -220,7 +216,7 @@ def run_conversion(
         if show:
             _throughput(plan, report.seconds, executor)
     if as_json:
-        _print_json(report.to_dict(reproducible))
+        print_json(report.to_dict(reproducible))
     else:
         _print_conversion_end(report, quiet, reproducible)
     raise typer.Exit(EXIT_OK if report.passed else EXIT_FINDINGS)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from dicomio.cli.app import app
-from dicomio.cli.console import EXIT_USAGE, err, out
+from dicomio.cli.console import print_json, print_table, usage_error
 
 if TYPE_CHECKING:
-    pass
+    from dicomio.backends.registry import BackendInfo
+
+__all__ = ["backends_command"]
 
 
 @app.command("backends")
@@ -24,20 +25,17 @@ def backends_command(
     from dicomio.pixels.decoders import decodable_syntaxes
 
     if output not in ("text", "json"):
-        err.print(f"error: --format must be text or json, not {output!r}")
-        raise typer.Exit(EXIT_USAGE)
+        usage_error(f"--format must be text or json, not {output!r}")
     infos = describe_backends()
     decoders = decodable_syntaxes()
     if output == "json":
-        out.print_json(json.dumps({
-            "backends": [dataclasses.asdict(info) for info in infos],
-            "decoders": decoders,
-        }))
+        print_json({"backends": [dataclasses.asdict(info) for info in infos],
+                    "decoders": decoders})
         return
     _print_backends(infos, decoders)
 
 
-def _print_backends(infos: list[Any], decoders: dict[str, list[str]]) -> None:
+def _print_backends(infos: list[BackendInfo], decoders: dict[str, list[str]]) -> None:
     """Two tables: the backends, then which of them decodes each transfer syntax."""
     from rich.markup import escape
     from rich.table import Table
@@ -50,7 +48,7 @@ def _print_backends(infos: list[Any], decoders: dict[str, list[str]]) -> None:
     for info in sorted(infos, key=lambda i: i.auto_rank or len(infos) + 1):
         table.add_row(info.name, "yes" if info.installed else "[red]no[/]", info.version or "-",
                       escape(info.install) if info.extra else "included", escape(info.summary))
-    out.print(table)
+    print_table(table)
 
     syntaxes = Table(title="Transfer syntaxes each backend decodes", title_justify="left")
     syntaxes.add_column("transfer syntax", overflow="fold")
@@ -64,4 +62,4 @@ def _print_backends(infos: list[Any], decoders: dict[str, list[str]]) -> None:
         used = decoders.get(uid)
         shown = "native" if used == [] else ", ".join(used) if used else "[red]none[/]"
         syntaxes.add_row(f"{syntax.name} ({uid})", *marks, shown)
-    out.print(syntaxes)
+    print_table(syntaxes)

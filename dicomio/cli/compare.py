@@ -15,34 +15,33 @@ from dicomio.cli.console import (
     EXIT_FINDINGS,
     EXIT_OK,
     EXIT_USAGE,
-    _print_json,
-    _print_table,
-    _progress_bar,
-    _progress_enabled,
-    _status,
-    _usage_error,
+    exit_on_error,
     fail,
     out,
+    print_json,
+    print_table,
+    progress_bar,
+    progress_enabled,
+    status,
+    usage_error,
 )
-from dicomio.cli.formatting import _number, _series_line, _spacing
+from dicomio.cli.formatting import format_number, format_shape, format_spacing, series_line
 from dicomio.cli.options import ExistingPath, Quiet, SeriesOption, ShowProgress, TextOrJson
 from dicomio.compare.side_by_side import default_backends
-from dicomio.errors import (
-    MultipleSeriesError,
-    NoDicomFilesError,
-    SeriesNotFoundError,
-)
+from dicomio.errors import MultipleSeriesError, NoDicomFilesError, SeriesNotFoundError
 
 if TYPE_CHECKING:
     from dicomio.compare.side_by_side import Comparison
     from dicomio.series.info import SeriesInfo
+
+__all__ = ["compare"]
 
 
 def _scan_one(path: Path, selector: str | None, progress: bool) -> SeriesInfo:
     """Scan ``path`` and choose one series; usage errors exit 2."""
     from dicomio.series.choose import choose_series, scan
 
-    with _status(f"scanning {path}", progress):
+    with status(f"scanning {path}", progress):
         found, inventory = scan(path)
     if not found:
         fail(NoDicomFilesError("no DICOM image found", path=path, skipped=inventory.skipped),
@@ -58,7 +57,7 @@ def _backend_names(text: str | None) -> list[str] | None:
         return None
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
-        _usage_error("--backends needs at least one name")
+        usage_error("--backends needs at least one name")
     return names
 
 
@@ -94,18 +93,16 @@ def compare(
     """
     from dicomio.compare.side_by_side import compare_series
 
-    show = _progress_enabled(progress, quiet)
+    show = progress_enabled(progress, quiet)
     chosen = _scan_one(path, series, show)
     names = _backend_names(backends)
-    try:
-        with _progress_bar("reading", len(names or default_backends()), show) as step:
-            report = compare_series(chosen, names, reference=reference, rescale=not raw,
-                                    tolerance=tolerance, timeout=timeout,
-                                    strict_geometry=strict_geometry, on_backend=step)
-    except ValueError as exc:  # an unknown backend name
-        _usage_error(str(exc))
+    with exit_on_error(), progress_bar("reading", len(names or default_backends()),
+                                       show) as step:
+        report = compare_series(chosen, names, reference=reference, rescale=not raw,
+                                tolerance=tolerance, timeout=timeout,
+                                strict_geometry=strict_geometry, on_backend=step)
     if output is TextOrJson.json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
     else:
         _print_comparison(report, quiet)
     raise typer.Exit(EXIT_OK if report.agree else EXIT_FINDINGS)
@@ -117,7 +114,7 @@ _STATUS_STYLE = {"ok": "green", "failed": "bold red", "unsupported": "yellow",
 
 def _print_comparison(report: Comparison, quiet: bool) -> None:
     if not quiet:
-        out.print(escape(_series_line(report.series)))
+        out.print(escape(series_line(report.series)))
         for issue in report.series.issues:
             if issue.severity != "info":
                 out.print(f"  [yellow]{issue.code}[/]: {escape(issue.message)}")
@@ -138,11 +135,10 @@ def _print_comparison(report: Comparison, quiet: bool) -> None:
             else f"[yellow]{row.reported_diff_mm:.3g}[/]")
         table.add_row(
             label, f"[{style}]{row.status}[/]{verdict}",
-            _number(row.seconds, ".3f"), row.dtype or "—",
-            "—" if row.shape is None else "×".join(map(str, row.shape)),
-            _number(row.max_abs_diff, "g"), _number(row.differing_voxels, "d"),
-            _number(row.affine_diff_mm, ".2g"), toolkit)
-    _print_table(table)
+            format_number(row.seconds, ".3f"), row.dtype or "—", format_shape(row.shape),
+            format_number(row.max_abs_diff, "g"), format_number(row.differing_voxels, "d"),
+            format_number(row.affine_diff_mm, ".2g"), toolkit)
+    print_table(table)
     for row in report.results:
         if row.reason and (row.status == "failed" or not quiet):
             style = _STATUS_STYLE[row.status]
@@ -150,10 +146,12 @@ def _print_comparison(report: Comparison, quiet: bool) -> None:
         if row.disagreement:
             out.print(f"[bold red]{row.backend} disagrees[/]: {escape(row.disagreement)}")
         if row.reported_agrees is False:
+            reported = row.reported
+            origin = format_spacing(reported.origin if reported else None)
+            spacing = format_spacing(reported.spacing if reported else None)
             out.print(f"[yellow]{row.backend}[/]: the geometry the toolkit itself reports "
                       f"moves voxels by up to {row.reported_diff_mm:.3g} mm from dicomio's "
-                      f"(origin {_spacing(row.reported.origin if row.reported else None)}, "
-                      f"spacing {_spacing(row.reported.spacing if row.reported else None)})")
+                      f"(origin {origin}, spacing {spacing})")
     ran = report.ran
     if report.agree:
         count = sum(r.status == "ok" for r in ran)

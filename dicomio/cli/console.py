@@ -1,4 +1,9 @@
-"""What every command shares: the consoles, exit codes, JSON output, progress."""
+"""What every command shares: the consoles, exit codes and errors, JSON output, progress.
+
+Results go to stdout (:data:`out`); errors, warnings and progress to stderr (:data:`err`).
+JSON is written by :func:`print_json` as plain text, never through rich: it is never coloured
+nor wrapped, whatever the terminal or ``FORCE_COLOR`` say.
+"""
 
 from __future__ import annotations
 
@@ -6,45 +11,111 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from dicomio.errors import (
+    ConfigError,
     DicomIOError,
+    MultipleSeriesError,
+    NoDicomFilesError,
+    SchedulerError,
+    SeriesNotFoundError,
+    UnknownBackendError,
 )
 
-if TYPE_CHECKING:
-    pass
+__all__ = [
+    "EXIT_FINDINGS",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "USAGE_ERRORS",
+    "completion_bar",
+    "err",
+    "exit_on_error",
+    "fail",
+    "out",
+    "print_json",
+    "print_table",
+    "progress_bar",
+    "progress_enabled",
+    "status",
+    "usage_error",
+]
 
-
+#: Exit codes: success; the data has a problem; usage or I/O error.
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
-
+#: Results, on stdout.
 out = Console(highlight=False, soft_wrap=True)
 
-
+#: Errors, warnings and progress, on stderr.
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+#: The dicomio errors that mean the command was asked the wrong thing (a path without DICOM,
+#: several series and no ``--series``, an unknown backend, a bad configuration or scheduler):
+#: exit 2. Every other :class:`DicomIOError` is a problem of the data: exit 1.
+USAGE_ERRORS: tuple[type[DicomIOError], ...] = (
+    NoDicomFilesError, MultipleSeriesError, SeriesNotFoundError, UnknownBackendError,
+    ConfigError, SchedulerError)
 
 
 def fail(error: DicomIOError, code: int = EXIT_FINDINGS) -> NoReturn:
-    """Print a dicomio error on stderr and exit with ``code``."""
+    """Print a dicomio error on stderr and exit.
+
+    Parameters
+    ----------
+    error
+        Printed as ``error: ClassName: message``.
+    code
+        The exit code.
+    """
     err.print(f"[bold red]error[/]: {type(error).__name__}: {escape(str(error))}", markup=True,
               highlight=False)
     raise typer.Exit(code)
 
 
-def _progress_enabled(flag: bool | None, quiet: bool) -> bool:
+def usage_error(message: str) -> NoReturn:
+    """Print ``message`` on stderr and exit with :data:`EXIT_USAGE`."""
+    err.print(f"[bold red]error[/]: {escape(message)}")
+    raise typer.Exit(EXIT_USAGE)
+
+
+@contextmanager
+def exit_on_error() -> Iterator[None]:
+    """End the command when the library raises a dicomio error, with the error's exit code.
+
+    The one place where the command line turns errors into exit codes: :data:`USAGE_ERRORS`
+    exit 2, any other :class:`DicomIOError` exits 1.
+    """
+    try:
+        yield
+    except USAGE_ERRORS as exc:
+        fail(exc, EXIT_USAGE)
+    except DicomIOError as exc:
+        fail(exc)
+
+
+def print_json(data: Any) -> None:
+    """Write ``data`` as indented JSON on stdout: plain text, never coloured nor wrapped."""
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+def print_table(table: Table) -> None:
+    """Print ``table`` on stdout: fitted to a terminal, never squeezed in a file or a CI log."""
+    if out.is_terminal:
+        out.print(table)
+    else:
+        Console(highlight=False, width=400).print(table)
+
+
+def progress_enabled(flag: bool | None, quiet: bool) -> bool:
+    """Whether to show progress: never with ``--quiet``, else as ``--progress/--no-progress``
+    say (``flag``), by default when stderr is a terminal."""
     if quiet:
         return False
     return err.is_terminal if flag is None else flag
@@ -59,8 +130,8 @@ def _progress_console() -> Console:
 
 
 @contextmanager
-def _status(message: str, enabled: bool) -> Iterator[None]:
-    """A spinner on stderr while something without measurable progress runs."""
+def status(message: str, enabled: bool) -> Iterator[None]:
+    """Show a spinner with ``message`` on stderr while the block runs (when ``enabled``)."""
     if not enabled:
         yield
         return
@@ -78,11 +149,15 @@ def _new_progress() -> Progress:
 
 
 @contextmanager
-def _progress_bar(
-    description: str, total: int, enabled: bool
-) -> Iterator[Callable[..., None]]:
-    """A progress bar on stderr; yields ``step(label, total=None)``, to call before each item
-    (``total`` when it is known only once the work has started)."""
+def progress_bar(description: str, total: int, enabled: bool) -> Iterator[Callable[..., None]]:
+    """A progress bar on stderr over items done one after another.
+
+    Yields
+    ------
+    step(label, total=None)
+        To call before each item; ``total`` when it is known only once the work has started.
+        Does nothing when not ``enabled``.
+    """
     if not enabled:
         yield lambda label, total=None: None
         return
@@ -101,10 +176,14 @@ def _progress_bar(
 
 
 @contextmanager
-def _completion_bar(description: str, enabled: bool) -> Iterator[Callable[[int, int, str],
-                                                                          None]]:
-    """A progress bar on stderr; yields ``update(done, total, label)``, to call as each item
-    finishes (in any order)."""
+def completion_bar(description: str, enabled: bool) -> Iterator[Callable[[int, int, str], None]]:
+    """A progress bar on stderr over items that finish in any order.
+
+    Yields
+    ------
+    update(done, total, label)
+        To call as each item finishes. Does nothing when not ``enabled``.
+    """
     if not enabled:
         yield lambda done, total, label: None
         return
@@ -115,21 +194,3 @@ def _completion_bar(description: str, enabled: bool) -> Iterator[Callable[[int, 
             progress.update(task, completed=done, total=total, label=escape(label))
 
         yield update
-
-
-def _print_table(table: Table) -> None:
-    """A table fits the terminal; piped into a file or a CI log it is never squeezed."""
-    if out.is_terminal:
-        out.print(table)
-    else:
-        Console(highlight=False, width=400).print(table)
-
-
-def _print_json(data: Any) -> None:
-    """JSON on stdout, never coloured or wrapped (it is for machines)."""
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
-
-
-def _usage_error(message: str) -> NoReturn:
-    err.print(f"[bold red]error[/]: {escape(message)}")
-    raise typer.Exit(EXIT_USAGE)

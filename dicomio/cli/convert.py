@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 
 from dicomio.cli.app import app
-from dicomio.cli.console import _progress_enabled, _usage_error, out
-from dicomio.cli.formatting import _spacing
-from dicomio.cli.loading import _load_for_output, _print_warnings
+from dicomio.cli.console import out, progress_enabled, usage_error
+from dicomio.cli.formatting import format_shape, format_spacing
+from dicomio.cli.loading import load_for_output, print_warnings
 from dicomio.cli.options import (
     AcceptIrregular,
     ConvertFormat,
@@ -23,8 +23,7 @@ from dicomio.cli.options import (
     Workers,
 )
 
-if TYPE_CHECKING:
-    pass
+__all__ = ["convert"]
 
 
 @app.command()
@@ -62,39 +61,37 @@ def convert(
     """
     from dicomio.io.writers import format_of, write_volume
 
-    show = _progress_enabled(progress, quiet)
+    show = progress_enabled(progress, quiet)
     if output.is_dir() or not output.suffix:
         from dicomio.cli.archive import run_conversion
 
         if series is not None:
-            _usage_error("--series picks the series of a single file; into a folder every "
-                         "series is written")
+            usage_error("--series picks the series of a single file; into a folder every "
+                        "series is written")
         run_conversion(paths, output, to.value if to is not None else "nifti", backend,
                        not raw, "accept" if accept_irregular else "raise", force, workers,
                        scheduler, as_json, reproducible, quiet, show)
     archive_only = {"--workers": workers is not None, "--scheduler": scheduler is not None,
                     "--json": as_json, "--reproducible": reproducible}
     for option in (name for name, given in archive_only.items() if given):
-        _usage_error(f"{option} applies when OUTPUT is a folder")
+        usage_error(f"{option} applies when OUTPUT is a folder")
     if len(paths) != 1:
-        _usage_error("one file holds one series: give a single PATH, or a folder as OUTPUT")
+        usage_error("one file holds one series: give a single PATH, or a folder as OUTPUT")
     try:
         chosen = to.value if to is not None else format_of(output)
     except ValueError as exc:
-        _usage_error(str(exc))
+        usage_error(str(exc))
     if output.exists() and not force:  # before the (possibly long) load
-        _usage_error(f"{output} exists (pass --force to replace it)")
-    volume = _load_for_output(paths[0], series, backend, not raw,
-                              "accept" if accept_irregular else "raise", show)
-    _print_warnings(volume, quiet)
+        usage_error(f"{output} exists (pass --force to replace it)")
+    volume = load_for_output(paths[0], series, backend, not raw,
+                             "accept" if accept_irregular else "raise", show)
+    print_warnings(volume, quiet)
     try:
-        written = write_volume(volume, output, format=chosen,
-                               overwrite=force)
+        written = write_volume(volume, output, format=chosen, overwrite=force)
     except (ImportError, ValueError) as exc:
-        _usage_error(str(exc))
+        usage_error(str(exc))
     except OSError as exc:
-        _usage_error(f"cannot write {output}: {exc.strerror or exc}")
+        usage_error(f"cannot write {output}: {exc.strerror or exc}")
     if not quiet:
-        shape = "×".join(str(n) for n in volume.shape)
-        out.print(f"wrote {escape(str(written))} ({chosen}, {shape} {volume.dtype}, spacing "
-                  f"{_spacing(volume.spacing)} mm)")
+        out.print(f"wrote {escape(str(written))} ({chosen}, {format_shape(volume.shape)} "
+                  f"{volume.dtype}, spacing {format_spacing(volume.spacing)} mm)")

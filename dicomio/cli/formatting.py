@@ -1,34 +1,47 @@
-"""How series and numbers are written for people."""
+"""How series, shapes and numbers are written for people (plain text, no markup)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from dicomio.series.info import SeriesInfo
     from dicomio.series.summary import SeriesSummary
 
+__all__ = ["format_number", "format_shape", "format_size", "format_spacing", "series_line",
+           "syntax_names"]
 
-def _size(series: SeriesInfo | SeriesSummary) -> str:
-    return "×".join(str(n) for n in (series.rows, series.columns, series.n_slices))
+
+def format_shape(shape: Iterable[int] | None) -> str:
+    """``"40×128×96"``; ``"—"`` for no shape."""
+    return "—" if shape is None else "×".join(str(n) for n in shape)
 
 
-def _spacing(values: Sequence[float] | None) -> str:
+def format_size(series: SeriesInfo | SeriesSummary) -> str:
+    """Rows × columns × slices of a series."""
+    return format_shape((series.rows, series.columns, series.n_slices))
+
+
+def format_spacing(values: Sequence[float] | None) -> str:
+    """``"1.25 × 0.7 × 0.9"`` (four significant digits); ``"—"`` for no spacing."""
     return "—" if values is None else " × ".join(f"{v:.4g}" for v in values)
 
 
-def _syntax_names(series: SeriesInfo | SeriesSummary) -> str:
+def format_number(value: float | int | None, spec: str) -> str:
+    """``value`` formatted with the format ``spec``; ``"—"`` for None."""
+    return "—" if value is None else format(value, spec)
+
+
+def syntax_names(series: SeriesInfo | SeriesSummary) -> str:
+    """The names of the transfer syntaxes of a series, comma-separated."""
     from dicomio.dicom.transfer_syntax import lookup
 
     return ", ".join(lookup(uid).name for uid in series.transfer_syntaxes)
 
 
-def _series_line(series: SeriesInfo | SeriesSummary) -> str:
+def series_line(series: SeriesInfo | SeriesSummary) -> str:
+    """One line naming a series: key, number, description, modality, size, transfer syntax."""
     number = "-" if series.number is None else series.number
     return (f"{series.key}  #{number}  {series.description or '(no description)'!r}  "
-            f"{series.modality or '?'}  {_size(series)}  {_syntax_names(series)}")
-
-
-def _number(value: float | int | None, spec: str) -> str:
-    return "—" if value is None else format(value, spec)
+            f"{series.modality or '?'}  {format_size(series)}  {syntax_names(series)}")

@@ -15,18 +15,20 @@ from dicomio.cli.app import app
 from dicomio.cli.console import (
     EXIT_FINDINGS,
     EXIT_OK,
-    _print_json,
-    _print_table,
-    _progress_enabled,
-    _status,
     out,
+    print_json,
+    print_table,
+    progress_enabled,
+    status,
 )
-from dicomio.cli.formatting import _size, _spacing, _syntax_names
+from dicomio.cli.formatting import format_size, format_spacing, syntax_names
 from dicomio.cli.options import Quiet, ShowProgress, TextOrJson
 
 if TYPE_CHECKING:
     from dicomio.series.info import SeriesInfo
     from dicomio.series.inventory import Inventory
+
+__all__ = ["info"]
 
 
 @app.command()
@@ -44,10 +46,10 @@ def info(
     from dicomio.series.choose import scan
     from dicomio.series.summary import describe_inventory
 
-    with _status("scanning", _progress_enabled(progress, quiet)):
+    with status("scanning", progress_enabled(progress, quiet)):
         found, inventory = scan(path)
     if output is TextOrJson.json:
-        _print_json(describe_inventory(found, inventory))
+        print_json(describe_inventory(found, inventory))
     else:
         _print_inventory(found, inventory, quiet)
     raise typer.Exit(EXIT_OK if found else EXIT_FINDINGS)
@@ -66,11 +68,11 @@ def _print_inventory(found: Sequence[SeriesInfo], inventory: Inventory, quiet: b
             orientation += " [yellow]" + ",".join(
                 i.code for i in series.issues if i.severity != "info") + "[/]"
         table.add_row(str(index), "" if series.number is None else str(series.number),
-                      escape(series.description), escape(series.modality), _size(series),
-                      escape(_syntax_names(series)), _spacing(series.spacing), orientation,
+                      escape(series.description), escape(series.modality), format_size(series),
+                      escape(syntax_names(series)), format_spacing(series.spacing), orientation,
                       escape(series.key))
     if found:
-        _print_table(table)
+        print_table(table)
     else:
         out.print("[bold red]no DICOM series found[/]")
     if inventory.skipped:

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from dicomio.cli.app import app
-from dicomio.cli.console import EXIT_USAGE, err, fail, out
-from dicomio.cli.loading import volume_summary
-from dicomio.errors import (
-    DicomIOError,
-    MultipleSeriesError,
-    NoDicomFilesError,
-    SeriesNotFoundError,
-)
+from dicomio.cli.console import out, print_json
+from dicomio.cli.loading import load_for_output
 
 if TYPE_CHECKING:
-    pass
+    from dicomio.volume import Volume
+
+__all__ = ["load"]
 
 
 @app.command()
@@ -34,28 +30,36 @@ def load(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Load one series and print what dicomio returns: shape, dtype, geometry, provenance."""
-    from dicomio.load import load_volume
-
-    missing = [p for p in path if not p.exists()]
-    if missing:
-        fail(NoDicomFilesError("no such file or folder", path=missing[0]), EXIT_USAGE)
-    try:
-        volume = load_volume(path, backend, series=series, rescale=not raw,
-                             irregular="accept" if accept_irregular else "raise")
-    except (MultipleSeriesError, SeriesNotFoundError) as exc:
-        fail(exc, EXIT_USAGE)
-    except DicomIOError as exc:
-        fail(exc)
-    except ValueError as exc:  # an unknown backend name
-        err.print(f"error: {exc}")
-        raise typer.Exit(EXIT_USAGE) from None
-    summary = volume_summary(volume)
+    volume = load_for_output(path, series, backend, not raw,
+                             "accept" if accept_irregular else "raise", show=False)
+    summary = _summary(volume)
     if as_json:
-        out.print_json(json.dumps(summary))
+        print_json(summary)
         return
     for key, value in summary.items():
         if key == "warnings":
             for warning in value:
-                out.print(f"[yellow]warning[/]: {warning}")
+                out.print(f"[yellow]warning[/]: {escape(warning)}")
         else:
             out.print(f"{key:>18}: {value}")
+
+
+def _summary(volume: Volume) -> dict[str, Any]:
+    """What ``load`` prints: a JSON-able description of ``volume``."""
+    provenance = volume.provenance
+    assert provenance is not None  # load_volume always records it
+    return {
+        "shape": list(volume.shape),
+        "dtype": str(volume.dtype),
+        "spacing": [round(v, 6) for v in volume.spacing],
+        "origin": [round(v, 6) for v in volume.origin],
+        "direction": [[round(float(v), 6) for v in row] for row in volume.direction],
+        "min": float(volume.array.min()),
+        "max": float(volume.array.max()),
+        "series": provenance.series_uid,
+        "backend": provenance.backend,
+        "decoders": list(provenance.decoders),
+        "transfer_syntaxes": list(provenance.transfer_syntaxes),
+        "files": len(provenance.files),
+        "warnings": list(provenance.warnings),
+    }

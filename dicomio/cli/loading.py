@@ -1,64 +1,60 @@
-"""Loading one volume for the commands that output it."""
+"""Loading the one volume that ``load``, ``preview`` and ``convert`` output."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
-from dicomio.cli.console import EXIT_USAGE, _status, _usage_error, err, fail
-from dicomio.errors import (
-    DicomIOError,
-    MultipleSeriesError,
-    NoDicomFilesError,
-    SeriesNotFoundError,
-)
+from dicomio.cli.console import err, exit_on_error, status
 
 if TYPE_CHECKING:
+    from dicomio.load import Irregular
     from dicomio.volume import Volume
 
+__all__ = ["load_for_output", "print_warnings"]
 
-def _load_for_output(
-    path: Path, selector: str | None, backend: str, rescale: bool, irregular: str, show: bool
+
+def load_for_output(
+    path: Path | Sequence[Path], selector: str | None, backend: str, rescale: bool,
+    irregular: Irregular, show: bool,
 ) -> Volume:
-    """Load one series for ``preview``/``convert``; errors exit 1 (data) or 2 (usage)."""
+    """Load one series as :func:`dicomio.load_volume` does, or end the command.
+
+    Parameters
+    ----------
+    path
+        Folder(s) or file(s).
+    selector
+        ``--series``: index or UID, or None for the only series.
+    backend, rescale, irregular
+        As for :func:`dicomio.load_volume`.
+    show
+        Show a spinner on stderr while loading.
+
+    Returns
+    -------
+    Volume
+        The volume; on an error the command exits as :func:`~dicomio.cli.console.exit_on_error`
+        says (1 for a problem of the data, such as an unreadable file; 2 for a usage error).
+    """
     from dicomio.load import load_volume
 
-    try:
-        with _status(f"loading {path}", show):
-            return load_volume(path, backend, series=selector, rescale=rescale,
-                               irregular=irregular)  # type: ignore[arg-type]
-    except (MultipleSeriesError, SeriesNotFoundError, NoDicomFilesError) as exc:
-        fail(exc, EXIT_USAGE)
-    except DicomIOError as exc:
-        fail(exc)
-    except ValueError as exc:  # an unknown backend name
-        _usage_error(str(exc))
+    with exit_on_error(), status(f"loading {_shown(path)}", show):
+        return load_volume(path, backend, series=selector, rescale=rescale, irregular=irregular)
 
 
-def _print_warnings(volume: Volume, quiet: bool) -> None:
+def print_warnings(volume: Volume, quiet: bool) -> None:
+    """Print the warnings recorded while loading ``volume`` on stderr (unless ``quiet``)."""
     if quiet or volume.provenance is None:
         return
     for warning in volume.provenance.warnings:
         err.print(f"[yellow]warning[/]: {escape(warning)}")
 
 
-def volume_summary(volume: Any) -> dict[str, Any]:
-    """A JSON-able description of a Volume."""
-    provenance = volume.provenance
-    return {
-        "shape": list(volume.shape),
-        "dtype": str(volume.dtype),
-        "spacing": [round(v, 6) for v in volume.spacing],
-        "origin": [round(v, 6) for v in volume.origin],
-        "direction": [[round(float(v), 6) for v in row] for row in volume.direction],
-        "min": float(volume.array.min()),
-        "max": float(volume.array.max()),
-        "series": provenance.series_uid,
-        "backend": provenance.backend,
-        "decoders": list(provenance.decoders),
-        "transfer_syntaxes": list(provenance.transfer_syntaxes),
-        "files": len(provenance.files),
-        "warnings": list(provenance.warnings),
-    }
+def _shown(path: Path | Sequence[Path]) -> str:
+    if isinstance(path, Path):
+        return str(path)
+    return ", ".join(str(p) for p in path)

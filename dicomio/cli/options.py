@@ -1,18 +1,20 @@
-"""Options and arguments shared by several commands."""
+"""The options and arguments of the commands, as annotated types and choices."""
 
 from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-if TYPE_CHECKING:
-    pass
+__all__ = ["AcceptIrregular", "ConvertFormat", "ExistingPath", "FailOn", "Quiet", "Reproducible",
+           "Scheduler", "SeriesOption", "ShowProgress", "TextOrJson", "ValidateFormat", "Workers"]
 
 
 class TextOrJson(str, Enum):
+    """``--format`` of the commands that print text or JSON."""
+
     text = "text"
     json = "json"
 
@@ -34,12 +36,16 @@ ExistingPath = Annotated[Path, typer.Argument(exists=True, help="Folder or file.
 
 
 class ValidateFormat(str, Enum):
+    """``dicomio validate --format``."""
+
     text = "text"
     json = "json"
     junit = "junit"
 
 
 class FailOn(str, Enum):
+    """``dicomio validate --fail-on``: the least severe finding that fails."""
+
     error = "error"
     warning = "warning"
 
@@ -66,6 +72,8 @@ AcceptIrregular = Annotated[bool, typer.Option(
 
 
 class ConvertFormat(str, Enum):
+    """``dicomio convert --to``."""
+
     nifti = "nifti"
     nrrd = "nrrd"
     npz = "npz"

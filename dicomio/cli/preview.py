@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 
 from dicomio.cli.app import app
-from dicomio.cli.console import _progress_enabled, _usage_error, out
-from dicomio.cli.loading import _load_for_output, _print_warnings
+from dicomio.cli.console import out, progress_enabled, usage_error
+from dicomio.cli.loading import load_for_output, print_warnings
 from dicomio.cli.options import ExistingPath, Quiet, SeriesOption, ShowProgress
 
-if TYPE_CHECKING:
-    pass
+__all__ = ["preview"]
 
 
 @app.command()
@@ -37,15 +36,16 @@ def preview(
     from dicomio.io.preview import choose_window, render_preview
 
     if output.exists() and not force:
-        _usage_error(f"{output} exists (pass --force to replace it)")
-    volume = _load_for_output(path, series, backend, True, "accept",
-                              _progress_enabled(progress, quiet))
-    _print_warnings(volume, quiet)
+        usage_error(f"{output} exists (pass --force to replace it)")
+    volume = load_for_output(path, series, backend, True, "accept",
+                             progress_enabled(progress, quiet))
+    print_warnings(volume, quiet)
+    window = choose_window(volume)
     try:
-        written = render_preview(volume, output)
+        written = render_preview(volume, output, window=window)
     except ImportError as exc:
-        _usage_error(str(exc))
+        usage_error(str(exc))
     except OSError as exc:
-        _usage_error(f"cannot write {output}: {exc.strerror or exc}")
+        usage_error(f"cannot write {output}: {exc.strerror or exc}")
     if not quiet:
-        out.print(f"wrote {escape(str(written))} ({choose_window(volume).source})")
+        out.print(f"wrote {escape(str(written))} ({window.source})")

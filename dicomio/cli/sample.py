@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from dicomio.cli.app import app
 from dicomio.cli.console import out
 
-if TYPE_CHECKING:
-    pass
+__all__ = ["sample"]
 
 
 @app.command()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from dicomio.cli.app import app
-from dicomio.cli.console import EXIT_USAGE, _progress_enabled, fail
+from dicomio.cli.console import exit_on_error, progress_enabled
 from dicomio.cli.options import (
     FailOn,
     Quiet,
@@ -18,12 +18,8 @@ from dicomio.cli.options import (
     ValidateFormat,
     Workers,
 )
-from dicomio.errors import (
-    ConfigError,
-)
 
-if TYPE_CHECKING:
-    pass
+__all__ = ["validate"]
 
 
 @app.command()
@@ -62,11 +58,9 @@ def validate(
     from dicomio.cli.archive import run_validation
     from dicomio.validate.config import ValidationConfig, find_config, load_config
 
-    try:
+    with exit_on_error():  # a bad configuration is a usage error
         source = config or find_config(paths)
         settings = load_config(source) if source else ValidationConfig()
-    except ConfigError as exc:
-        fail(exc, EXIT_USAGE)
     if fail_on is not None:
         settings = settings.with_(fail_on=fail_on.value)
     if cross_check:
@@ -74,4 +68,4 @@ def validate(
     if headers_only:
         settings = settings.with_(pixels=False)
     run_validation(paths, settings, output.value, junit_xml, workers, scheduler, reproducible,
-                   quiet, _progress_enabled(progress, quiet))
+                   quiet, progress_enabled(progress, quiet))
