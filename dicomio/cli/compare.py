@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -14,9 +13,7 @@ from dicomio.cli.app import app
 from dicomio.cli.console import (
     EXIT_FINDINGS,
     EXIT_OK,
-    EXIT_USAGE,
     exit_on_error,
-    fail,
     out,
     print_json,
     print_table,
@@ -28,28 +25,11 @@ from dicomio.cli.console import (
 from dicomio.cli.formatting import format_number, format_shape, format_spacing, series_line
 from dicomio.cli.options import ExistingPath, Quiet, SeriesOption, ShowProgress, TextOrJson
 from dicomio.compare.side_by_side import default_backends
-from dicomio.errors import MultipleSeriesError, NoDicomFilesError, SeriesNotFoundError
 
 if TYPE_CHECKING:
     from dicomio.compare.side_by_side import Comparison
-    from dicomio.series.info import SeriesInfo
 
 __all__ = ["compare"]
-
-
-def _scan_one(path: Path, selector: str | None, progress: bool) -> SeriesInfo:
-    """Scan ``path`` and choose one series; usage errors exit 2."""
-    from dicomio.series.choose import choose_series, scan
-
-    with status(f"scanning {path}", progress):
-        found, inventory = scan(path)
-    if not found:
-        fail(NoDicomFilesError("no DICOM image found", path=path, skipped=inventory.skipped),
-             EXIT_USAGE)
-    try:
-        return choose_series(found, selector, path=path)
-    except (MultipleSeriesError, SeriesNotFoundError) as exc:
-        fail(exc, EXIT_USAGE)
 
 
 def _backend_names(text: str | None) -> list[str] | None:
@@ -92,15 +72,17 @@ def compare(
     disagreement or failure (a crash or a timeout included), 2 on usage or I/O errors.
     """
     from dicomio.compare.side_by_side import compare_series
+    from dicomio.series.choose import select_series
 
     show = progress_enabled(progress, quiet)
-    chosen = _scan_one(path, series, show)
     names = _backend_names(backends)
-    with exit_on_error(), progress_bar("reading", len(names or default_backends()),
-                                       show) as step:
-        report = compare_series(chosen, names, reference=reference, rescale=not raw,
-                                tolerance=tolerance, timeout=timeout,
-                                strict_geometry=strict_geometry, on_backend=step)
+    with exit_on_error():
+        with status(f"scanning {path}", show):
+            chosen, _ = select_series(path, series)
+        with progress_bar("reading", len(names or default_backends()), show) as step:
+            report = compare_series(chosen, names, reference=reference, rescale=not raw,
+                                    tolerance=tolerance, timeout=timeout,
+                                    strict_geometry=strict_geometry, on_backend=step)
     if output is TextOrJson.json:
         print_json(report.to_dict())
     else:
