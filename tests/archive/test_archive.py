@@ -1,7 +1,7 @@
 """Whole archives: serial, ``--workers`` and Dask give the same report, and a worker killed
 mid-run neither loses nor duplicates a series.
 
-One generated archive of ~290 small series with known findings (tests/archive_helpers.py) is
+One generated archive of ~290 small series with known findings (tests/support/archive.py) is
 shared by the module, and so is one real ``dask.distributed.LocalCluster``: a scheduler and two
 worker processes talking over loopback TCP.
 """

@@ -14,7 +14,7 @@ outcome (``crash``) and a hang is killed after a timeout (``hang``).
 
 Run a long campaign (figures go in docs/robustness.md)::
 
-    python -m tests.fuzzing --inputs 20000 --seed 1
+    python -m tools.fuzz_campaign --inputs 20000 --seed 1
 """
 
 from __future__ import annotations
