@@ -9,6 +9,7 @@ import typer
 
 from dicomio.cli.app import app
 from dicomio.cli.console import out
+from dicomio.dicom.transfer_syntax import EXPLICIT_VR_LITTLE_ENDIAN
 
 __all__ = ["sample"]
 
@@ -20,7 +21,7 @@ def sample(
     size: Annotated[int, typer.Option(help="Rows (columns are 3/4 of it).")] = 128,
     syntax: Annotated[str, typer.Option(
         help="Transfer syntax UID (compressed ones need the 'test' extra's encoders).")]
-        = "1.2.840.10008.1.2.1",
+        = EXPLICIT_VR_LITTLE_ENDIAN,
 ) -> None:
     """Write a synthetic axial CT series to FOLDER, files named by UID (name order is wrong).
 
