@@ -24,12 +24,7 @@ from dicomio.series.inventory import PathInput, SkippedFile
 from dicomio.validate.checks import check_skipped, worker_died
 from dicomio.validate.config import ValidationConfig
 from dicomio.validate.findings import Finding
-from dicomio.validate.report import (
-    SeriesReport,
-    ValidationReport,
-    assemble_report,
-    validate_stacks,
-)
+from dicomio.validate.report import SeriesReport, ValidationReport, assemble_report, validate_stacks
 
 __all__ = ["JobReport", "ValidateTask", "read_job", "validate_archive", "validate_plan"]
 

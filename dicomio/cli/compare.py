@@ -27,7 +27,7 @@ from dicomio.cli.options import ExistingPath, Quiet, SeriesOption, ShowProgress,
 from dicomio.compare.side_by_side import default_backends
 
 if TYPE_CHECKING:
-    from dicomio.compare.side_by_side import Comparison
+    from dicomio.compare.report import Comparison
 
 __all__ = ["compare"]
 

@@ -48,13 +48,7 @@ from dicomio.dicom.transfer_syntax import (
 from dicomio.dicom.types import FileHeader, PixelFormat
 from dicomio.errors import CorruptDataError, MissingDecoderError, UnsupportedTransferSyntaxError
 from dicomio.pixels.codestream import CodestreamError, check_frame
-from dicomio.pixels.imagecodecs_decoders import (
-    FrameDecode,
-    jpeg2000,
-    jpeg_ls,
-    lossless_jpeg,
-    rle,
-)
+from dicomio.pixels.imagecodecs_decoders import FrameDecode, jpeg2000, jpeg_ls, lossless_jpeg, rle
 
 __all__ = [
     "DECODERS",

@@ -12,9 +12,7 @@ from dicomio.errors import (
     SeriesNotFoundError,
     UnreadableFilesError,
 )
-from dicomio.geometry.stack import (
-    GeometryTolerances,
-)
+from dicomio.geometry.stack import GeometryTolerances
 from dicomio.series.discover import discover
 from dicomio.series.group import group
 from dicomio.series.info import SeriesInfo

@@ -9,11 +9,7 @@ import numpy as np
 
 from dicomio.dicom.frame import Frame
 from dicomio.dicom.types import FileHeader, PixelFormat
-from dicomio.geometry.stack import (
-    GeometryIssue,
-    StackGeometry,
-    orientation_label,
-)
+from dicomio.geometry.stack import GeometryIssue, StackGeometry, orientation_label
 
 __all__ = ["SeriesInfo"]
 

@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 import dicomio
 from dicomio.backends.registry import backend_specs, register
 from dicomio.cli import app
-from dicomio.compare.side_by_side import affine_displacement, compare_series, voxel_difference
+from dicomio.compare.report import affine_displacement, voxel_difference
+from dicomio.compare.side_by_side import compare_series
 from dicomio.testing.synthetic import SeriesSpec
 from tests.support import fake_backends
 from tests.support.cases import OBLIQUE

@@ -1,0 +1,248 @@
+"""What a comparison measured: one row per backend, and the numbers behind them.
+
+:class:`Comparison` is the report of :func:`dicomio.compare.side_by_side.compare_series`; its
+rows are :class:`BackendResult`. The differences are computed here: voxel by voxel
+(:func:`voxel_difference`, slice by slice so memory-mapped arrays stay cheap) and voxel centre by
+voxel centre (:func:`affine_displacement`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dicomio.backends.base import ReportedGeometry
+from dicomio.series.info import SeriesInfo
+from dicomio.series.summary import SCHEMA_VERSION, describe_series
+
+__all__ = [
+    "GEOMETRY_TOLERANCE_MM",
+    "BackendResult",
+    "Comparison",
+    "Status",
+    "affine_displacement",
+    "diff_against",
+    "voxel_difference",
+]
+
+Status = Literal["ok", "failed", "unsupported", "not installed"]
+
+
+#: Two geometries agree when no voxel centre moves further than this (mm).
+GEOMETRY_TOLERANCE_MM = 1e-4
+
+
+@dataclass
+class BackendResult:
+    """One row of a comparison: what one backend did with the series.
+
+    Attributes
+    ----------
+    backend, version
+        The backend's name and its toolkit's version.
+    status
+        ``"ok"``, ``"failed"`` (an error, a crash or a timeout: see ``reason``),
+        ``"unsupported"`` (installed but cannot read this series) or ``"not installed"``.
+    reason
+        Why it did not succeed (with the last lines the process printed, for a crash).
+    seconds
+        Wall time of :func:`dicomio.load_volume` inside the backend's process (toolkit import
+        included, interpreter start-up excluded).
+    dtype, shape, decoders, warnings
+        What the backend returned.
+    affine
+        dicomio's affine for the volume (the same for every backend, by the contract).
+    reported
+        The geometry the toolkit itself reports, when it reports one.
+    max_abs_diff, differing_voxels
+        Against the reference backend (``None`` when the shapes differ or it did not run).
+    affine_diff_mm
+        Largest distance a voxel centre moves between this affine and the reference's.
+    reported_diff_mm
+        Largest distance a voxel centre moves between the toolkit's geometry and dicomio's.
+    disagreement
+        Why this row disagrees with the reference, or ``None``.
+    """
+
+    backend: str
+    status: Status
+    reason: str | None = None
+    version: str | None = None
+    seconds: float | None = None
+    dtype: str | None = None
+    shape: tuple[int, ...] | None = None
+    decoders: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    affine: NDArray[np.float64] | None = None
+    reported: ReportedGeometry | None = None
+    max_abs_diff: float | None = None
+    differing_voxels: int | None = None
+    affine_diff_mm: float | None = None
+    reported_diff_mm: float | None = None
+    disagreement: str | None = None
+    array_file: Path | None = field(default=None, repr=False)
+
+    @property
+    def ran(self) -> bool:
+        """The backend was started (it succeeded or failed, as opposed to being skipped)."""
+        return self.status in ("ok", "failed")
+
+    @property
+    def reported_agrees(self) -> bool | None:
+        """The toolkit's own geometry matches dicomio's (None when it reports none)."""
+        if self.reported_diff_mm is None:
+            return None
+        return self.reported_diff_mm <= GEOMETRY_TOLERANCE_MM
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (schema ``dicomio/schemas/compare.schema.json``)."""
+        reported = None
+        if self.reported is not None:
+            reported = {
+                "origin": [float(v) for v in self.reported.origin],
+                "spacing": [float(v) for v in self.reported.spacing],
+                "direction": [[float(v) for v in row] for row in self.reported.direction],
+                "max_displacement_mm": _finite(self.reported_diff_mm),
+                "agrees": self.reported_agrees,
+            }
+        return {
+            "backend": self.backend,
+            "status": self.status,
+            "reason": self.reason,
+            "version": self.version,
+            "seconds": None if self.seconds is None else round(self.seconds, 4),
+            "dtype": self.dtype,
+            "shape": None if self.shape is None else list(self.shape),
+            "decoders": list(self.decoders),
+            "warnings": list(self.warnings),
+            "max_abs_diff": _finite(self.max_abs_diff),
+            "differing_voxels": self.differing_voxels,
+            "affine_diff_mm": _finite(self.affine_diff_mm),
+            "reported_geometry": reported,
+            "agrees": None if self.status != "ok" else self.disagreement is None,
+            "disagreement": self.disagreement,
+        }
+
+
+@dataclass
+class Comparison:
+    """The result of :func:`compare_series`.
+
+    ``reference`` is the backend the others were compared with (the requested one when it
+    succeeded, else the first that did; ``None`` when none did).
+    """
+
+    series: SeriesInfo
+    results: list[BackendResult]
+    reference: str | None
+    tolerance: float = 0.0
+    rescale: bool = True
+    strict_geometry: bool = False
+
+    @property
+    def ran(self) -> list[BackendResult]:
+        return [r for r in self.results if r.ran]
+
+    @property
+    def agree(self) -> bool:
+        """Every backend that ran succeeded, and all agree with the reference.
+
+        With ``strict_geometry`` the geometry each toolkit reports must match dicomio's too.
+        """
+        ok = [r for r in self.results if r.status == "ok"]
+        if not ok or any(r.status == "failed" for r in self.results):
+            return False
+        if any(r.disagreement is not None for r in ok):
+            return False
+        return not (self.strict_geometry and any(r.reported_agrees is False for r in ok))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form: the ``dicomio compare --format json`` output."""
+        return {
+            "schema": f"dicomio.compare/{SCHEMA_VERSION}",
+            "series": describe_series(self.series),
+            "reference": self.reference,
+            "rescale": self.rescale,
+            "tolerance": self.tolerance,
+            "geometry_tolerance_mm": GEOMETRY_TOLERANCE_MM,
+            "strict_geometry": self.strict_geometry,
+            "agree": self.agree,
+            "results": [r.to_dict() for r in self.results],
+        }
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no infinity or NaN: those become null (the row's ``disagreement`` says why)."""
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def voxel_difference(a: NDArray[Any], b: NDArray[Any]) -> tuple[float, int]:
+    """Largest absolute difference and number of differing voxels of two same-shape arrays.
+
+    Computed slice by slice (the arrays may be memory-mapped), in int64 for integer arrays and
+    float64 otherwise. NaN equals NaN; NaN against a number is an infinite difference.
+    """
+    if a.shape != b.shape:
+        raise ValueError(f"shapes differ: {a.shape} vs {b.shape}")
+    integer = a.dtype.kind in "iub" and b.dtype.kind in "iub"
+    work = np.int64 if integer else np.float64
+    largest, count = 0.0, 0
+    for k in range(a.shape[0] if a.ndim else 1):
+        x = np.asarray(a[k] if a.ndim else a, dtype=work)
+        y = np.asarray(b[k] if b.ndim else b, dtype=work)
+        diff = np.abs(x - y)
+        if not integer:
+            both_nan = np.isnan(x) & np.isnan(y)
+            diff[both_nan] = 0
+            diff[np.isnan(diff)] = np.inf
+        differing = diff != 0
+        count += int(np.count_nonzero(differing))
+        if differing.any():
+            largest = max(largest, float(diff.max()))
+    return largest, count
+
+
+def affine_displacement(
+    first: NDArray[np.float64], second: NDArray[np.float64], shape: Sequence[int]
+) -> float:
+    """Largest distance (mm) between where two affines put the same voxel centre.
+
+    The difference of two affine maps is affine, so over the index box of ``shape`` its largest
+    norm is reached at a corner: the eight corners are checked.
+    """
+    delta = np.asarray(first, dtype=np.float64) - np.asarray(second, dtype=np.float64)
+    extent = [max(int(n) - 1, 0) for n in shape[:3]]
+    corners = np.array([[k, j, i, 1.0] for k in (0, extent[0]) for j in (0, extent[1])
+                        for i in (0, extent[2])])
+    return float(np.max(np.linalg.norm(corners @ delta[:3].T, axis=1)))
+
+
+def diff_against(row: BackendResult, reference: BackendResult, tolerance: float) -> None:
+    """Fill the difference columns of ``row`` against ``reference`` (both succeeded)."""
+    assert row.shape is not None and row.affine is not None and reference.affine is not None
+    assert row.array_file is not None and reference.array_file is not None
+    problems = []
+    row.affine_diff_mm = affine_displacement(row.affine, reference.affine, row.shape)
+    if row.affine_diff_mm > GEOMETRY_TOLERANCE_MM:
+        problems.append(f"affine differs by {row.affine_diff_mm:.3g} mm")
+    if row.shape != reference.shape:
+        problems.insert(0, f"shape {list(row.shape)} vs {list(reference.shape or ())}")
+    else:
+        mine = np.load(row.array_file, mmap_mode="r")
+        theirs = np.load(reference.array_file, mmap_mode="r")
+        row.max_abs_diff, row.differing_voxels = voxel_difference(mine, theirs)
+        if row.max_abs_diff > tolerance:
+            problems.append(f"{row.differing_voxels} voxel(s) differ, by up to "
+                            f"{row.max_abs_diff:g}")
+    if row.dtype != reference.dtype:
+        problems.insert(0, f"dtype {row.dtype} vs {reference.dtype}")
+    if problems:
+        row.disagreement = "; ".join(problems) + f" (against {reference.backend})"
