@@ -228,14 +228,3 @@ def test_workers_do_not_change_the_result(make_series) -> None:
     one = dicomio.load_volume(truth.folder, workers=1)
     four = dicomio.load_volume(truth.folder, workers=4)
     np.testing.assert_array_equal(one.array, four.array)
-
-
-def test_import_does_not_load_heavy_toolkits() -> None:
-    import subprocess
-    import sys
-
-    code = ("import sys, dicomio; heavy = [m for m in ('vtk', 'vtkmodules', 'SimpleITK') "
-            "if m in sys.modules]; print(heavy)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
-    assert result.stdout.strip() == "[]"

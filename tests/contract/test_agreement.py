@@ -9,7 +9,15 @@ import pytest
 
 import dicomio
 from dicomio.backends.registry import backend_specs
-from tests.support.agreement import CORPUS, REFERENCES, Expect, Reference, cannot_read, check
+from tests.support.agreement import (
+    CORPUS,
+    DICOM2NIFTI_STACKS,
+    REFERENCES,
+    Expect,
+    Reference,
+    cannot_read,
+    check,
+)
 from tests.support.reference import load_reference, reference_in_contract_order
 
 pytestmark = pytest.mark.corpus
@@ -73,8 +81,6 @@ def test_every_reference_of_the_corpus_is_in_the_table() -> None:
     found = {str(p.relative_to(CORPUS)) for p in CORPUS.glob("dcm_qa*/Ref/*.nii")}
     assert found <= listed, sorted(found - listed)
     # dicom2nifti ground truths: those of single 3-D stacks are in tests/contract/test_corpus.py.
-    from tests.contract.test_corpus import DICOM2NIFTI_STACKS
-
     stacks = {f"dicom2nifti/data/{name}_ground_truth.nii.gz" for name in DICOM2NIFTI_STACKS}
     truths = {str(p.relative_to(CORPUS))
               for p in CORPUS.glob("dicom2nifti/data/**/*_ground_truth.nii.gz")}

@@ -14,31 +14,13 @@ import pytest
 import dicomio
 from dicomio.backends.registry import backend_specs, get_spec
 from dicomio.pixels.assembly import read_plan
+from tests.support.agreement import DICOM2NIFTI_STACKS
 from tests.support.contract import assert_slices_match_files
 from tests.support.reference import compare
 
 pytestmark = pytest.mark.corpus
 INSTALLED = [spec.name for spec in backend_specs() if spec.installed()]
 
-# dicom2nifti ground truths that are one 3-D stack of classic slices.
-# Not here, and why: generic/anatomical/002_non_isotropic and failing/sliceincrement/002 are
-# resampled by dicom2nifti (not the stored voxels); 4-D, multi-frame and mosaic references are
-# checked by the multi-frame/4-D agreement table.
-DICOM2NIFTI_STACKS = [
-    "anatomical/001",
-    "failing/slicecount/001",
-    "ge/anatomical/001",
-    "ge/anatomical/001_single_slice",
-    "generic/anatomical/001",
-    "generic/compressed/001",
-    "generic/compressed_jpeg/001",
-    "generic/compressed_jpegls/001",
-    "generic/compressed_rle/001",
-    "generic/rgb/001",
-    "hitachi/anatomical/001",
-    "philips/anatomical/001",
-    "siemens/anatomical/001",
-]
 
 
 @pytest.mark.parametrize("backend", INSTALLED)

@@ -261,3 +261,25 @@ def _tilt_resampled(volume: Any, series: dicomio.SeriesInfo, data: np.ndarray,
                                  f"{volume.spacing[0] * scales[0]:.4f} mm = dicomio's "
                                  f"{volume.spacing[0]:.4f} mm / cos({angle:.2f}°); values on "
                                  f"other grids, not compared")
+
+
+# dicom2nifti ground truths that are one 3-D stack of classic slices, checked by
+# tests/contract/test_corpus.py.
+# Not here, and why: generic/anatomical/002_non_isotropic and failing/sliceincrement/002 are
+# resampled by dicom2nifti (not the stored voxels); 4-D, multi-frame and mosaic references are
+# checked by the multi-frame/4-D agreement table.
+DICOM2NIFTI_STACKS = [
+    "anatomical/001",
+    "failing/slicecount/001",
+    "ge/anatomical/001",
+    "ge/anatomical/001_single_slice",
+    "generic/anatomical/001",
+    "generic/compressed/001",
+    "generic/compressed_jpeg/001",
+    "generic/compressed_jpegls/001",
+    "generic/compressed_rle/001",
+    "generic/rgb/001",
+    "hitachi/anatomical/001",
+    "philips/anatomical/001",
+    "siemens/anatomical/001",
+]

@@ -12,11 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydicom.encaps import encapsulate
-
 from dicomio.archive.plan import SeriesJob
 from dicomio.testing.synthetic import CORONAL, SeriesSpec, write_series
-from tests.support.dicom_files import rewrite
+from tests.support.dicom_files import as_mpeg2, rewrite
 
 #: Small series: 4 slices of 8×8 (fast to write and to check).
 SMALL = SeriesSpec(shape=(4, 8, 8))
@@ -54,11 +52,6 @@ class Archive:
         return [str(self.root), str(self.empty)]
 
 
-def _to_mpeg2(dataset: Any) -> None:
-    dataset.PixelData = encapsulate([dataset.PixelData])
-    dataset.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.100"
-
-
 def make_archive(base: Path, clean: int = 280, per_patient: int = 20) -> Archive:
     """Write the archive under ``base`` (a few seconds for 300 series)."""
     root = base / "archive"
@@ -92,7 +85,7 @@ def make_archive(base: Path, clean: int = 280, per_patient: int = 20) -> Archive
     problem("p04/thick", {"THICKNESS_SPACING_MISMATCH"}, "thick", 5,
             spec={"slice_thickness": 9.0})
     mpeg = problem("p03/mpeg", {"UNSUPPORTED_TRANSFER_SYNTAX"}, "mpeg", 6)
-    rewrite(mpeg.files, _to_mpeg2)
+    rewrite(mpeg.files, as_mpeg2)
     truncated = problem("p08/truncated", {"DECODE_FAILED"}, "truncated", 8)
     truncated.files[1].write_bytes(truncated.files[1].read_bytes()[:-40])
 

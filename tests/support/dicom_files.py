@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pydicom
 from pydicom.dataset import Dataset
+from pydicom.encaps import encapsulate
 
 
 def rewrite(files: Path | Iterable[Path], change: Callable[[Dataset], object] | None = None,
@@ -40,3 +41,14 @@ def rewrite(files: Path | Iterable[Path], change: Callable[[Dataset], object] | 
             else:
                 setattr(dataset, keyword, value)
         dataset.save_as(path)
+
+
+#: MPEG2 Main Profile / Main Level: a video syntax no dicomio decoder reads.
+MPEG2 = "1.2.840.10008.1.2.4.100"
+
+
+def as_mpeg2(dataset: Dataset) -> None:
+    """Relabel ``dataset`` as MPEG2 video, its pixels encapsulated as they are (a change for
+    :func:`rewrite`): a transfer syntax that no dicomio decoder reads."""
+    dataset.PixelData = encapsulate([dataset.PixelData])
+    dataset.file_meta.TransferSyntaxUID = MPEG2

@@ -9,7 +9,6 @@ from xml.etree import ElementTree as ET
 import numpy as np
 import pytest
 from junitparser import JUnitXml
-from pydicom.encaps import encapsulate
 from typer.testing import CliRunner
 
 from dicomio import list_series
@@ -21,7 +20,7 @@ from dicomio.validate.config import ValidationConfig
 from dicomio.validate.findings import CODES, Finding
 from dicomio.validate.report import validate
 from tests.support.corpus import REPOSITORY
-from tests.support.dicom_files import rewrite
+from tests.support.dicom_files import as_mpeg2, rewrite
 from tests.support.schemas import check_schema
 
 runner = CliRunner()
@@ -118,11 +117,7 @@ def test_missing_geometry(make_series) -> None:
 def test_unsupported_syntax_and_missing_decoder(make_series, monkeypatch) -> None:
     video = make_series(SMALL)
 
-    def to_mpeg2(ds):
-        ds.PixelData = encapsulate([ds.PixelData])
-        ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.100"
-
-    rewrite(video.files, to_mpeg2)
+    rewrite(video.files, as_mpeg2)
     (finding,) = validate(video.folder).all_findings
     assert finding.code == "UNSUPPORTED_TRANSFER_SYNTAX" and "MPEG2" in finding.message
     assert len(finding.files) == 5
