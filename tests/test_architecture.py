@@ -74,6 +74,28 @@ RULES = {
         importers=("dicomio",), exempt=("dicomio.backends",), forbidden=BACKEND_MODULES),
 }
 
+#: The layers of docs/architecture.md, lowest first: a module imports its own layer and those
+#: below it, never one above (``dicomio/__init__.py``, the public surface, sits on top; testing
+#: beside, kept out of the pipeline by the rule above).
+LAYERS = (
+    ("dicomio._version", "dicomio.errors", "dicomio.volume"),
+    ("dicomio.dicom",),
+    ("dicomio.geometry",),
+    ("dicomio.series",),
+    ("dicomio.pixels",),
+    ("dicomio.backends",),
+    ("dicomio.read", "dicomio.load"),
+    ("dicomio.validate", "dicomio.compare", "dicomio.io"),
+    ("dicomio.archive",),
+    ("dicomio.cli",),
+)
+RULES.update({
+    f"{' '.join(layer)} below what is above": Rule(
+        "the pipeline is a stack of steps: each uses the steps before it, never one after it",
+        importers=layer, forbidden=tuple(m for above in LAYERS[i + 1:] for m in above))
+    for i, layer in enumerate(LAYERS[:-1])
+})
+
 #: Imports that break a rule on purpose, each with why.
 KNOWN_LAYER_BREAKS = {
     # Volume.to_sitk / to_vtk / to_nibabel / from_* are conveniences over dicomio.io.convert,

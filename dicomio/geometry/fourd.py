@@ -21,14 +21,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from dicomio.dicom.frame import Frame
 from dicomio.geometry.conventions import slice_normal
 from dicomio.geometry.stack import GeometryTolerances
-from dicomio.series.info import SeriesInfo
+
+if TYPE_CHECKING:  # a series is only described here, never built
+    from dicomio.series.info import SeriesInfo
 
 __all__ = ["RULES", "TimeLayout", "split_volumes"]
 

@@ -20,14 +20,12 @@ from numpy.typing import NDArray
 
 from dicomio.dicom.types import PixelFormat, stored_range
 
+__all__ = ["count_out_of_range", "finish_frame", "output_dtype", "rescale_into", "to_stored"]
+
 _INTEGER_DTYPES = [np.dtype(t) for t in ("uint8", "int8", "uint16", "int16", "uint32", "int32",
                                           "int64")]
-
-
 # float32 holds every integer below 2**24 exactly: beyond that, adjacent stored values merge.
 _FLOAT32_EXACT = 2.0**24
-
-
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
