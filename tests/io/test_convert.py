@@ -166,3 +166,28 @@ def test_a_missing_toolkit_names_the_extra(method: str, module: str, extra: str,
     volume = dicomio.Volume(np.zeros((2, 3, 4), dtype=np.int16), np.eye(4))
     with pytest.raises(ImportError, match=rf"pip install 'dicomio\[{extra}\]'"):
         getattr(volume, method)()
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_one_nifti_geometry_policy_for_to_nibabel_and_write_volume(volumes, name: str,
+                                                                   tmp_path: Path) -> None:
+    """The sform always holds the affine; the qform holds the same affine where the axes are
+    orthogonal, and is left unset (code 0) for the sheared gantry-tilt stack, which a qform
+    (a rotation) cannot express - whether the image comes from to_nibabel or write_volume."""
+    toolkit("nibabel")
+    import nibabel as nib
+
+    from dicomio.io.writers import write_volume
+
+    volume = volumes[name]
+    written = nib.load(write_volume(volume, tmp_path / "volume.nii.gz"))
+    for image in (volume.to_nibabel(), written):
+        sform, sform_code = image.header.get_sform(coded=True)
+        qform, qform_code = image.header.get_qform(coded=True)
+        assert int(sform_code) == 1
+        if SPECS[name].tilt_degrees:
+            assert int(qform_code) == 0 and qform is None
+        else:
+            assert int(qform_code) == 1
+            np.testing.assert_allclose(qform, sform, atol=1e-4)
+    np.testing.assert_allclose(written.affine, volume.to_nibabel().affine, atol=1e-5)
