@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 
 import dicomio
 from dicomio.cli import app
-from dicomio.geometry.conventions import nifti_affine
 from dicomio.io.writers import format_of, write_volume
 from dicomio.testing.synthetic import SeriesSpec
 from tests.support.cases import OBLIQUE
@@ -116,12 +115,6 @@ def test_colour_in_every_format(make_series, tmp_path) -> None:
     assert header["kinds"][0] == "RGB-color"
     with np.load(write_volume(volume, tmp_path / "rgb.npz")) as saved:
         np.testing.assert_array_equal(saved["array"], volume.array)
-
-
-def test_nifti_affine_is_ras_of_reversed_axes() -> None:
-    affine = np.array([[0, 0, 2, 10], [0, 3, 0, 20], [4, 0, 0, 30], [0, 0, 0, 1]], float)
-    expected = np.array([[-2, 0, 0, -10], [0, -3, 0, -20], [0, 0, 4, 30], [0, 0, 0, 1]], float)
-    np.testing.assert_array_equal(nifti_affine(affine), expected)
 
 
 def test_never_overwrites_silently_and_never_the_input(oblique, tmp_path) -> None:
