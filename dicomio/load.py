@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dicomio.backends.registry import ReadOptions
+from dicomio.backends.base import ReadOptions
 from dicomio.dicom.frame import Frame
 from dicomio.errors import RepeatedPositionsError
 from dicomio.geometry.fourd import mixed_image_types, split_volumes
@@ -22,7 +22,7 @@ from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import PathInput
 from dicomio.volume import Volume, Volume4D
 
-__all__ = ["Irregular", "load_4d", "load_volume"]
+__all__ = ["load_4d", "load_volume"]
 
 
 def load_volume(

@@ -25,8 +25,8 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from dicomio.backends.base import ReportedGeometry
-from dicomio.backends.registry import ReadOptions, select
+from dicomio.backends.base import ReadOptions, ReportedGeometry
+from dicomio.backends.registry import select
 from dicomio.dicom.checks import check_pixel_data_size
 from dicomio.dicom.frame import Frame
 from dicomio.errors import GeometryError, MissingGeometryError

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.imports import find_cycle, import_graph, imports_of, modules
+from tests.support.imports import defined_names, find_cycle, import_graph, imports_of, modules
 
 
 def within(module: str, prefixes: tuple[str, ...]) -> bool:
@@ -194,6 +194,25 @@ def test_no_module_imports_a_private_name_of_another() -> None:
     offenders = sorted(f"{importer} imports {module}.{attribute}"
                        for importer, module, attribute in private_imports())
     assert not offenders, "make the name public, or move the code: " + ", ".join(offenders)
+
+
+def borrowed_imports() -> set[tuple[str, str, str]]:
+    """``(importer, module, name)`` for each name a dicomio module imports from a module that
+    does not define it but imports it itself: every name has one home, and is imported from
+    there (a package's ``__init__`` is the exception: it is the package's public surface)."""
+    files = modules()
+    defined = {name: defined_names(path) for name, path in files.items()}
+    return {(name, module, attribute) for name, path in files.items()
+            for module, attribute in imports_of(name, path)
+            if attribute is not None and module in files
+            and files[module].name != "__init__.py" and f"{module}.{attribute}" not in files
+            and attribute not in defined[module]}
+
+
+def test_every_name_is_imported_from_its_home() -> None:
+    offenders = sorted(f"{importer} imports {attribute} from {module}"
+                       for importer, module, attribute in borrowed_imports())
+    assert not offenders, "import it from the module that defines it: " + ", ".join(offenders)
 
 
 def test_importing_dicomio_imports_no_toolkit_and_no_cli() -> None:

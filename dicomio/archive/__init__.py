@@ -9,9 +9,10 @@ scheduler is asked for.
 """
 
 from dicomio.archive.conversion import ConversionReport, ConvertTask, convert_archive, convert_plan
-from dicomio.archive.executors import open_executor, usable_cores
+from dicomio.archive.executors import open_executor
 from dicomio.archive.plan import ArchivePlan, SeriesJob, plan_archive
 from dicomio.archive.validation import ValidateTask, validate_archive, validate_plan
+from dicomio.parallel import usable_cores
 
 __all__ = [
     "ArchivePlan",

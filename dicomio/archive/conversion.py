@@ -26,7 +26,8 @@ from dicomio.archive.plan import ArchivePlan, Progress, SeriesJob, SeriesTask, p
 from dicomio.archive.validation import read_job
 from dicomio.geometry.stack import GeometryTolerances
 from dicomio.io.writers import EXTENSIONS, Format, check_writer, write_volume
-from dicomio.load import Irregular, load_volume
+from dicomio.load import load_volume
+from dicomio.read import Irregular
 from dicomio.series.group import group
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import PathInput, SkippedFile

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from distributed import Client
 
 __all__ = ["DIED", "DaskExecutor", "Executor", "ProcessExecutor", "SerialExecutor",
-           "in_order", "open_executor", "run_in_order", "usable_cores"]
+           "in_order", "open_executor", "run_in_order"]
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")

@@ -24,7 +24,6 @@ __all__ = [
     "ReadOptions",
     "ReadResult",
     "ReportedGeometry",
-    "Slot",
     "has_multi_frame_files",
     "ignored_decoder",
     "slots_by_file",

@@ -22,7 +22,6 @@ from dicomio.backends.base import (
     BackendSpec,
     ReadOptions,
     ReadResult,
-    Slot,
     slots_by_file,
     volume_dtype,
 )
@@ -36,7 +35,7 @@ from dicomio.pixels.decoders import (
     decodable_uids,
     read_pixel_value,
 )
-from dicomio.pixels.pydicom_read import read_file_with_pydicom
+from dicomio.pixels.pydicom_read import Slot, read_file_with_pydicom
 from dicomio.pixels.values import finish_frame, to_stored
 from dicomio.series.info import SeriesInfo
 

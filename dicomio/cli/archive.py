@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from dicomio.archive.executors import Executor
     from dicomio.archive.plan import ArchivePlan
     from dicomio.io.writers import Format
-    from dicomio.load import Irregular
+    from dicomio.read import Irregular
     from dicomio.validate.config import ValidationConfig
     from dicomio.validate.findings import Finding
     from dicomio.validate.report import SeriesReport, ValidationReport

@@ -11,7 +11,7 @@ from rich.markup import escape
 from dicomio.cli.console import err, exit_on_error, status
 
 if TYPE_CHECKING:
-    from dicomio.load import Irregular
+    from dicomio.read import Irregular
     from dicomio.volume import Volume
 
 __all__ = ["load_for_output", "print_warnings"]

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from dicomio.backends.registry import BackendSpec, register
+from dicomio.backends.base import BackendSpec
+from dicomio.backends.registry import register
 from dicomio.errors import DicomIOError
 from dicomio.load import load_volume
 from dicomio.series.info import SeriesInfo

@@ -25,12 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from dicomio.backends.registry import ReadOptions, backend_specs
+from dicomio.backends.base import ReadOptions
+from dicomio.backends.registry import backend_specs
 from dicomio.dicom.transfer_syntax import lookup
 from dicomio.dicom.types import PixelFormat
 from dicomio.errors import DicomIOError, MissingDecoderError, UnsupportedTransferSyntaxError
 from dicomio.pixels.decoders import choose_decoder
-from dicomio.pixels.values import count_out_of_range
 from dicomio.read import read_series
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import Inventory, SkippedFile
@@ -39,7 +39,7 @@ from dicomio.validate.config import ValidationConfig
 from dicomio.validate.findings import Finding
 
 __all__ = ["check_files", "check_folders", "check_grouping", "check_skipped", "check_stacks",
-           "count_out_of_range", "validate_series", "worker_died"]
+           "validate_series", "worker_died"]
 
 
 def _under(path: Path, root: Path) -> bool:

@@ -35,10 +35,10 @@ from dicomio.archive.executors import (
     ProcessExecutor,
     SerialExecutor,
     in_order,
-    usable_cores,
 )
 from dicomio.archive.plan import split_units
 from dicomio.cli import app
+from dicomio.parallel import usable_cores
 from dicomio.validate.config import ValidationConfig
 from dicomio.validate.report import ValidationReport, validate
 from tests.support.archive import Archive, KillWorker, make_archive, started

@@ -104,7 +104,7 @@ def test_reference_falls_back_to_the_first_that_succeeded(folder, fakes) -> None
 
 def test_unavailable_and_unsupported_backends_are_rows_not_failures(folder,
                                                                     restore_registry) -> None:
-    from dicomio.backends.registry import BackendSpec
+    from dicomio.backends.base import BackendSpec
 
     missing = BackendSpec("fake-missing", "no.such.module", ("no_such_toolkit",), "nothing",
                           "missing", "never installed", fake_backends.decodable,

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import dicomio
-from dicomio.backends.registry import ReadOptions, get_spec
+from dicomio.backends.base import ReadOptions
+from dicomio.backends.registry import get_spec
 
 
 def only_series(folder: Path) -> dicomio.SeriesInfo:

@@ -13,9 +13,10 @@ from typer.testing import CliRunner
 
 from dicomio import list_series
 from dicomio.cli import app
+from dicomio.pixels.values import count_out_of_range
 from dicomio.testing import synthetic
 from dicomio.testing.synthetic import SeriesSpec
-from dicomio.validate.checks import count_out_of_range, validate_series
+from dicomio.validate.checks import validate_series
 from dicomio.validate.config import ValidationConfig
 from dicomio.validate.findings import CODES, Finding
 from dicomio.validate.report import validate

@@ -6,7 +6,7 @@ Each module holds one ``Reader``; :func:`spec` describes it as a registered back
 from __future__ import annotations
 
 from dicomio.backends import pydicom_backend
-from dicomio.backends.registry import BackendSpec
+from dicomio.backends.base import BackendSpec
 
 # What a fake can read: what the pydicom backend reads.
 decodable = pydicom_backend.SPEC.syntaxes

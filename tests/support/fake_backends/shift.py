@@ -1,7 +1,7 @@
 """A backend that reads correctly, then changes one voxel and reports a geometry 2 mm off."""
 
+from dicomio.backends.base import ReportedGeometry
 from dicomio.backends.pydicom_backend import Reader as PydicomReader
-from dicomio.backends.registry import ReportedGeometry
 
 
 class Reader:
