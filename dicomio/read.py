@@ -138,7 +138,7 @@ def read_series(
     asked = replace(options, keep_high_bits=True) if count_out_of_range else options
     result = spec.reader().read(plan.stored, asked)
     counts = _count_and_mask(result.array, plan.stored) if count_out_of_range else {}
-    zeros = check_not_all_zero(result.array, plan.stored, options, spec.name)
+    zeros = check_not_all_zero(result.array, plan.stored, options.rescale, spec.name)
     # What a toolkit reports describes the images it read: only then the volume's geometry.
     reported = result.reported_geometry if plan.identity else None
     return SeriesRead(plan.assemble(result.array), spec.name, result.decoders, tuple(skipped),

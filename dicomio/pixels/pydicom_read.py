@@ -30,7 +30,9 @@ def read_file_with_pydicom(
     slots: Sequence[Slot],
     out: NDArray[Any],
     plugin: str = "",
-    **finish: bool,
+    *,
+    rescale: bool,
+    keep_high_bits: bool = False,
 ) -> str:
     """Decode the frames of one file with pydicom into their slices of ``out``.
 
@@ -38,9 +40,8 @@ def read_file_with_pydicom(
     ----------
     plugin
         pydicom's decoding plugin (``""``: pydicom chooses).
-    **finish
-        Keyword arguments of :func:`~dicomio.pixels.values.finish_frame` (``rescale``...), as
-        the caller's read options say.
+    rescale, keep_high_bits
+        As for :func:`~dicomio.pixels.values.finish_frame`, as the caller's read options say.
 
     Returns
     -------
@@ -63,14 +64,14 @@ def read_file_with_pydicom(
         # backend: same checks, same errors.
         encoded = None if header.transfer_syntax.native or "PixelData" not in dataset \
             else EncodedPixels(header, dataset.PixelData)
+        # pydicom masks the bits above BitsStored of some syntaxes, unless told not to.
+        keep: dict[str, Any] = {"correct_unused_bits": False} if keep_high_bits else {}
         for index, k, slope, intercept in slots:
             if encoded is not None:
                 encoded.checked_frame(index)
-            # pydicom masks the bits above BitsStored too, unless told to keep them.
-            raw: dict[str, Any] = {"correct_unused_bits": False} \
-                if finish.get("keep_high_bits") else {}
-            decoded = pixel_array(dataset, index=index, decoding_plugin=plugin, **raw)
-            finish_frame(decoded, fmt, out[k], slope=slope, intercept=intercept, **finish)
+            decoded = pixel_array(dataset, index=index, decoding_plugin=plugin, **keep)
+            finish_frame(decoded, fmt, out[k], slope=slope, intercept=intercept,
+                         rescale=rescale, keep_high_bits=keep_high_bits)
     except DicomIOError:
         raise
     except BaseException as exc:  # plugins raise many types; Rust ones a BaseException panic

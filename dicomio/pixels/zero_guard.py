@@ -7,7 +7,7 @@ decoder can fail the same way. Every volume a backend returns passes through
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,15 +19,8 @@ from dicomio.series.info import SeriesInfo
 __all__ = ["check_not_all_zero"]
 
 
-class _Options(Protocol):
-    """What the guard needs of the read options (:class:`dicomio.backends.base.ReadOptions`)."""
-
-    @property
-    def rescale(self) -> bool: ...
-
-
 def check_not_all_zero(
-    array: NDArray[Any], series: SeriesInfo, options: _Options, backend: str
+    array: NDArray[Any], series: SeriesInfo, rescale: bool, backend: str
 ) -> str | None:
     """Never return zeros as if they were an image.
 
@@ -43,7 +36,7 @@ def check_not_all_zero(
     frame = series.frames[k]
     reference = np.empty((1, *array.shape[1:]), dtype=array.dtype)
     read_file_with_pydicom(frame.header, [(frame.index, 0, frame.slope, frame.intercept)],
-                           reference, rescale=options.rescale)
+                           reference, rescale=rescale)
     if reference.any():
         raise CorruptDataError(
             f"backend {backend!r} returned only zeros, but slice {k} decoded by pydicom is not "
