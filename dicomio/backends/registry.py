@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dicomio.backends.base import Backend, BackendSpec, ReadOptions, ReadResult, ReportedGeometry
+from dicomio.backends.base import BackendSpec
 from dicomio.backends.direct import SPEC as DIRECT
 from dicomio.backends.pydicom_backend import SPEC as PYDICOM
 from dicomio.backends.sitk_backend import SPEC as SITK
@@ -37,12 +37,7 @@ from dicomio.pixels.decoders import choose_decoder
 from dicomio.series.info import SeriesInfo
 
 __all__ = [
-    "Backend",
     "BackendInfo",
-    "BackendSpec",
-    "ReadOptions",
-    "ReadResult",
-    "ReportedGeometry",
     "auto_order",
     "backend_specs",
     "describe_backends",

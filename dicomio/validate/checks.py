@@ -67,8 +67,8 @@ def check_skipped(
         if root not in with_images:
             passed_over = sum(_under(s.path, root) for s in skipped)
             found += config.finding("NO_DICOM",
-                              f"no DICOM image under {root} ({passed_over} file(s) skipped)",
-                              [root])
+                                    f"no DICOM image under {root} ({passed_over} file(s) skipped)",
+                                    [root])
     for entry in skipped:
         code = "UNREADABLE_FILE" if entry.category == "unreadable" else "SKIPPED_FILE"
         found += config.finding(code, f"{entry.path}: {entry.reason}", [entry.path])
@@ -104,8 +104,8 @@ def check_folders(
                 f"{uid} ({stacks[0].description or 'no description'!r}, "
                 f"{sum(s.n_slices for s in stacks)} image(s))" for uid, stacks in uids.items())
             general += config.finding("MULTIPLE_SERIES",
-                                f"{folder} holds files of {len(uids)} series: {listed}",
-                                [folder])
+                                      f"{folder} holds files of {len(uids)} series: {listed}",
+                                      [folder])
     return general
 
 
@@ -171,13 +171,13 @@ def validate_series(
 def _geometry_findings(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
     if series.geometry is None:
         return config.finding("MISSING_GEOMETRY",
-                        f"cannot place the {series.n_slices} image(s) in space: "
-                        f"{series.geometry_problem}", series.files, series.key)
+                              f"cannot place the {series.n_slices} image(s) in space: "
+                              f"{series.geometry_problem}", series.files, series.key)
     found: list[Finding] = []
     for issue in series.geometry.issues:
         files = [series.frames[k].path for k in issue.slices] or series.files
         found += config.finding(issue.code, issue.message, files, series.key,
-                          default=issue.severity)
+                                default=issue.severity)
     return found
 
 
@@ -190,10 +190,10 @@ def _syntax_findings(series: SeriesInfo, config: ValidationConfig) -> list[Findi
             choose_decoder(lookup(uid), series.pixel)
         except UnsupportedTransferSyntaxError as exc:
             found += config.finding("UNSUPPORTED_TRANSFER_SYNTAX",
-                              f"{len(files)} file(s): {exc.message}", files, series.key)
+                                    f"{len(files)} file(s): {exc.message}", files, series.key)
         except MissingDecoderError as exc:
             found += config.finding("MISSING_DECODER", f"{len(files)} file(s): {exc.message}",
-                              files, series.key)
+                                    files, series.key)
     return found
 
 
@@ -209,7 +209,7 @@ def _pixel_findings(series: SeriesInfo, config: ValidationConfig) -> list[Findin
     found: list[Finding] = []
     if read.all_zero is not None:
         found += config.finding("ALL_ZERO_PIXELS", f"{read.all_zero} ({series.n_slices} slices)",
-                          series.files, series.key)
+                                series.files, series.key)
     found += _range_findings(series, read.out_of_range, config)
     return found
 
@@ -220,9 +220,9 @@ def _decode_failed(series: SeriesInfo, config: ValidationConfig, exc: Exception
     file; anything else is a toolkit's own exception, reported as unexpected)."""
     if isinstance(exc, DicomIOError):
         return config.finding("DECODE_FAILED", f"{type(exc).__name__}: {exc}",
-                        [exc.path] if exc.path else series.files, series.key)
+                              [exc.path] if exc.path else series.files, series.key)
     return config.finding("DECODE_FAILED", f"unexpected {type(exc).__name__}: {exc}",
-                    series.files, series.key)
+                          series.files, series.key)
 
 
 def _range_checked(fmt: PixelFormat) -> bool:
@@ -264,8 +264,8 @@ def _cross_check(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
             problem = f"backend {row.backend!r} disagrees: {row.disagreement}"
         else:
             continue
-        found += config.finding("BACKEND_MISMATCH",
-                          f"{problem} (compared: {', '.join(able)})", series.files, series.key)
+        found += config.finding("BACKEND_MISMATCH", f"{problem} (compared: {', '.join(able)})",
+                                series.files, series.key)
     return found
 
 
@@ -276,5 +276,5 @@ def worker_died(
     """WORKER_DIED: the process checking ``what`` died on every attempt, so it was not
     checked (or converted); ``series`` is its SeriesInstanceUID, if known."""
     return config.finding("WORKER_DIED",
-                    f"{what} was not processed: its worker process died on every attempt "
-                    f"(killed, out of memory, or a crash in native code)", files, series)
+                          f"{what} was not processed: its worker process died on every attempt "
+                          f"(killed, out of memory, or a crash in native code)", files, series)
