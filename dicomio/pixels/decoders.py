@@ -217,9 +217,12 @@ def choose_decoder(
 
 def decodable_syntaxes() -> dict[str, list[str]]:
     """Every supported syntax and the names of its installed decoders (``[]``: native)."""
-    return {uid: [d.name for d in decoders_for(ts)]
-            for uid, ts in TRANSFER_SYNTAXES.items()
-            if ts.supported and (ts.native or decoders_for(ts))}
+    found = {}
+    for uid, syntax in TRANSFER_SYNTAXES.items():
+        names = [d.name for d in decoders_for(syntax)]
+        if syntax.supported and (syntax.native or names):
+            found[uid] = names
+    return found
 
 
 def decodable_uids() -> frozenset[str]:
