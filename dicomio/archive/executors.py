@@ -88,16 +88,17 @@ class SerialExecutor:
             yield position, function(item)
 
 
-def _process_context(preload: Sequence[str]) -> Any:
+def _process_context() -> Any:
     """Fresh processes, not forks of this one: forking a process that runs threads (a
     progress bar, a decoder's pool) can deadlock the child. Where there is a fork server it
-    imports ``preload`` once, and every worker starts as a copy of it instead of importing
-    them again (a quarter of a second of CPU each for dicomio and NumPy, which are most of
-    what any task imports; the server is started once, by the first pool)."""
+    imports dicomio once, and every worker starts as a copy of it instead of importing it
+    again (a quarter of a second of CPU each, with NumPy: most of what any task imports; the
+    server is started once, by the first pool). The tasks' own modules are not named: the
+    executor knows nothing of what it runs."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(list(preload))
+    context.set_forkserver_preload(["dicomio"])
     return context
 
 
@@ -108,14 +109,12 @@ class ProcessExecutor:
     the items that were in flight are then run again one at a time, each alone in a fresh
     process, and an item whose process dies a second time is given up (``lost``). Items that
     had finished are kept, so no item is run to completion twice nor reported twice.
-    ``preload`` names the modules the fork server imports for every worker.
     """
 
     parallel = True
 
-    def __init__(self, workers: int, preload: Sequence[str] = ("dicomio",)) -> None:
+    def __init__(self, workers: int) -> None:
         self.workers = workers
-        self.preload = tuple(preload)
         self._pool: ProcessPoolExecutor | None = None
 
     def describe(self) -> str:
@@ -125,7 +124,7 @@ class ProcessExecutor:
         pass
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(workers, mp_context=_process_context(self.preload))
+        return ProcessPoolExecutor(workers, mp_context=_process_context())
 
     def close(self) -> None:
         if self._pool is not None:
