@@ -32,8 +32,6 @@ __all__ = [
 Severity = Literal["error", "warning", "info"]
 
 
-
-
 @dataclass(frozen=True)
 class GeometryIssue:
     """One geometric finding about a stack of slices.

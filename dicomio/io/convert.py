@@ -3,8 +3,8 @@
 Every toolkit is imported only when its converter runs. Each converter keeps every voxel (same
 values, same dtype) and the geometry; ``Volume.from_*(volume.to_*())`` gives the volume back (its
 metadata and provenance aside). The ``array_from_*`` functions return ``(array, affine)`` in the
-contract's conventions, which ``Volume.from_*`` wraps; the axis and LPS/RAS arithmetic is
-:mod:`dicomio.geometry.conventions`'. The axis conventions they translate between:
+contract's conventions, which ``Volume.from_*`` wraps; the axis and LPS/RAS arithmetic is that
+of :mod:`dicomio.geometry.conventions`. The conventions they translate between:
 
 ``Volume``
     ``array[k, j, i]`` = (slice, row, column); ``affine`` maps ``(k, j, i)`` to LPS mm.
@@ -62,7 +62,6 @@ def _xyz_geometry(volume: Volume) -> tuple[list[float], list[float], list[float]
     """Origin, spacing (x, y, z) and row-major direction (columns x, y, z) of a volume."""
     origin, spacing, direction = xyz_geometry(volume.affine)
     return origin.tolist(), spacing.tolist(), direction.ravel().tolist()
-
 
 
 def _checked(array: NDArray[Any], affine: NDArray[np.float64]

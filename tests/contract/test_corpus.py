@@ -22,7 +22,6 @@ pytestmark = pytest.mark.corpus
 INSTALLED = [spec.name for spec in backend_specs() if spec.installed()]
 
 
-
 @pytest.mark.parametrize("backend", INSTALLED)
 @pytest.mark.parametrize("name", DICOM2NIFTI_STACKS)
 def test_dicom2nifti_ground_truth(corpus, name: str, backend: str) -> None:
