@@ -7,19 +7,16 @@ What is theirs is deciding between one volume and several (repeated slice positi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from dicomio.backends.base import ReadOptions
-from dicomio.dicom.frame import Frame
 from dicomio.errors import RepeatedPositionsError
-from dicomio.geometry.fourd import mixed_image_types, split_volumes
-from dicomio.geometry.stack import GeometryTolerances, StackGeometry, analyse_stack
+from dicomio.geometry.stack import GeometryTolerances
 from dicomio.read import Irregular, placement, read_series, regularized, series_metadata
 from dicomio.series.choose import select_series
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import PathInput
+from dicomio.series.layout import SeriesLayout, lay_out
 from dicomio.volume import Volume, Volume4D
 
 __all__ = ["load_4d", "load_volume"]
@@ -87,8 +84,9 @@ def load_volume(
     """
     chosen, warnings = select_series(path, series, ignore_unreadable=ignore_unreadable,
                                      tolerances=tolerances, workers=workers)
-    if chosen.geometry is not None and _repeated(chosen.geometry):
-        raise _repeated_positions_error(chosen, tolerances)
+    layout = lay_out(chosen, tolerances)
+    if layout.kind in ("4d", "repeated"):
+        raise _repeated_positions_error(chosen, layout)
     placed = placement(chosen, chosen.geometry, irregular, warnings)
     read = read_series(chosen, chosen.frames, backend, ReadOptions(rescale, workers, decoder))
     array, affine, positions = regularized(read.array, placed, chosen, chosen.frames,
@@ -139,20 +137,17 @@ def load_4d(
     """
     chosen, warnings = select_series(path, series, ignore_unreadable=ignore_unreadable,
                                      tolerances=tolerances, workers=workers)
-    layout = split_volumes(chosen, tolerances)
-    if layout.problem is not None:
+    layout = lay_out(chosen, tolerances)
+    if layout.kind == "repeated":
         raise RepeatedPositionsError(
             f"series {chosen.key} cannot be split into volumes: {layout.problem}",
             path=chosen.frames[0].path, issues=chosen.issues)
-    mixed = mixed_image_types(layout)
-    if mixed:
-        warnings.append(mixed)
-    geometry = None if chosen.geometry is None else \
-        _shared_geometry(chosen, layout.volumes, tolerances)
-    placed = placement(chosen, geometry, irregular, warnings)
-    frames = [frame for volume in layout.volumes for frame in volume]
+    if layout.mixed_types:
+        warnings.append(layout.mixed_types)
+    placed = placement(chosen, layout.geometry, irregular, warnings)
+    frames = layout.frames
     read = read_series(chosen, frames, backend, ReadOptions(rescale, workers, decoder))
-    n_volumes, n_slices = layout.n_volumes, len(layout.volumes[0])
+    n_volumes, n_slices = len(layout.volumes), len(layout.volumes[0])
     stacked = read.array.reshape(n_volumes, n_slices, *read.array.shape[1:])
     views = list(stacked)
     results = [regularized(view, placed, chosen, volume, irregular, rescale,
@@ -162,47 +157,25 @@ def load_4d(
     array = stacked if unchanged else np.stack([r[0] for r in results])
     metadata = series_metadata(chosen)
     metadata["NumberOfVolumes"] = n_volumes
+    rule, keys = ((layout.rule or "", layout.keys) if layout.kind == "4d"
+                  else ("single volume", (None,)))
     return Volume4D(array, results[0][1], metadata, read.provenance(chosen, frames, warnings),
-                    layout.rule, layout.keys, results[0][2])
+                    rule, keys, results[0][2])
 
 
-def _repeated(geometry: StackGeometry) -> bool:
-    return any(i.code == "DUPLICATE_POSITION" for i in geometry.errors)
-
-
-def _repeated_positions_error(series: SeriesInfo,
-                              tolerances: GeometryTolerances) -> RepeatedPositionsError:
+def _repeated_positions_error(series: SeriesInfo, layout: SeriesLayout
+                              ) -> RepeatedPositionsError:
     """Explain a stack with repeated positions: a 4-D series, or why it is not one."""
     assert series.geometry is not None
-    repeated = next(i for i in series.geometry.errors if i.code == "DUPLICATE_POSITION")
-    layout = split_volumes(series, tolerances)
-    if layout.problem is None:
-        mixed = mixed_image_types(layout)
-        message = (f"series {series.key} is 4-D, not a single volume: {layout.describe()} "
+    if layout.kind == "4d":
+        message = (f"series {series.key} is 4-D, not a single volume: {layout.n_volumes} "
+                   f"volumes of {len(layout.volumes[0])} slices, ordered by {layout.rule} "
                    f"({series.n_slices} images). Load it with dicomio.load_4d() (array "
                    f"(volume, slice, row, column); load_4d(...)[t] is volume t)"
-                   + (f"; note: {mixed}" if mixed else ""))
+                   + (f"; note: {layout.mixed_types}" if layout.mixed_types else ""))
     else:
+        repeated = next(i for i in series.geometry.errors if i.code == "DUPLICATE_POSITION")
         message = (f"series {series.key} is not a single volume: {repeated.message}; and not "
                    f"a 4-D series either: {layout.problem}")
     return RepeatedPositionsError(message, path=series.frames[0].path,
                                   issues=series.geometry.issues)
-
-
-def _shared_geometry(series: SeriesInfo, volumes: Sequence[Sequence[Frame]],
-                     tolerances: GeometryTolerances) -> StackGeometry:
-    """The geometry of the first volume, after checking every volume has the same slices."""
-    first = volumes[0]
-    reference = np.asarray([f.position for f in first], dtype=np.float64)
-    for t, volume in enumerate(volumes[1:], start=1):
-        positions = np.asarray([f.position for f in volume], dtype=np.float64)
-        distance = float(np.max(np.linalg.norm(positions - reference, axis=1)))
-        if distance > max(tolerances.duplicate, 1e-3):
-            raise RepeatedPositionsError(
-                f"series {series.key}: volume {t} does not have the slice positions of volume "
-                f"0 (up to {distance:.3g} mm apart): not one 4-D series",
-                path=volume[0].path, issues=series.issues)
-    head = first[0]
-    assert head.orientation is not None and head.pixel_spacing is not None
-    return analyse_stack(reference, head.orientation, head.pixel_spacing,
-                         slice_thickness=head.slice_thickness, tolerances=tolerances)

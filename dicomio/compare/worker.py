@@ -22,8 +22,9 @@ import numpy as np
 from dicomio.backends.base import BackendSpec
 from dicomio.backends.registry import register
 from dicomio.errors import DicomIOError
-from dicomio.load import load_volume
+from dicomio.load import load_4d, load_volume
 from dicomio.series.info import SeriesInfo
+from dicomio.series.layout import lay_out
 
 __all__ = ["Request", "main"]
 
@@ -43,13 +44,16 @@ class Request:
 
 
 def run(request: Request, folder: Path) -> dict[str, Any]:
-    """Load the series; save the array; return the JSON-able result."""
+    """Load the series (with :func:`dicomio.load_4d` when it is 4-D); save the array; return
+    the JSON-able result."""
     if request.spec is not None:
         register(request.spec)  # the parent's spec, of a backend registered at run time too
     try:
         start = time.perf_counter()
-        volume = load_volume(request.series, request.backend, rescale=request.rescale,
-                             irregular="accept")
+        # What the series is decides the loader: a 4-D series is compared volume by volume.
+        load = load_4d if lay_out(request.series).kind == "4d" else load_volume
+        volume = load(request.series, request.backend, rescale=request.rescale,
+                      irregular="accept")
         seconds = time.perf_counter() - start
     except DicomIOError as exc:
         return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}

@@ -13,7 +13,8 @@ import math
 from dicomio.dicom.types import FileHeader, PixelFormat, stored_range
 from dicomio.errors import CorruptDataError
 
-__all__ = ["check_pixel_data_size", "frames_problem", "header_problem", "pixel_format_problem"]
+__all__ = ["check_pixel_data_size", "frames_problem", "header_problem", "pixel_data_excess",
+           "pixel_format_problem"]
 
 _BITS_ALLOCATED = (1, 8, 16, 32, 64)
 # No real compressed frame shrinks below 1/2000 of its decoded size plus a small constant; a
@@ -79,6 +80,27 @@ def frames_problem(header: FileHeader) -> str | None:
     return None
 
 
+def pixel_data_excess(header: FileHeader) -> str | None:
+    """Describe native pixel data longer than its declared frames need (beyond the one byte
+    that pads an odd length), or return None.
+
+    Such data is read as declared, the excess ignored; but the header is likely wrong (Rows,
+    Columns, BitsAllocated or NumberOfFrames too small), and every frame after the first of a
+    multi-frame file is then read from the wrong offset.
+    """
+    fmt = header.pixel
+    if fmt is None or header.pixel_data_offset is None or not header.transfer_syntax.native:
+        return None
+    needed = fmt.frame_nbytes * fmt.number_of_frames
+    declared = header.pixel_data_length or 0
+    if declared - needed <= 1:
+        return None
+    return (f"{header.path}: pixel data is {declared} bytes, {declared - needed} more than its "
+            f"{fmt.number_of_frames} frame(s) of {fmt.rows}x{fmt.columns}x"
+            f"{fmt.samples_per_pixel} at {fmt.bits_allocated} bits need; the excess is ignored "
+            f"(Rows, Columns, BitsAllocated or NumberOfFrames is likely wrong)")
+
+
 def check_pixel_data_size(header: FileHeader) -> str | None:
     """Refuse pixel data that cannot hold what the header declares, before allocating for it.
 
@@ -111,10 +133,8 @@ def check_pixel_data_size(header: FileHeader) -> str | None:
             raise CorruptDataError(
                 f"pixel data truncated or its length forged: the element declares {declared} "
                 f"bytes, the file holds {available}", path=header.path)
-        if declared - needed > 1:  # one byte pads an odd length
-            return (f"{header.path}: pixel data is {declared - needed} bytes longer than its "
-                    f"{fmt.number_of_frames} frame(s) need; the excess is ignored")
-    elif needed > _SMALL_VOLUME and needed > available * _MAX_COMPRESSION_RATIO:
+        return pixel_data_excess(header)
+    if needed > _SMALL_VOLUME and needed > available * _MAX_COMPRESSION_RATIO:
         raise CorruptDataError(
             f"the header declares {needed / 2**30:.1f} GiB of pixels but the file holds only "
             f"{available} bytes of compressed data: Rows, Columns or NumberOfFrames is wrong",

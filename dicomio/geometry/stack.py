@@ -222,7 +222,10 @@ def analyse_stack(
     if distinct.size:
         _check_gaps(gaps, duplicate, distance, nominal, tolerance, issues)
 
-    step = (points[-1] - points[0]) / (n - 1)
+    # The grid steps between distinct positions: images repeating a position (the volumes of
+    # a 4-D series) are not steps of it.
+    steps = max(int(np.count_nonzero(~duplicate)), 1)
+    step = (points[-1] - points[0]) / steps
     along = float(step @ normal)
     in_plane = points - points[0] - np.outer(distance - distance[0], normal)
     drift = float(np.max(np.linalg.norm(in_plane, axis=1)))

@@ -32,7 +32,7 @@ from dicomio.geometry.stack import (
     position_problem,
     spacing_problem,
 )
-from dicomio.series.info import SeriesInfo
+from dicomio.series.info import SeriesInfo, SeriesNote
 
 __all__ = ["group", "read_frames"]
 
@@ -113,27 +113,67 @@ def _split_by_orientation(frames: list[Frame], tolerance: float) -> list[list[Fr
     return [members for _, members in clusters]
 
 
-def _drop_duplicates(frames: list[Frame]) -> tuple[list[Frame], dict[int, list[str]]]:
-    """Drop frames that repeat the same SOP instance and frame (copies of one file).
+def _drop_duplicates(frames: list[Frame]) -> tuple[list[Frame], dict[int, list[SeriesNote]]]:
+    """Drop the copies of an image (same SeriesNumber, SOP instance, frame and position).
 
-    Returns the frames kept, and the warnings keyed by ``id()`` of the frame each copy repeats.
+    Different images sharing one SOPInstanceUID (at different positions, or with different
+    InstanceNumbers) are kept, and noted: an archive keyed by that UID keeps only one of them.
+
+    Returns the frames kept, and the notes keyed by ``id()`` of the first frame of each UID.
     """
-    kept: dict[tuple[str, int, int], Frame] = {}
+    kept: dict[tuple[object, ...], list[Frame]] = {}
     unique: list[Frame] = []
-    warnings: dict[int, list[str]] = defaultdict(list)
+    copies: dict[int, list[tuple[Frame, Frame]]] = defaultdict(list)
+    shared: dict[int, list[Frame]] = defaultdict(list)
     for frame in frames:
         uid = frame.header.sop_instance_uid
         if not uid:
             unique.append(frame)
             continue
         tile = -1 if frame.tile is None else frame.tile.number
-        first = kept.setdefault((uid, frame.index, tile), frame)
-        if first is frame:
-            unique.append(frame)
-        else:
-            warnings[id(first)].append(f"dropped {frame.path}: duplicate of {first.path} "
-                                       f"(same SOPInstanceUID {uid})")
-    return unique, warnings
+        same_uid = kept.setdefault((_number(frame), uid, frame.index, tile), [])
+        original = next((f for f in same_uid if _same_image(f, frame)), None)
+        if original is not None:
+            copies[id(same_uid[0])].append((frame, original))
+            continue
+        if same_uid:
+            shared[id(same_uid[0])].append(frame)
+        same_uid.append(frame)
+        unique.append(frame)
+    notes: dict[int, list[SeriesNote]] = defaultdict(list)
+    for first, pairs in copies.items():
+        listed = "; ".join(f"{copy.path} (copy of {original.path.name})"
+                           for copy, original in pairs[:3])
+        more = f" and {len(pairs) - 3} more" if len(pairs) > 3 else ""
+        notes[first].append(SeriesNote(
+            "DUPLICATE_FILE",
+            f"dropped {len(pairs)} copy(ies) of an image (same SOPInstanceUID "
+            f"{pairs[0][1].header.sop_instance_uid}, same position): {listed}{more}",
+            tuple(copy.path for copy, _ in pairs)))
+    by_id = {id(f): f for f in unique}
+    for first, others in shared.items():
+        group_ = [by_id[first], *others]
+        notes[first].append(SeriesNote(
+            "SHARED_SOP_INSTANCE_UID",
+            f"{len(group_)} different images share SOPInstanceUID "
+            f"{group_[0].header.sop_instance_uid} (different positions or InstanceNumbers): "
+            f"{', '.join(f.path.name for f in group_[:6])}; dicomio keeps each, but an archive "
+            f"keyed by that UID keeps only one", tuple(f.path for f in group_)))
+    return unique, notes
+
+
+def _same_image(first: Frame, other: Frame) -> bool:
+    """Whether ``other`` repeats ``first`` (a copy of its file): same size, position and
+    InstanceNumber."""
+    if first.shape != other.shape or \
+            first.header.instance_number != other.header.instance_number:
+        return False
+    if first.position is None or other.position is None:
+        return first.position is None and other.position is None
+    try:
+        return bool(np.allclose(first.position, other.position, atol=1e-3, rtol=0))
+    except (TypeError, ValueError):  # positions of different lengths
+        return False
 
 
 def _geometry(
@@ -179,15 +219,16 @@ def group(
     (InstanceNumber, file name, frame number).
     """
     by_series: dict[str, list[Frame]] = defaultdict(list)
-    notes: dict[str, list[str]] = defaultdict(list)
+    notes: dict[str, list[SeriesNote]] = defaultdict(list)
     for header in headers:
         frames, problems = read_frames(header)
         by_series[header.series_uid].extend(frames)
-        notes[header.series_uid] += problems
+        notes[header.series_uid] += [SeriesNote("SERIES_WARNING", problem, (header.path,))
+                                     for problem in problems]
 
     result: list[SeriesInfo] = []
     for uid, frames in by_series.items():
-        frames, warnings = _drop_duplicates(frames)
+        frames, dropped = _drop_duplicates(frames)
         by_shape: dict[tuple[object, ...], list[Frame]] = defaultdict(list)
         for frame in frames:
             key = (_number(frame), *_stack_key(frame))
@@ -209,8 +250,16 @@ def group(
                 geometry_problem=problem,
                 stack=index,
                 n_stacks=len(stacks),
-                warnings=tuple(notes[uid]) + tuple(w for f in ordered
-                                                   for w in warnings.get(id(f), ())),
+                notes=_notes_of(ordered, notes[uid], dropped),
             ))
     result.sort(key=lambda s: (s.number is None, s.number or 0, s.uid, s.stack))
     return result
+
+
+def _notes_of(frames: list[Frame], file_notes: list[SeriesNote],
+              dropped: dict[int, list[SeriesNote]]) -> tuple[SeriesNote, ...]:
+    """The notes about the files of one stack: those of its files, then its dropped copies
+    and shared UIDs."""
+    files = {f.path for f in frames}
+    mine = [note for note in file_notes if files.intersection(note.files)]
+    return tuple(mine) + tuple(note for f in frames for note in dropped.get(id(f), ()))

@@ -11,7 +11,27 @@ from dicomio.dicom.frame import Frame
 from dicomio.dicom.types import FileHeader, PixelFormat
 from dicomio.geometry.stack import GeometryIssue, StackGeometry, orientation_label
 
-__all__ = ["SeriesInfo"]
+__all__ = ["SeriesInfo", "SeriesNote"]
+
+
+@dataclass(frozen=True)
+class SeriesNote:
+    """Something noticed while grouping the files of a series.
+
+    Attributes
+    ----------
+    code
+        What kind of thing: a finding code of :mod:`dicomio.validate.findings`
+        (``DUPLICATE_FILE``, ``SHARED_SOP_INSTANCE_UID``, ``SERIES_WARNING``).
+    message
+        What was noticed, naming the files.
+    files
+        The files concerned.
+    """
+
+    code: str
+    message: str
+    files: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,8 +50,8 @@ class SeriesInfo:
         geometry (see ``geometry_problem``).
     stack, n_stacks
         Index of this stack among the stacks of its series, and how many there are.
-    warnings
-        What was noticed while grouping (duplicate files dropped, ...).
+    notes
+        What was noticed while grouping (copies of a file dropped, ...).
     """
 
     uid: str
@@ -43,7 +63,12 @@ class SeriesInfo:
     geometry_problem: str | None = None
     stack: int = 0
     n_stacks: int = 1
-    warnings: tuple[str, ...] = ()
+    notes: tuple[SeriesNote, ...] = ()
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The messages of :attr:`notes` (what loading the series warns about)."""
+        return tuple(note.message for note in self.notes)
 
     @property
     def key(self) -> str:

@@ -16,6 +16,7 @@ from dicomio._version import __version__
 from dicomio.dicom.transfer_syntax import lookup
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import Inventory, SkippedFile
+from dicomio.series.layout import lay_out
 
 __all__ = ["SCHEMA_VERSION", "SeriesSummary", "describe_inventory", "describe_series",
            "describe_skipped", "summarise"]
@@ -38,6 +39,7 @@ def describe_series(series: SeriesInfo, index: int | None = None) -> dict[str, A
     index
         Its position in that list (what ``series=<index>`` selects), when known.
     """
+    layout = lay_out(series)
     return {
         "index": index,
         "key": series.key,
@@ -50,6 +52,9 @@ def describe_series(series: SeriesInfo, index: int | None = None) -> dict[str, A
         "slices": series.n_slices,
         "samples_per_pixel": series.pixel.samples_per_pixel,
         "shape": list(series.shape),
+        "kind": layout.kind,
+        "volumes": layout.n_volumes,
+        "order_rule": layout.rule,
         "transfer_syntaxes": [{"uid": uid, "name": lookup(uid).name}
                               for uid in series.transfer_syntaxes],
         "spacing": _rounded(series.spacing),

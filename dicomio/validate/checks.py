@@ -27,16 +27,19 @@ import numpy as np
 
 from dicomio.backends.base import ReadOptions
 from dicomio.backends.registry import backend_specs
+from dicomio.dicom.checks import pixel_data_excess
 from dicomio.dicom.transfer_syntax import lookup
 from dicomio.dicom.types import PixelFormat
 from dicomio.errors import DicomIOError, MissingDecoderError, UnsupportedTransferSyntaxError
 from dicomio.pixels.decoders import choose_decoder
+from dicomio.pixels.libraries import decoder_library
 from dicomio.read import read_series
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import Inventory, SkippedFile
+from dicomio.series.layout import SeriesLayout, lay_out
 from dicomio.series.summary import SeriesSummary, summarise
 from dicomio.validate.config import ValidationConfig
-from dicomio.validate.findings import Finding
+from dicomio.validate.findings import Finding, merged
 
 __all__ = ["check_files", "check_folders", "check_grouping", "check_skipped", "check_stacks",
            "validate_series", "worker_died"]
@@ -148,34 +151,74 @@ def validate_series(
 ) -> list[Finding]:
     """Every finding about one series (a pure function: series in, findings out).
 
-    Checks the grouping warnings, the geometry, the transfer syntaxes and, with
-    ``config.pixels``, the pixel data (decoding, all-zero, values beyond BitsStored); with
-    ``config.cross_check`` it reads the series with every installed backend and compares.
-    Never raises on bad data: every problem becomes a finding.
+    The series is judged as what :func:`dicomio.load_volume` or :func:`dicomio.load_4d` make of
+    it (:func:`dicomio.series.layout.lay_out`): a 4-D series is checked as volumes of the same
+    slices, a single image without geometry as the image it loads as. Then the grouping notes,
+    the geometry, the pixel data's length and transfer syntaxes and, with ``config.pixels``,
+    the pixel data itself (decoded once, in the order a load reads it: DECODE_FAILED,
+    ALL_ZERO_PIXELS, VALUES_OUT_OF_RANGE); with ``config.cross_check`` it reads the series
+    with every installed backend and compares. Never raises on bad data: every problem becomes
+    a finding, each code once per series (:func:`dicomio.validate.findings.merged`).
     """
-    key = series.key
-    found: list[Finding] = []
-    for warning in series.warnings:
-        named = [path for path in series.files if str(path) in warning]
-        found += config.finding("SERIES_WARNING", warning, named, key)
-    found += _geometry_findings(series, config)
+    layout = lay_out(series, config.tolerances)
+    found = [finding for note in series.notes
+             for finding in config.finding(note.code, note.message, note.files, series.key)]
+    found += _layout_findings(series, layout, config)
+    found += _geometry_findings(series, layout, config)
+    for header in series.headers:
+        excess = pixel_data_excess(header)
+        if excess is not None:
+            found += config.finding("PIXEL_DATA_TOO_LONG", excess, [header.path], series.key)
     decodable = _syntax_findings(series, config)
     found += decodable
     if config.pixels and not decodable:
-        found += _pixel_findings(series, config)
+        found += _pixel_findings(series, layout, config)
         if config.cross_check:
             found += _cross_check(series, config)
-    return found
+    return merged(found)
 
 
-def _geometry_findings(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
-    if series.geometry is None:
+def _layout_findings(series: SeriesInfo, layout: SeriesLayout, config: ValidationConfig
+                     ) -> list[Finding]:
+    """What the series is: FOUR_D, DUPLICATE_POSITION, MIXED_IMAGE_TYPE, MISSING_GEOMETRY,
+    NOMINAL_GEOMETRY."""
+    key = series.key
+    if layout.kind == "4d":
+        found = config.finding("FOUR_D", f"{layout.describe()}; load it with load_4d",
+                               series.files[:1], key)
+        if layout.mixed_types:
+            found += config.finding("MIXED_IMAGE_TYPE", layout.mixed_types, series.files[:1],
+                                    key)
+        return found
+    if layout.kind == "repeated":
+        assert series.geometry is not None
+        repeated = next(i for i in series.geometry.errors if i.code == "DUPLICATE_POSITION")
+        files = [series.frames[k].path for k in repeated.slices]
+        return config.finding("DUPLICATE_POSITION", f"{repeated.message}; and not a 4-D "
+                              f"series: {layout.problem}", files, key)
+    if layout.kind == "unplaced":
         return config.finding("MISSING_GEOMETRY",
                               f"cannot place the {series.n_slices} image(s) in space: "
-                              f"{series.geometry_problem}", series.files, series.key)
+                              f"{series.geometry_problem}", series.files, key)
+    if layout.kind == "image":
+        return config.finding("NOMINAL_GEOMETRY",
+                              f"a single image without patient geometry "
+                              f"({series.geometry_problem}): it loads with a nominal affine "
+                              f"(PixelSpacing or 1 mm, identity directions)", series.files, key)
+    return []
+
+
+def _geometry_findings(series: SeriesInfo, layout: SeriesLayout, config: ValidationConfig
+                       ) -> list[Finding]:
+    """The geometry issues of each volume (DUPLICATE_POSITION is the layout's to report)."""
+    if layout.geometry is None:
+        return []
+    slices = layout.volumes[0]
     found: list[Finding] = []
-    for issue in series.geometry.issues:
-        files = [series.frames[k].path for k in issue.slices] or series.files
+    for issue in layout.geometry.issues:
+        if issue.code == "DUPLICATE_POSITION":
+            continue
+        files = [slices[k].path for k in issue.slices if k < len(slices)] or series.files
         found += config.finding(issue.code, issue.message, files, series.key,
                                 default=issue.severity)
     return found
@@ -197,12 +240,14 @@ def _syntax_findings(series: SeriesInfo, config: ValidationConfig) -> list[Findi
     return found
 
 
-def _pixel_findings(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
-    """Read the stored values once, through the read stage with the backend ``auto`` picks:
-    DECODE_FAILED, ALL_ZERO_PIXELS, and VALUES_OUT_OF_RANGE counted from that same decode."""
+def _pixel_findings(series: SeriesInfo, layout: SeriesLayout, config: ValidationConfig
+                    ) -> list[Finding]:
+    """Read the stored values once, through the read stage with the backend ``auto`` picks,
+    in the order a load reads them: DECODE_FAILED, ALL_ZERO_PIXELS, and VALUES_OUT_OF_RANGE
+    counted from that same decode."""
     options = ReadOptions(rescale=False, workers=config.decode_threads)
     try:
-        read = read_series(series, options=options,
+        read = read_series(series, layout.frames, options=options,
                            count_out_of_range=_range_checked(series.pixel))
     except Exception as exc:  # every failure to read is a finding, never a crash
         return _decode_failed(series, config, exc)
@@ -248,12 +293,20 @@ def _range_findings(series: SeriesInfo, counts: dict[Path, int], config: Validat
 
 
 def _cross_check(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
-    """BACKEND_MISMATCH when the installed backends able to read the series disagree."""
+    """BACKEND_MISMATCH when the installed backends able to read the series disagree, and
+    CROSS_CHECKED naming the backends and the codec libraries that were compared.
+
+    This is a decoder-disagreement check: backends that run one library (OpenJPEG behind
+    imagecodecs, pylibjpeg and GDCM) agree on damaged data that library decodes to a
+    plausible image, so the libraries are named and counted, never claimed as more.
+    """
     from dicomio.compare.side_by_side import compare_series
 
     able = [spec.name for spec in backend_specs() if spec.cannot_read(series) is None]
     if len(able) < 2:
-        return []
+        return config.finding("CROSS_CHECKED", f"not cross-checked: only "
+                              f"{', '.join(able) or 'no backend'} can read this series",
+                              series.files[:1], series.key)
     comparison = compare_series(series, able, rescale=True, tolerance=config.tolerance,
                                 timeout=config.timeout)
     found: list[Finding] = []
@@ -266,6 +319,17 @@ def _cross_check(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
             continue
         found += config.finding("BACKEND_MISMATCH", f"{problem} (compared: {', '.join(able)})",
                                 series.files, series.key)
+    read = [row for row in comparison.results if row.status == "ok"]
+    used = {row.backend: sorted({decoder_library(d, uid) for d in row.decoders
+                                 for uid in series.transfer_syntaxes}) for row in read}
+    libraries = sorted({library for names in used.values() for library in names})
+    listed = ", ".join(f"{backend} ({' + '.join(names)})" for backend, names in used.items())
+    found += config.finding(
+        "CROSS_CHECKED",
+        f"decoder-disagreement check: {len(read)} backend(s) read the series: {listed}; "
+        f"{len(libraries)} distinct codec librar{'y' if len(libraries) == 1 else 'ies'} "
+        f"compared ({', '.join(libraries)}). Damage that every one of them decodes to a "
+        f"plausible image is not detected", series.files[:1], series.key)
     return found
 
 

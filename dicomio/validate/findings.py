@@ -6,14 +6,17 @@ The codes, their default severities and what each means are listed in :data:`COD
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["CODES", "SEVERITIES", "Finding", "Severity", "at_least"]
+__all__ = ["CODES", "MAX_FILES", "SEVERITIES", "Finding", "Severity", "at_least", "merged"]
 
 Severity = Literal["error", "warning", "info"]
 #: From the most to the least serious.
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+#: How many of its files a finding lists (``n_files`` counts them all).
+MAX_FILES = 20
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,10 @@ class Finding:
     message
         What was found, in words a user can act on.
     files
-        The files concerned (as given or found under the validated paths).
+        The first :data:`MAX_FILES` files concerned (as given or found under the validated
+        paths).
+    n_files
+        How many files are concerned in all.
     series
         Key of the series concerned (``uid`` or ``uid#stack``), or None for a finding about
         the files or folders themselves.
@@ -40,10 +46,38 @@ class Finding:
     message: str
     files: tuple[str, ...] = ()
     series: str | None = None
+    n_files: int = 0
+
+    def __post_init__(self) -> None:
+        if len(self.files) > MAX_FILES or self.n_files < len(self.files):
+            object.__setattr__(self, "n_files", max(self.n_files, len(self.files)))
+            object.__setattr__(self, "files", self.files[:MAX_FILES])
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "severity": self.severity, "message": self.message,
-                "files": list(self.files), "series": self.series}
+                "files": list(self.files), "n_files": self.n_files, "series": self.series}
+
+
+def merged(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per code and series: those sharing both become one, listing their messages
+    (the first three, then how many more) and their files; in order of first appearance."""
+    groups: dict[tuple[str, str | None], list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault((finding.code, finding.series), []).append(finding)
+    result = []
+    for same in groups.values():
+        if len(same) == 1:
+            result.append(same[0])
+            continue
+        messages = list(dict.fromkeys(f.message for f in same))
+        message = "; ".join(messages[:3])
+        if len(messages) > 3:
+            message += f"; and {len(messages) - 3} more like these"
+        files = tuple(dict.fromkeys(path for f in same for path in f.files))
+        counted = max(len(files), sum(f.n_files for f in same))
+        result.append(Finding(same[0].code, same[0].severity, message, files, same[0].series,
+                              counted))
+    return result
 
 
 def at_least(severity: Severity, threshold: Severity) -> bool:
@@ -53,37 +87,55 @@ def at_least(severity: Severity, threshold: Severity) -> bool:
 
 #: code → (default severity, what it means). Documented in docs/findings.md.
 CODES: dict[str, tuple[Severity, str]] = {
+    # files and folders
     "NO_DICOM": ("error", "a validated path holds no DICOM image"),
     "UNREADABLE_FILE": ("error", "a file could not be read, or is DICOM with a truncated or "
-                                 "malformed header (possibly a lost slice)"),
+                                 "malformed header, or is a damaged file named like the images "
+                                 "beside it (possibly a lost slice)"),
     "SKIPPED_FILE": ("info", "a file that is not an image was skipped (not DICOM, DICOMDIR, "
                              "structured report, ...)"),
     "MULTIPLE_SERIES": ("info", "one folder holds files of several series"),
+    # how the files group into series
     "MIXED_ORIENTATION": ("warning", "one SeriesInstanceUID holds images of different "
                                      "orientations (split into stacks)"),
     "MIXED_SHAPE": ("warning", "one SeriesInstanceUID holds images of different sizes or pixel "
                                "spacings (split into stacks)"),
-    "SERIES_WARNING": ("warning", "something noticed while grouping the files of the series "
-                                  "(a duplicate file dropped, ...)"),
+    "DUPLICATE_FILE": ("info", "copies of an image (same SOPInstanceUID, same position) were "
+                               "dropped"),
+    "SHARED_SOP_INSTANCE_UID": ("error", "different images share one SOPInstanceUID"),
+    "SERIES_WARNING": ("warning", "something else noticed while grouping the files of the "
+                                  "series (a mosaic or functional groups that cannot be used)"),
+    # what the series is
+    "FOUR_D": ("info", "a 4-D series: several volumes of the same slices, in a stated order"),
+    "DUPLICATE_POSITION": ("error", "images share slice positions but do not form complete "
+                                    "volumes of the same slices"),
+    "MIXED_IMAGE_TYPE": ("warning", "the volumes of a 4-D series differ in ImageType"),
+    # geometry
     "MISSING_SLICE": ("error", "a gap between slices is a multiple of the spacing"),
     "IRREGULAR_SPACING": ("error", "the gaps between slices are not equal"),
-    "DUPLICATE_POSITION": ("error", "several different images share one position (4-D or "
-                                    "several acquisitions)"),
     "GANTRY_TILT": ("error", "the slices are sheared (tilted gantry)"),
-    "THICKNESS_SPACING_MISMATCH": ("warning", "SliceThickness differs from the spacing of "
-                                              "the positions"),
+    "THICKNESS_SPACING_MISMATCH": ("info", "SliceThickness differs from the spacing of "
+                                           "the positions"),
     "SINGLE_SLICE": ("info", "the series has one slice: its thickness along the normal is "
                              "assumed"),
-    "MISSING_GEOMETRY": ("error", "position, orientation or pixel spacing is missing or "
-                                  "invalid"),
+    "MISSING_GEOMETRY": ("error", "two images or more whose position, orientation or pixel "
+                                  "spacing is missing or invalid"),
+    "NOMINAL_GEOMETRY": ("info", "a single image without patient geometry: loaded with a "
+                                 "nominal affine"),
+    # pixel data
     "UNSUPPORTED_TRANSFER_SYNTAX": ("error", "no dicomio decoder exists for the transfer "
                                              "syntax"),
     "MISSING_DECODER": ("error", "the transfer syntax needs a decoder that is not installed"),
     "DECODE_FAILED": ("error", "the pixel data could not be read"),
+    "PIXEL_DATA_TOO_LONG": ("error", "native pixel data is longer than the images the header "
+                                     "declares"),
     "ALL_ZERO_PIXELS": ("warning", "every pixel of the series is zero"),
     "VALUES_OUT_OF_RANGE": ("warning", "stored values use bits above BitsStored"),
     "BACKEND_MISMATCH": ("error", "backends read different values, or one of them fails "
                                   "(--cross-check)"),
+    "CROSS_CHECKED": ("info", "which backends and decoder libraries the cross-check compared "
+                              "(--cross-check)"),
+    # the run itself
     "WORKER_DIED": ("error", "the process checking a series (or listing a folder) died on "
                              "every attempt: it was not checked"),
 }

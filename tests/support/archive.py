@@ -89,9 +89,9 @@ def make_archive(base: Path, clean: int = 280, per_patient: int = 20) -> Archive
     truncated = problem("p08/truncated", {"DECODE_FAILED"}, "truncated", 8)
     truncated.files[1].write_bytes(truncated.files[1].read_bytes()[:-40])
 
-    # One 4-D series spread over two patients' folders (two planning units): DUPLICATE_POSITION
-    # needs the files of both units grouped together.
-    first = problem("p02/t0", {"DUPLICATE_POSITION"}, "4d t0", 9,
+    # One 4-D series spread over two patients' folders (two planning units): FOUR_D needs the
+    # files of both units grouped together (apart, each is a plain volume without finding).
+    first = problem("p02/t0", {"FOUR_D"}, "4d t0", 9,
                     spec={"series_uid": "1.2.826.0.1.3680043.8.498.4444"})
     write_series(root / "p09" / "t1", spec("4d t1", 9, series_uid=first.series_uid))
 

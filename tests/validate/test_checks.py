@@ -7,11 +7,12 @@ import shutil
 from xml.etree import ElementTree as ET
 
 import numpy as np
+import pydicom
 import pytest
 from junitparser import JUnitXml
 from typer.testing import CliRunner
 
-from dicomio import list_series
+from dicomio import list_series, load_volume
 from dicomio.cli import app
 from dicomio.pixels.values import count_out_of_range
 from dicomio.testing import synthetic
@@ -57,19 +58,72 @@ def test_gantry_tilt_and_thickness_mismatch(make_series) -> None:
     thick = make_series(SMALL.with_(slice_thickness=5.0))
     report = validate(thick.folder)
     (finding,) = report.all_findings
-    assert (finding.code, finding.severity) == ("THICKNESS_SPACING_MISMATCH", "warning")
-    assert report.passed
-    assert not validate(thick.folder, ValidationConfig(fail_on="warning")).passed
+    assert (finding.code, finding.severity) == ("THICKNESS_SPACING_MISMATCH", "info")
+    assert "5 mm" in finding.message and f"{SMALL.slice_spacing:g} mm apart" in finding.message
+    assert validate(thick.folder, ValidationConfig(fail_on="warning")).passed
+    raised = ValidationConfig(fail_on="warning",
+                              severity={"THICKNESS_SPACING_MISMATCH": "warning"})
+    assert not validate(thick.folder, raised).passed
 
 
-def test_duplicate_positions_and_dropped_duplicate_files(make_series, tmp_path) -> None:
-    first = make_series(SMALL.with_(series_uid="1.2.3.4"), folder=tmp_path / "x" / "t0")
+def test_a_4d_series_is_information_not_an_error(make_series, tmp_path) -> None:
+    make_series(SMALL.with_(series_uid="1.2.3.4"), folder=tmp_path / "x" / "t0")
     make_series(SMALL.with_(series_uid="1.2.3.4", seed=1), folder=tmp_path / "x" / "t1")
-    assert "DUPLICATE_POSITION" in codes(validate(tmp_path / "x").all_findings)
-    shutil.copy(first.files[0], first.folder / "copy.dcm")
+    report = validate(tmp_path / "x")
+    (finding,) = report.all_findings
+    assert (finding.code, finding.severity) == ("FOUR_D", "info")
+    assert "2 volumes of 5 slices" in finding.message
+    assert report.passed
+    (entry,) = report.to_dict()["series"]
+    assert (entry["kind"], entry["volumes"]) == ("4d", 2)
+    assert entry["spacing"][0] == SMALL.slice_spacing  # not the step between repeats
+
+
+def test_repeated_positions_that_are_not_volumes(make_series, tmp_path) -> None:
+    make_series(SMALL.with_(series_uid="1.2.3.4"), folder=tmp_path / "x" / "t0")
+    make_series(SMALL.with_(series_uid="1.2.3.4", shape=(3, 8, 10), seed=1),
+                folder=tmp_path / "x" / "t1")  # 5 positions, 3 of them twice
+    report = validate(tmp_path / "x")
+    (finding,) = report.all_findings
+    assert (finding.code, finding.severity) == ("DUPLICATE_POSITION", "error")
+    assert "not a 4-D series" in finding.message and not report.passed
+
+
+def test_copies_of_a_file_are_dropped_once_noted(make_series) -> None:
+    first = make_series(SMALL)
+    for name in ("copy.dcm", "copy2.dcm"):
+        shutil.copy(first.files[0], first.folder / name)
     report = validate(first.folder)
     (finding,) = report.all_findings
-    assert finding.code == "SERIES_WARNING" and "copy.dcm" in finding.message
+    assert (finding.code, finding.severity) == ("DUPLICATE_FILE", "info")
+    assert "copy.dcm" in finding.message and "copy2.dcm" in finding.message
+    assert report.series[0].series.n_slices == 5
+
+
+def test_different_images_sharing_a_sop_instance_uid(make_series) -> None:
+    truth = make_series(SMALL)
+    uid = pydicom.dcmread(truth.files[0]).SOPInstanceUID
+    rewrite(truth.files[1:4], lambda ds: setattr(ds, "SOPInstanceUID", uid))
+    report = validate(truth.folder)
+    (finding,) = report.all_findings
+    assert (finding.code, finding.severity) == ("SHARED_SOP_INSTANCE_UID", "error")
+    assert finding.n_files == 4 and set(finding.files) == {str(f) for f in truth.files[:4]}
+    assert not report.passed
+    # Every image is kept: the volume is whole.
+    assert load_volume(truth.folder).shape == (5, 8, 10)
+
+
+def test_each_code_is_reported_once_per_series_with_its_files_counted(make_series) -> None:
+    truth = make_series(SeriesSpec(shape=(40, 4, 4)))
+    uid = pydicom.dcmread(truth.files[0]).SOPInstanceUID
+    rewrite(truth.files[1:30], lambda ds: setattr(ds, "SOPInstanceUID", uid))
+    for index, path in enumerate(truth.files):  # 40 copies: one finding, 20 files listed
+        shutil.copy(path, truth.folder / f"copy_{index:02d}.dcm")
+    findings = validate(truth.folder).all_findings
+    assert sorted(f.code for f in findings) == ["DUPLICATE_FILE", "SHARED_SOP_INSTANCE_UID"]
+    for finding in findings:
+        assert len(finding.files) == 20 and finding.n_files >= 30
+        assert finding.to_dict()["n_files"] == finding.n_files
 
 
 def test_mixed_orientation_and_shape_within_one_series(make_series, tmp_path) -> None:
@@ -211,11 +265,12 @@ def test_cli_exit_codes_and_fail_on(make_series) -> None:
     assert result.exit_code == 1
     assert "FAIL" in result.stdout and "MISSING_SLICE" in result.stdout
     assert "failed: 0 of 1 series passed" in result.stdout
-    thick = make_series(SMALL.with_(slice_thickness=9.0))
-    assert runner.invoke(app, ["validate", str(thick.folder)]).exit_code == 0
-    assert runner.invoke(app, ["validate", str(thick.folder), "--fail-on", "warning"]
+    zeros = make_series(SMALL)  # ALL_ZERO_PIXELS: a warning
+    rewrite(zeros.files, lambda ds: setattr(ds, "PixelData", bytes(len(ds.PixelData))))
+    assert runner.invoke(app, ["validate", str(zeros.folder)]).exit_code == 0
+    assert runner.invoke(app, ["validate", str(zeros.folder), "--fail-on", "warning"]
                          ).exit_code == 1
-    assert runner.invoke(app, ["validate", str(thick.folder), "--fail-on", "never"]
+    assert runner.invoke(app, ["validate", str(zeros.folder), "--fail-on", "never"]
                          ).exit_code == 2
     assert runner.invoke(app, ["validate", str(clean.folder / "absent")]).exit_code == 2
 

@@ -26,7 +26,6 @@ def series_codes(report: dict) -> set[str]:
 @pytest.mark.parametrize(("folder", "expected"), [
     ("dicom2nifti/data/failing/gantrytilting", {"GANTRY_TILT"}),
     ("dicom2nifti/data/failing/sliceincrement/001", {"MISSING_SLICE"}),
-    ("dicom2nifti/data/failing/notavolume", {"DUPLICATE_POSITION"}),
     ("dcm_qa_ct/In/GE", {"GANTRY_TILT", "IRREGULAR_SPACING"}),
 ])
 def test_broken_series_fail_with_their_code(corpus, folder: str, expected: set[str]) -> None:

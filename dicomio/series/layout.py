@@ -1,0 +1,130 @@
+"""What a series is, as loading sees it: one volume, a 4-D series, a single image, or none.
+
+:func:`lay_out` is the one place that decides. :func:`dicomio.load_volume` and
+:func:`dicomio.load_4d` load what it lays out (or refuse what it cannot), and
+:mod:`dicomio.validate` judges each series by the same layout, so a series that loads correctly
+has no error and one that would load wrong or not at all has one.
+
+The kinds:
+
+``"volume"``
+    A stack of slices at distinct positions (its geometry may still be irregular: missing
+    slices, tilt...).
+``"4d"``
+    Every position holds the same number of images, and every volume has the same slice
+    positions: several volumes ordered by a rule (:mod:`dicomio.geometry.fourd`).
+``"repeated"``
+    Images share positions but do not form complete volumes of the same slices.
+``"image"``
+    One image without a usable position or orientation (a radiograph, an ultrasound frame, a
+    secondary capture): it loads with a nominal affine.
+``"unplaced"``
+    Two images or more without a usable geometry: where each lies is unknown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from dicomio.dicom.frame import Frame
+from dicomio.geometry.fourd import mixed_image_types, split_volumes
+from dicomio.geometry.stack import GeometryTolerances, StackGeometry, analyse_stack
+from dicomio.series.info import SeriesInfo
+
+__all__ = ["SeriesKind", "SeriesLayout", "lay_out"]
+
+SeriesKind = Literal["volume", "4d", "repeated", "image", "unplaced"]
+
+
+@dataclass(frozen=True)
+class SeriesLayout:
+    """How the images of a series form volumes.
+
+    Attributes
+    ----------
+    kind
+        See the module's description.
+    volumes
+        The frames of each volume, in slice order (one volume unless ``kind`` is ``"4d"``; the
+        series' frames as sorted when it is ``"repeated"``).
+    geometry
+        The geometry each volume shares (None without a usable one).
+    rule, keys
+        For a 4-D series: the key that ordered the volumes and its value for each.
+    problem
+        For ``"repeated"``: why the images are not one 4-D series; for ``"unplaced"`` and
+        ``"image"``: why they cannot be placed.
+    mixed_types
+        For a 4-D series whose volumes differ in ImageType: how.
+    """
+
+    kind: SeriesKind
+    volumes: tuple[tuple[Frame, ...], ...]
+    geometry: StackGeometry | None
+    rule: str | None = None
+    keys: tuple[Any, ...] = ()
+    problem: str | None = None
+    mixed_types: str | None = None
+
+    @property
+    def frames(self) -> tuple[Frame, ...]:
+        """Every frame, volume after volume: the order the pixels are read in."""
+        return tuple(frame for volume in self.volumes for frame in volume)
+
+    @property
+    def n_volumes(self) -> int:
+        return len(self.volumes) if self.kind == "4d" else 1
+
+    def describe(self) -> str:
+        """One sentence: what the series is."""
+        if self.kind == "4d":
+            return (f"4-D: {self.n_volumes} volumes of {len(self.volumes[0])} slices, "
+                    f"ordered by {self.rule}")
+        if self.kind == "repeated":
+            return f"images share positions but are not a 4-D series: {self.problem}"
+        if self.kind == "image":
+            return "a single image without patient geometry"
+        if self.kind == "unplaced":
+            return f"{len(self.volumes[0])} images that cannot be placed: {self.problem}"
+        return f"a volume of {len(self.volumes[0])} slices"
+
+
+def lay_out(series: SeriesInfo,
+            tolerances: GeometryTolerances = GeometryTolerances()) -> SeriesLayout:
+    """Decide what ``series`` is (see the module's description), from its headers only."""
+    frames = tuple(series.frames)
+    if series.geometry is None:
+        kind: SeriesKind = "image" if series.n_slices == 1 else "unplaced"
+        return SeriesLayout(kind, (frames,), None, problem=series.geometry_problem)
+    if not any(i.code == "DUPLICATE_POSITION" for i in series.geometry.errors):
+        return SeriesLayout("volume", (frames,), series.geometry)
+    split = split_volumes(series, tolerances)
+    problem = split.problem if split.problem is not None else \
+        _not_shared(split.volumes, tolerances)
+    if problem is not None:
+        return SeriesLayout("repeated", (frames,), series.geometry, problem=problem)
+    if split.n_volumes == 1:  # tolerances looser than the scan's: the repeats merge
+        return SeriesLayout("volume", split.volumes, series.geometry)
+    head = split.volumes[0][0]
+    assert head.orientation is not None and head.pixel_spacing is not None
+    geometry = analyse_stack([f.position for f in split.volumes[0]],  # type: ignore[misc]
+                             head.orientation, head.pixel_spacing,
+                             slice_thickness=head.slice_thickness, tolerances=tolerances)
+    return SeriesLayout("4d", split.volumes, geometry, split.rule, split.keys,
+                        mixed_types=mixed_image_types(split))
+
+
+def _not_shared(volumes: tuple[tuple[Frame, ...], ...],
+                tolerances: GeometryTolerances) -> str | None:
+    """Why the volumes do not share their slice positions, or None when they do."""
+    reference = np.asarray([f.position for f in volumes[0]], dtype=np.float64)
+    for t, volume in enumerate(volumes[1:], start=1):
+        positions = np.asarray([f.position for f in volume], dtype=np.float64)
+        distance = float(np.max(np.linalg.norm(positions - reference, axis=1)))
+        if distance > max(tolerances.duplicate, 1e-3):
+            return (f"volume {t} does not have the slice positions of volume 0 (up to "
+                    f"{distance:.3g} mm apart)")
+    return None
