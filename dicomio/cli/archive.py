@@ -83,8 +83,8 @@ def _print_findings(findings: Sequence[Finding], indent: str, quiet: bool) -> No
             continue
         style = _SEVERITY_STYLE[finding.severity]
         files = ""
-        if len(finding.files) > 1:
-            files = f" [dim]({len(finding.files)} files)[/]"
+        if finding.n_files > 1:
+            files = f" [dim]({finding.n_files} files)[/]"
         out.print(f"{indent}[{style}]{finding.severity:<7}[/] [bold]{finding.code}[/] "
                   f"{escape(finding.message)}{files}")
 

@@ -29,6 +29,14 @@ from dicomio.errors import InvalidDicomError, NotDicomError
 
 __all__ = ["HEADER_BYTES", "PIXEL_DATA_TAGS", "read_header"]
 
+# Why a file is not DICOM, by its first two bytes: a compressed container is named as such.
+_NOT_DICOM = {
+    b"\x1f\x8b": "gzip-compressed (dicomio reads plain DICOM files: decompress it if it "
+                 "holds one)",
+    b"PK": "a zip archive (dicomio reads plain DICOM files: extract it if it holds them)",
+    b"": "no DICM preamble and does not start like a DICOM data set",
+}
+
 PIXEL_DATA = 0x7FE00010
 
 
@@ -293,8 +301,7 @@ def _parse(path: Path, buf: bytes, at_eof: bool) -> FileHeader:
         uid = ""
         group = struct.unpack_from("<H", buf, 0)[0] if len(buf) >= 2 else -1
         if len(buf) < 8 or group not in (0x0002, 0x0008):
-            raise NotDicomError("no DICM preamble and does not start like a DICOM data set",
-                                path=path)
+            raise NotDicomError(_NOT_DICOM.get(buf[:2], _NOT_DICOM[b""]), path=path)
         if group == 0x0002:
             meta = _Walk(buf, little=True, implicit=False, at_eof=at_eof)
             pos = _walk_meta(meta, pos, meta_raw, {0x00020002, 0x00020010})

@@ -32,7 +32,7 @@ from dicomio.dicom.transfer_syntax import lookup
 from dicomio.dicom.types import PixelFormat
 from dicomio.errors import DicomIOError, MissingDecoderError, UnsupportedTransferSyntaxError
 from dicomio.pixels.decoders import choose_decoder
-from dicomio.pixels.libraries import decoder_library
+from dicomio.pixels.libraries import UNCOMPRESSED, decoder_library
 from dicomio.read import read_series
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import Inventory, SkippedFile
@@ -322,14 +322,18 @@ def _cross_check(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
     read = [row for row in comparison.results if row.status == "ok"]
     used = {row.backend: sorted({decoder_library(d, uid) for d in row.decoders
                                  for uid in series.transfer_syntaxes}) for row in read}
-    libraries = sorted({library for names in used.values() for library in names})
-    listed = ", ".join(f"{backend} ({' + '.join(names)})" for backend, names in used.items())
-    found += config.finding(
-        "CROSS_CHECKED",
-        f"decoder-disagreement check: {len(read)} backend(s) read the series: {listed}; "
-        f"{len(libraries)} distinct codec librar{'y' if len(libraries) == 1 else 'ies'} "
-        f"compared ({', '.join(libraries)}). Damage that every one of them decodes to a "
-        f"plausible image is not detected", series.files[:1], series.key)
+    libraries = sorted({name for names in used.values() for name in names} - {UNCOMPRESSED})
+    if not libraries:
+        what = (f"the data is uncompressed: no codec is involved, the check compares how "
+                f"{', '.join(used)} interpret the stored bytes (byte order, masks, rescale)")
+    else:
+        listed = ", ".join(f"{backend} ({' + '.join(names)})" for backend, names in used.items())
+        plural = "y" if len(libraries) == 1 else "ies"
+        what = (f"{listed}; {len(libraries)} distinct codec librar{plural} compared "
+                f"({', '.join(libraries)}): damage that every one of them decodes to a "
+                f"plausible image is not detected")
+    found += config.finding("CROSS_CHECKED", f"decoder-disagreement check by {len(read)} "
+                            f"backend(s): {what}", series.files[:1], series.key)
     return found
 
 

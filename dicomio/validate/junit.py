@@ -32,9 +32,9 @@ def _lines(findings: list[Finding]) -> str:
     lines = []
     for f in findings:
         lines.append(f"{f.severity.upper()} {f.code}: {f.message}")
-        lines += [f"    {path}" for path in f.files[:20]]
-        if len(f.files) > 20:
-            lines.append(f"    ... and {len(f.files) - 20} more file(s)")
+        lines += [f"    {path}" for path in f.files]
+        if f.n_files > len(f.files):
+            lines.append(f"    ... and {f.n_files - len(f.files)} more file(s)")
     return _clean("\n".join(lines))
 
 

@@ -4,11 +4,17 @@ pass (DICOMIO_CORPUS, default ../shared/corpus; skipped with the reason where ab
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from dicomio.cli import app
+from dicomio.validate.findings import Finding
+from dicomio.validate.report import ValidationReport, validate
+from tests.support.agreement import REFERENCES, Expect, Reference
+from tests.support.corpus import REPOSITORY
 
 pytestmark = pytest.mark.corpus
 runner = CliRunner()
@@ -56,3 +62,59 @@ def test_clean_series_pass(corpus, folder: str) -> None:
     code, report = run(str(corpus(folder)), "--cross-check")
     assert code == 0, [f["message"] for s in report["series"] for f in s["findings"]]
     assert report["counts"]["error"] == 0 and report["counts"]["warning"] == 0
+
+
+# --- acceptance on real data -----------------------------------------------------------------------
+# Every series the reference converters convert cleanly (dcm2niix's Ref/ in each dcm_qa*
+# dataset, dicom2nifti's ground truths) must give no error; every error left on the real scanner
+# data is listed, with the reason it is true, in docs/findings.md ("On the real corpus").
+
+CONVERTED = [r for r in REFERENCES if r.expect is not Expect.TILT_RESAMPLED] + [
+    # dcm2niix converts these too; their references are not voxel tables (JSON, bval/bvec only,
+    # or volumes it flips: see tests/contract/test_agreement.py).
+    Reference("dcm_qa_polar", "dcm_qa_polar/In", "", "GE epi_pepolar, modes 0-3"),
+    Reference("dcm_qa_xa30/DWI", "dcm_qa_xa30/In/10_DWI_dir80_PA", "", "enhanced DWI, 21 files"),
+    Reference("dcm_qa_ct/Philips", "dcm_qa_ct/In/Philips", "", "Philips CT with a DICOMDIR"),
+]
+
+REAL_DATA = ["dcm_qa/In", "dcm_qa_12bit/In", "dcm_qa_ct/In", "dcm_qa_enh/In", "dcm_qa_mosaic/In",
+             "dcm_qa_nih/In", "dcm_qa_philips_dwi/In", "dcm_qa_polar/In", "dcm_qa_ts/In",
+             "dcm_qa_xa30/In", "dicom2nifti/data"]
+
+
+def errors_of(report: ValidationReport) -> list[Finding]:
+    return [f for f in report.all_findings if f.severity == "error"]
+
+
+@pytest.mark.parametrize("reference", CONVERTED, ids=lambda r: r.name)
+def test_what_the_reference_converter_converts_has_no_error(corpus, reference: Reference
+                                                            ) -> None:
+    report = validate(corpus(reference.source))
+    assert report.series, "no series found"
+    assert errors_of(report) == [], [f"{f.code}: {f.message}" for f in errors_of(report)]
+    assert report.passed
+
+
+def documented_true_findings() -> set[tuple[str, str]]:
+    """The (folder, code) rows of the table in docs/findings.md, "On the real corpus"."""
+    text = (REPOSITORY / "docs" / "findings.md").read_text(encoding="utf-8")
+    section = text.split("## On the real corpus", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([^`]+)` \| `([A-Z_]+)` \|", section, flags=re.MULTILINE)
+    assert rows, "the table is missing"
+    return set(rows)
+
+
+def test_every_error_on_real_data_is_a_documented_true_finding(corpus) -> None:
+    root = corpus(".")
+    found: set[tuple[str, str]] = set()
+    for folder in REAL_DATA:
+        report = validate(corpus(folder))
+        for entry in report.series:
+            found |= {(entry.series.folder.relative_to(root).as_posix(), f.code)
+                      for f in entry.findings if f.severity == "error"}
+        for finding in report.findings:
+            if finding.severity == "error":
+                where = Path(finding.files[0])
+                where = where if where.is_dir() else where.parent
+                found.add((where.relative_to(root).as_posix(), finding.code))
+    assert found == documented_true_findings()
