@@ -64,7 +64,7 @@ def test_clean_series_pass(corpus, folder: str) -> None:
     assert report["counts"]["error"] == 0 and report["counts"]["warning"] == 0
 
 
-# --- acceptance on real data -----------------------------------------------------------------------
+# --- acceptance on real data ----------------------------------------------------------------------
 # Every series the reference converters convert cleanly (dcm2niix's Ref/ in each dcm_qa*
 # dataset, dicom2nifti's ground truths) must give no error; every error left on the real scanner
 # data is listed, with the reason it is true, in docs/findings.md ("On the real corpus").
@@ -118,3 +118,16 @@ def test_every_error_on_real_data_is_a_documented_true_finding(corpus) -> None:
                 where = where if where.is_dir() else where.parent
                 found.add((where.relative_to(root).as_posix(), finding.code))
     assert found == documented_true_findings()
+
+
+def test_cross_check_of_a_real_4d_series_compares_volumes_and_names_the_library(corpus
+                                                                                ) -> None:
+    """Two volumes of JPEG 2000 mosaics: every backend reads them with load_4d, they agree,
+    and the report says they all ran OpenJPEG."""
+    code, report = run(str(corpus("dcm_qa/In/Orientation/axmb/AxInt36mb")), "--cross-check")
+    assert code == 0
+    (series,) = report["series"]
+    found = {f["code"]: f for f in series["findings"]}
+    assert "BACKEND_MISMATCH" not in found and found["FOUR_D"]["severity"] == "info"
+    checked = found["CROSS_CHECKED"]["message"]
+    assert "1 distinct codec library compared (OpenJPEG)" in checked
