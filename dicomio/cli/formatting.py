@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from dicomio.series.info import SeriesInfo
-    from dicomio.series.summary import SeriesSummary
+from dicomio.series.info import SeriesInfo
+from dicomio.series.layout import lay_out
+from dicomio.series.summary import SeriesSummary
 
 __all__ = ["format_number", "format_shape", "format_size", "format_spacing", "series_line",
            "syntax_names"]
@@ -19,8 +18,12 @@ def format_shape(shape: Iterable[int] | None) -> str:
 
 
 def format_size(series: SeriesInfo | SeriesSummary) -> str:
-    """Rows × columns × slices of a series."""
-    return format_shape((series.rows, series.columns, series.n_slices))
+    """Rows × columns × slices of a series; of one volume and how many, for a 4-D series
+    (``"64×64×15, 10 volumes"``)."""
+    volumes = (series.fields["volumes"] if isinstance(series, SeriesSummary)
+               else lay_out(series).n_volumes)
+    size = format_shape((series.rows, series.columns, series.n_slices // volumes))
+    return size if volumes == 1 else f"{size}, {volumes} volumes"
 
 
 def format_spacing(values: Sequence[float] | None) -> str:

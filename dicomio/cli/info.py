@@ -23,6 +23,7 @@ from dicomio.cli.console import (
 )
 from dicomio.cli.formatting import format_size, format_spacing, syntax_names
 from dicomio.cli.options import Quiet, ShowProgress, TextOrJson
+from dicomio.series.layout import lay_out
 
 if TYPE_CHECKING:
     from dicomio.series.info import SeriesInfo
@@ -55,6 +56,16 @@ def info(
     raise typer.Exit(EXIT_OK if found else EXIT_FINDINGS)
 
 
+def _issues(series: SeriesInfo) -> list[str]:
+    """The codes of what is wrong with a series' geometry: of each volume, for a 4-D series
+    (its repeated positions are its volumes, not an issue)."""
+    layout = lay_out(series)
+    if layout.kind == "repeated":
+        return [i.code for i in series.issues if i.severity != "info"]
+    geometry = layout.geometry
+    return [] if geometry is None else [i.code for i in geometry.issues if i.severity != "info"]
+
+
 def _print_inventory(found: Sequence[SeriesInfo], inventory: Inventory, quiet: bool) -> None:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for name, justify in [("#", "right"), ("number", "right"), ("description", "left"),
@@ -64,9 +75,9 @@ def _print_inventory(found: Sequence[SeriesInfo], inventory: Inventory, quiet: b
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for index, series in enumerate(found):
         orientation = series.orientation_label
-        if series.issues and any(i.severity != "info" for i in series.issues):
-            orientation += " [yellow]" + ",".join(
-                i.code for i in series.issues if i.severity != "info") + "[/]"
+        issues = _issues(series)
+        if issues:
+            orientation += " [yellow]" + ",".join(issues) + "[/]"
         table.add_row(str(index), "" if series.number is None else str(series.number),
                       escape(series.description), escape(series.modality), format_size(series),
                       escape(syntax_names(series)), format_spacing(series.spacing), orientation,

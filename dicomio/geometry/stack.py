@@ -244,7 +244,7 @@ def analyse_stack(
             "THICKNESS_SPACING_MISMATCH",
             f"SliceThickness is {slice_thickness:g} mm but the slices are {nominal:.4g} mm "
             f"apart (dicomio uses the spacing from positions)",
-            (), "warning"))
+            (), "info"))
 
     errors = [i for i in issues if i.severity == "error"]
     if errors:

@@ -90,3 +90,17 @@ def test_schema_rejects_a_wrong_document(study: Path) -> None:
     report["series"][0]["orientation"] = "UPSIDE DOWN"
     with pytest.raises(jsonschema.ValidationError):
         check_schema("info", report)
+
+
+def test_info_shows_a_4d_series_as_volumes_of_its_slices(make_series, tmp_path: Path) -> None:
+    spec = SeriesSpec(shape=(5, 8, 8), series_uid="1.2.3.44", slice_thickness=2.5)
+    for t in range(3):
+        make_series(spec.with_(seed=t), folder=tmp_path / "fmri" / f"t{t}")
+    result = runner.invoke(app, ["info", str(tmp_path / "fmri"), "-q"])
+    assert result.exit_code == 0
+    assert "8×8×5, 3 volumes" in result.stdout
+    assert "DUPLICATE_POSITION" not in result.stdout  # the repeats are its volumes
+    (entry,) = json.loads(runner.invoke(app, ["info", str(tmp_path / "fmri"), "-f", "json"]
+                                        ).stdout)["series"]
+    assert (entry["kind"], entry["volumes"], entry["slices"]) == ("4d", 3, 15)
+    assert entry["spacing"][0] == spec.slice_spacing

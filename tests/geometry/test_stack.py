@@ -42,7 +42,7 @@ def test_spacing_never_comes_from_slice_thickness() -> None:
                              slice_thickness=5.0)
     assert geometry.slice_spacing == pytest.approx(3.0)
     codes = {i.code: i.severity for i in geometry.issues}
-    assert codes == {"THICKNESS_SPACING_MISMATCH": "warning"}
+    assert codes == {"THICKNESS_SPACING_MISMATCH": "info"}
     assert geometry.regular
 
 
