@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
+import warnings
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -14,6 +17,17 @@ from dicomio.series.inventory import Inventory, PathInput, SkippedFile
 from dicomio.series.readahead import PROBE_FILES, WaitProbe, read_ahead
 
 __all__ = ["discover"]
+
+# File endings (lower case) that name a file as DICOM: one that fails to parse is damaged.
+_DICOM_EXTENSIONS = frozenset({".dcm", ".dicom", ".ima", ".dc3", ".dic"})
+
+
+# Offset of the DICM prefix: a shorter file cannot carry it.
+_PREFIX_END = 132
+
+
+# A run of digits, with the dots between runs (SOPInstanceUIDs used as names).
+_NUMBERS = re.compile(r"\d+(?:\.\d+)*")
 
 
 def _walk(root: Path, recursive: bool = True) -> Iterator[Path | SkippedFile]:
@@ -106,6 +120,101 @@ def _classify_all(
     return found + [_classify(entry) for entry in rest]
 
 
+def _name_pattern(name: str) -> str:
+    """The naming pattern of a file: its name, lower-cased, with every run of digits (and of
+    dot-separated digits, as in a UID) replaced by ``#``: ``IM_0007`` -> ``im_#``,
+    ``1.3.12.2.1107.5.dcm`` -> ``#.dcm``."""
+    return _NUMBERS.sub("#", name.lower())
+
+
+def _damaged(skipped: SkippedFile, size: int, evidence: str) -> SkippedFile:
+    """``skipped`` (not DICOM by content, ``size`` bytes) as a damaged file of a series, said
+    why.
+
+    The file is first shown to pydicom: a DICOM object that is not an image, in an encoding
+    the header reader does not walk (big-endian without file meta), is kept as such.
+    """
+    path = skipped.path
+    kind = _non_image_kind(path) if size else None
+    if kind is not None:
+        return SkippedFile(path, f"no pixel data ({kind}; an encoding without file meta "
+                                 f"information read by pydicom)", "no_pixel_data")
+    content = skipped.reason.removeprefix("not DICOM: ")
+    if size == 0:
+        detail = content  # "empty file (0 bytes)"
+    elif size < _PREFIX_END:
+        detail = f"{size} bytes, too short to hold the DICM prefix"
+    else:
+        detail = f"{size} bytes, {content}"
+    return SkippedFile(path, f"damaged or truncated, {evidence}: {detail}", "unreadable")
+
+
+def _blank_start(path: Path) -> bool:
+    """Whether ``path`` starts as most DICOM files do: with a preamble of zeros (its first 128
+    bytes, or all of a shorter file)."""
+    with open(path, "rb") as handle:
+        return not handle.read(_PREFIX_END - 4).strip(b"\0")
+
+
+def _non_image_kind(path: Path) -> str | None:
+    """The SOP class of ``path`` when pydicom reads it as a DICOM object that is not an
+    image, else None (not DICOM, or an image: damaged either way for dicomio)."""
+    from pydicom import dcmread
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dataset = dcmread(path, stop_before_pixels=True, force=True, defer_size=1024,
+                              specific_tags=["SOPClassUID", "Rows"])
+        uid = str(dataset.get("SOPClassUID", ""))
+        has_rows = "Rows" in dataset
+    except Exception:  # any failure of the second opinion leaves the first one standing
+        return None
+    kind = _sop_class_name(uid)
+    if not uid.startswith("1.2.840.10008.") or has_rows or "Image Storage" in kind:
+        return None
+    return kind
+
+
+def _recognise_damaged(found: list[FileHeader | SkippedFile]) -> list[FileHeader | SkippedFile]:
+    """Turn the files that are not DICOM by content but belong to a series by evidence into
+    ``unreadable`` ones: the naming pattern of DICOM images in the same folder (``IM_0007``
+    beside ``IM_0001``..., digit runs aside), or a DICOM file ending (``.dcm``, ``.dicom``,
+    ``.ima``, ``.dc3``, ``.dic``) on a file that is empty or starts with a blank preamble.
+    Text files, sidecars, licences, compressed files - and junk that merely ends in ``.dcm``
+    - keep ``not_dicom``."""
+    if not any(isinstance(f, SkippedFile) and f.category == "not_dicom" for f in found):
+        return found
+    images = Counter((header.path.parent, _name_pattern(header.path.name))
+                     for header in found if isinstance(header, FileHeader))
+    result: list[FileHeader | SkippedFile] = []
+    for entry in found:
+        if isinstance(entry, SkippedFile) and entry.category == "not_dicom":
+            entry = _as_damaged(entry, images[entry.path.parent, _name_pattern(entry.path.name)])
+        result.append(entry)
+    return result
+
+
+def _as_damaged(entry: SkippedFile, beside: int) -> SkippedFile:
+    """``entry`` as a damaged file when the evidence says so (``beside``: the images of its
+    folder named like it), else ``entry`` itself."""
+    suffix = entry.path.suffix
+    if not beside and suffix.lower() not in _DICOM_EXTENSIONS:
+        return entry
+    try:
+        size = entry.path.stat().st_size
+        if beside:
+            plural = "s" if beside > 1 else ""
+            return _damaged(entry, size, f"named like the {beside} DICOM image{plural} "
+                                         f"beside it")
+        if _blank_start(entry.path):
+            blank = ", its first bytes a blank preamble" if size else ""
+            return _damaged(entry, size, f"named as DICOM ({suffix}){blank}")
+    except OSError as exc:
+        return SkippedFile(entry.path, f"cannot read: {exc.strerror or exc}", "unreadable")
+    return entry
+
+
 def _sop_class_name(uid: str) -> str:
     if not uid:
         return "no SOP Class UID"
@@ -135,7 +244,12 @@ def discover(paths: PathInput, *, workers: int | None = None, recursive: bool = 
     -------
     Inventory
         Headers of the image files, and every other file with the reason it was skipped, in
-        the order of ``paths`` and, within a folder, of the sorted file names.
+        the order of ``paths`` and, within a folder, of the sorted file names. A file that is
+        not DICOM by content but is named like the DICOM images of its folder (``IM_0007``
+        beside ``IM_0001``..., digit runs aside), or named as DICOM (``.dcm``, ``.dicom``,
+        ``.ima``, ``.dc3``, ``.dic``) while empty or starting with a blank preamble, is a
+        damaged slice: category ``unreadable``, its reason saying so. Only the files of the
+        same call count as its neighbours.
 
     Raises
     ------
@@ -151,7 +265,8 @@ def discover(paths: PathInput, *, workers: int | None = None, recursive: bool = 
             entries.append(root)
         else:
             raise NoDicomFilesError("no such file or folder", path=root)
-    for found in _classify_all(entries, 2 if workers is None else workers):
+    classified = _classify_all(entries, 2 if workers is None else workers)
+    for found in _recognise_damaged(classified):
         if isinstance(found, SkippedFile):
             inventory.skipped.append(found)
         else:

@@ -24,7 +24,8 @@ class SkippedFile:
 
     ``category`` is ``"not_dicom"`` (content is not DICOM), ``"no_pixel_data"`` (DICOM but not an
     image: DICOMDIR, SR, RT structures, presentation states...) or ``"unreadable"`` (could not be
-    opened, or DICOM whose header is truncated or malformed: possibly a lost slice), or
+    opened, DICOM whose header is truncated or malformed, or a damaged file named like the
+    images of its folder or as DICOM: possibly a lost slice), or
     ``"other"`` (a folder reached twice through a symlink loop, a device or pipe).
     """
 
