@@ -5,6 +5,10 @@ Each series is written under the output folder at the place its files have under
 its SeriesNumber, description and UID: ``out/patient1/ct/3_Chest_1.2.840....nii.gz``. A
 SeriesInstanceUID split into stacks gives one file per stack (``..._stack1.nii.gz``).
 
+A volume that may miss slices is never written: a series with files in a folder that also holds
+an unreadable file (a damaged or truncated DICOM file, possibly one of its slices) fails, naming
+that file, unless ``ignore_unreadable``.
+
 The output folder must be empty (or ``force``): every task may then write its files whether
 or not they exist, and it does so atomically (:func:`dicomio.io.writers.write_volume`), so a task
 run again after its worker died writes the same file again, harmlessly.
@@ -24,6 +28,7 @@ from dicomio._version import __version__
 from dicomio.archive.executors import Executor, open_executor, run_in_order
 from dicomio.archive.plan import ArchivePlan, Progress, SeriesJob, SeriesTask, plan_archive
 from dicomio.archive.validation import read_job
+from dicomio.errors import UnreadableFilesError
 from dicomio.geometry.stack import GeometryTolerances
 from dicomio.io.writers import EXTENSIONS, Format, check_writer, write_volume
 from dicomio.load import load_volume
@@ -110,6 +115,9 @@ class ConvertTask:
         As for :func:`dicomio.load_volume` and :func:`dicomio.io.writers.write_volume`.
     decode_threads
         Threads each series is decoded with (None: the usable cores).
+    ignore_unreadable
+        Write a series even when a file of its folders could not be read (as for
+        :func:`dicomio.load_volume`); by default it fails, naming the files.
     """
 
     output: Path
@@ -120,6 +128,7 @@ class ConvertTask:
     irregular: Irregular = "raise"
     tolerances: GeometryTolerances = field(default_factory=GeometryTolerances)
     decode_threads: int | None = None
+    ignore_unreadable: bool = False
 
     def target(self, series: SeriesInfo) -> Path:
         """Where ``series`` is written."""
@@ -128,11 +137,14 @@ class ConvertTask:
             folder = series.files[0].parent.name
         return self.output / folder / output_name(series, self.format)
 
-    def convert(self, series: SeriesInfo) -> Conversion:
-        """Read one series and write it; every failure is a ``failed`` conversion."""
+    def convert(self, series: SeriesInfo, unreadable: Sequence[SkippedFile] = ()) -> Conversion:
+        """Read one series and write it; every failure is a ``failed`` conversion, and so is a
+        series beside ``unreadable`` files (unless ``ignore_unreadable``)."""
         began = time.perf_counter()
         target = self.target(series)
         try:
+            if unreadable and not self.ignore_unreadable:
+                raise UnreadableFilesError(unreadable)
             volume = load_volume(series, self.backend, rescale=self.rescale,
                                  irregular=self.irregular, workers=self.decode_threads,
                                  tolerances=self.tolerances)
@@ -148,10 +160,20 @@ class ConvertTask:
     def __call__(self, job: SeriesJob) -> JobConversions:
         headers, skipped = read_job(job)
         stacks = group(headers, self.tolerances)
-        return JobConversions([self.convert(series) for series in stacks], skipped)
+        unreadable = [*job.unreadable, *(s for s in skipped if s.category == "unreadable")]
+        return JobConversions([self.convert(series, _beside(series, unreadable))
+                               for series in stacks], skipped)
 
     def lost(self, job: SeriesJob, reason: str) -> JobConversions:
         return JobConversions(findings=worker_died(job.files, job.uid, f"series {job.uid}"))
+
+
+def _beside(series: SeriesInfo, unreadable: Sequence[SkippedFile]) -> list[SkippedFile]:
+    """The ``unreadable`` files in the folders of ``series``' files."""
+    if not unreadable:
+        return []
+    folders = {path.parent for path in series.files}
+    return [entry for entry in unreadable if entry.path.parent in folders]
 
 
 @dataclass
@@ -159,7 +181,8 @@ class ConversionReport:
     """Everything :func:`convert_archive` did.
 
     ``passed`` when every series was written and no file was unreadable (a lost slice) nor
-    any worker lost.
+    any worker lost: a series written with ``ignore_unreadable`` beside an unreadable file
+    still does not pass.
     """
 
     paths: tuple[Path, ...]
@@ -233,6 +256,7 @@ def convert_plan(
     rescale: bool = True,
     irregular: Irregular = "raise",
     force: bool = False,
+    ignore_unreadable: bool = False,
     task: SeriesTask[JobConversions] | None = None,
     on_series: Callable[[Conversion], None] | None = None,
     progress: Progress | None = None,
@@ -240,7 +264,8 @@ def convert_plan(
 ) -> ConversionReport:
     """Convert the jobs of ``plan`` into files under ``output`` with ``executor``.
 
-    ``task``, ``on_series``, ``progress`` and ``started`` are as for
+    ``ignore_unreadable`` writes the series beside unreadable files too (see
+    :class:`ConvertTask`). ``task``, ``on_series``, ``progress`` and ``started`` are as for
     :func:`~dicomio.archive.validation.validate_plan`.
 
     Raises
@@ -259,7 +284,8 @@ def convert_plan(
     executor.check_paths([folder])
     if task is None:
         task = ConvertTask(folder, _base(plan.roots), format, backend, rescale, irregular,
-                           decode_threads=1 if executor.parallel else None)
+                           decode_threads=1 if executor.parallel else None,
+                           ignore_unreadable=ignore_unreadable)
     report = ConversionReport(plan.roots, folder, format, [], list(plan.skipped),
                               list(plan.findings))
     results = run_in_order(executor, task, plan.jobs, task.lost, progress=progress,
@@ -285,6 +311,7 @@ def convert_archive(
     rescale: bool = True,
     irregular: Irregular = "raise",
     force: bool = False,
+    ignore_unreadable: bool = False,
     workers: int | None = None,
     scheduler: str | None = None,
 ) -> ConversionReport:
@@ -300,4 +327,5 @@ def convert_archive(
     with open_executor(workers, scheduler) as executor:
         plan = plan_archive(paths, executor)
         return convert_plan(plan, output, executor, format=format, backend=backend,
-                            rescale=rescale, irregular=irregular, force=force, started=start)
+                            rescale=rescale, irregular=irregular, force=force,
+                            ignore_unreadable=ignore_unreadable, started=start)

@@ -10,9 +10,11 @@ Each unit is indexed on its own (:func:`index_unit`, run where the files are: in
 in a pool of processes or on a Dask worker): its headers are read, and only each image's
 SeriesInstanceUID, SeriesNumber and path are kept. :func:`plan_archive` merges the units, in
 order, into one :class:`SeriesJob` per SeriesInstanceUID: the files of the UID, in the order
-discovery found them. Every job then reads its own headers again and groups them; that read is
-the price of never holding the headers of the whole archive at once, and it gives the stacks
-:func:`dicomio.list_series` would give, since grouping is done per UID.
+discovery found them, and the unreadable files of their folders (discovery tells a damaged
+file of a series from other files per folder: see :func:`dicomio.discover`). Every job then
+reads its own headers again and groups them; that read is the price of never holding the
+headers of the whole archive at once, and it gives the stacks :func:`dicomio.list_series`
+would give, since grouping is done per UID.
 
 Memory: one unit's headers while it is indexed (the largest folder of the top level), then the
 paths of the archive's files.
@@ -71,11 +73,13 @@ class UnitIndex:
 
 @dataclass(frozen=True)
 class SeriesJob:
-    """The work on one SeriesInstanceUID: its files, in discovery order."""
+    """The work on one SeriesInstanceUID: its files, in discovery order, and the unreadable
+    files of the folders holding them (each possibly one of its lost slices)."""
 
     uid: str
     number: int | None
     files: tuple[str, ...]
+    unreadable: tuple[SkippedFile, ...] = ()
 
     @property
     def label(self) -> str:
@@ -199,6 +203,24 @@ def _unit_lost(unit: Unit, reason: str) -> UnitIndex:
     return UnitIndex(findings=worker_died([unit.path], None, f"the folder {unit.path}"))
 
 
+def _unreadable_by_folder(skipped: list[SkippedFile]) -> dict[Path, list[SkippedFile]]:
+    """The unreadable files (not folders that could not be listed), by folder."""
+    found: dict[Path, list[SkippedFile]] = {}
+    for entry in skipped:
+        if entry.category == "unreadable" and not entry.path.is_dir():
+            found.setdefault(entry.path.parent, []).append(entry)
+    return found
+
+
+def _beside(files: list[str], damaged: dict[Path, list[SkippedFile]]
+            ) -> tuple[SkippedFile, ...]:
+    """The unreadable files in the folders of ``files``, in discovery order."""
+    if not damaged:
+        return ()
+    folders = dict.fromkeys(Path(path).parent for path in files)
+    return tuple(entry for folder in folders for entry in damaged.get(folder, ()))
+
+
 def plan_archive(
     paths: PathInput, executor: Executor, *, progress: Progress | None = None
 ) -> ArchivePlan:
@@ -228,7 +250,8 @@ def plan_archive(
             plan.with_images.add(roots[unit.root])
         for uid, (number, files) in found.series.items():
             merged.setdefault(uid, (number, []))[1].extend(files)
-    plan.jobs = [SeriesJob(uid, number, tuple(files))
+    damaged = _unreadable_by_folder(plan.skipped)
+    plan.jobs = [SeriesJob(uid, number, tuple(files), _beside(files, damaged))
                  for uid, (number, files) in merged.items()]
     plan.jobs.sort(key=lambda job: (job.number is None, job.number or 0, job.uid))
     return plan
