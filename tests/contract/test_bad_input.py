@@ -234,7 +234,7 @@ def test_pixel_data_longer_than_declared_is_read_and_reported(make_series) -> No
     ds.save_as(written.files[1])
     volume = dicomio.load_volume(written.folder)
     np.testing.assert_array_equal(volume.array, written.modality_values())
-    assert any("64 bytes longer" in w and written.files[1].name in w
+    assert any("64 more than its 1 frame(s)" in w and written.files[1].name in w
                for w in volume.provenance.warnings)
 
 

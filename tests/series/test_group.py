@@ -54,7 +54,9 @@ def test_junk_beside_the_series_is_skipped_with_reasons(make_series) -> None:
     assert reasons["notes.txt"][0] == "not_dicom"
     assert reasons["random.dcm"][0] == "not_dicom"
     assert reasons["photo.jpg"][0] == "not_dicom"
-    assert reasons["empty.dcm"] == ("not_dicom", "not DICOM: empty file (0 bytes)")
+    # An empty file named as DICOM beside a series may be a lost slice: never silently skipped.
+    assert reasons["empty.dcm"][0] == "unreadable"
+    assert "empty file (0 bytes)" in reasons["empty.dcm"][1]
     assert reasons["report.dcm"] == ("no_pixel_data", "no pixel data (Basic Text SR Storage)")
 
 
