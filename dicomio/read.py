@@ -37,6 +37,7 @@ from dicomio.pixels.assembly import read_plan
 from dicomio.pixels.values import count_out_of_range, to_stored
 from dicomio.pixels.zero_guard import check_not_all_zero
 from dicomio.series.info import SeriesInfo
+from dicomio.series.layout import lay_out
 from dicomio.volume import Provenance
 
 __all__ = ["Irregular", "SeriesRead", "placement", "read_series", "regularized",
@@ -172,13 +173,14 @@ def placement(
     Raises
     ------
     MissingGeometryError
-        Several slices without a usable geometry, unless ``irregular="accept"``.
+        Several slices without a usable geometry, unless ``irregular="accept"`` (the frames of
+        one cine file, which has no patient geometry by definition, load in stored order).
     GeometryError
         A geometry error (missing slice, irregular spacing, tilt...) with ``irregular="raise"``.
     """
     first = series.frames[0].path
     if geometry is None:
-        if series.n_slices > 1 and irregular != "accept":
+        if lay_out(series).kind == "unplaced" and irregular != "accept":
             raise MissingGeometryError(
                 f"cannot place the {series.n_slices} slices of series {series.key} in space: "
                 f"{_geometry_problem(series)}. Pass irregular='accept' to stack them in "

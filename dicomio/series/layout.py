@@ -17,7 +17,9 @@ The kinds:
     Images share positions but do not form complete volumes of the same slices.
 ``"image"``
     One image without a usable position or orientation (a radiograph, an ultrasound frame, a
-    secondary capture): it loads with a nominal affine.
+    secondary capture), or the frames of one multi-frame file of a kind that has no patient
+    geometry (an ultrasound or angiography cine, a multi-frame secondary capture): it loads in
+    stored frame order with a nominal affine.
 ``"unplaced"``
     Two images or more without a usable geometry: where each lies is unknown.
 """
@@ -37,6 +39,21 @@ from dicomio.series.info import SeriesInfo
 __all__ = ["SeriesKind", "SeriesLayout", "lay_out"]
 
 SeriesKind = Literal["volume", "4d", "repeated", "image", "unplaced"]
+
+# SOP classes of multi-frame images that carry no patient geometry by definition (cines and
+# captures): their frames are a sequence in the file, not slices to place in space.
+_CINE_SOP_CLASSES = frozenset({
+    "1.2.840.10008.5.1.4.1.1.3.1",    # Ultrasound Multi-frame Image
+    "1.2.840.10008.5.1.4.1.1.7.1",    # Multi-frame Single Bit Secondary Capture
+    "1.2.840.10008.5.1.4.1.1.7.2",    # Multi-frame Grayscale Byte Secondary Capture
+    "1.2.840.10008.5.1.4.1.1.7.3",    # Multi-frame Grayscale Word Secondary Capture
+    "1.2.840.10008.5.1.4.1.1.7.4",    # Multi-frame True Color Secondary Capture
+    "1.2.840.10008.5.1.4.1.1.12.1",   # X-Ray Angiographic Image
+    "1.2.840.10008.5.1.4.1.1.12.2",   # X-Ray Radiofluoroscopic Image
+    "1.2.840.10008.5.1.4.1.1.77.1.1.1",  # Video Endoscopic Image
+    "1.2.840.10008.5.1.4.1.1.77.1.2.1",  # Video Microscopic Image
+    "1.2.840.10008.5.1.4.1.1.77.1.4.1",  # Video Photographic Image
+})
 
 
 @dataclass(frozen=True)
@@ -86,7 +103,9 @@ class SeriesLayout:
         if self.kind == "repeated":
             return f"images share positions but are not a 4-D series: {self.problem}"
         if self.kind == "image":
-            return "a single image without patient geometry"
+            count = len(self.volumes[0])
+            return ("a single image without patient geometry" if count == 1 else
+                    f"a multi-frame image of {count} frames without patient geometry")
         if self.kind == "unplaced":
             return f"{len(self.volumes[0])} images that cannot be placed: {self.problem}"
         return f"a volume of {len(self.volumes[0])} slices"
@@ -97,7 +116,7 @@ def lay_out(series: SeriesInfo,
     """Decide what ``series`` is (see the module's description), from its headers only."""
     frames = tuple(series.frames)
     if series.geometry is None:
-        kind: SeriesKind = "image" if series.n_slices == 1 else "unplaced"
+        kind: SeriesKind = "image" if series.n_slices == 1 or _one_cine(series) else "unplaced"
         return SeriesLayout(kind, (frames,), None, problem=series.geometry_problem)
     if not any(i.code == "DUPLICATE_POSITION" for i in series.geometry.errors):
         return SeriesLayout("volume", (frames,), series.geometry)
@@ -115,6 +134,13 @@ def lay_out(series: SeriesInfo,
                              slice_thickness=head.slice_thickness, tolerances=tolerances)
     return SeriesLayout("4d", split.volumes, geometry, split.rule, split.keys,
                         mixed_types=mixed_image_types(split))
+
+
+def _one_cine(series: SeriesInfo) -> bool:
+    """The frames all come from one multi-frame file of a kind without patient geometry."""
+    header = series.frames[0].header
+    return (len(series.files) == 1 and header.sop_class_uid in _CINE_SOP_CLASSES
+            and header.position is None and header.orientation is None)
 
 
 def _not_shared(volumes: tuple[tuple[Frame, ...], ...],
