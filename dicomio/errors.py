@@ -20,14 +20,25 @@ FileNotFoundError`` or ``except ValueError`` clauses keep working::
     ├── BackendCannotReadError                 (ValueError) the backend cannot read this series
     ├── BackendReadError                       (RuntimeError) the toolkit failed while reading
     ├── ConfigError                            (ValueError) a dicomio configuration file is wrong
-    └── SchedulerError                         (RuntimeError) a Dask cluster cannot do the work
+    ├── SchedulerError                         (RuntimeError) a Dask cluster cannot do the work
+    └── InternalError                          (RuntimeError) an unexpected failure on an input,
+                                               carrying the original exception's type and message
 
 Every error that concerns a file names it, in its message and in ``path``.
+
+Foreign exceptions (a ``ValueError`` from a conversion, pydicom's ``NotImplementedError`` for an
+unknown VR, a ``RecursionError`` on deep nesting...) are translated into this tree in one place,
+:func:`from_foreign` (or the :func:`translated` block), wherever a file or a series is
+processed: a user catching :class:`DicomIOError` catches everything dicomio raises about its
+data. ``KeyboardInterrupt`` and ``SystemExit`` are never translated, and neither is ``OSError``
+(the file could not be read: the builtin already names it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +55,7 @@ __all__ = [
     "CorruptDataError",
     "DicomIOError",
     "GeometryError",
+    "InternalError",
     "InvalidDicomError",
     "MissingDecoderError",
     "MissingGeometryError",
@@ -55,7 +67,12 @@ __all__ = [
     "UnknownBackendError",
     "UnreadableFilesError",
     "UnsupportedTransferSyntaxError",
+    "from_foreign",
+    "translated",
 ]
+
+#: What ``path`` may be: a file or folder, or several (the paths a function was given).
+PathArgument = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None
 
 
 class DicomIOError(Exception):
@@ -66,22 +83,41 @@ class DicomIOError(Exception):
     message
         What went wrong, in words a user can act on.
     path
-        The file (or folder) concerned, when there is one.
+        The file (or folder) concerned, when there is one; or the several paths a function was
+        given (``path`` is then the first, ``paths`` all of them, and the message names up to
+        three).
     """
 
-    def __init__(self, message: str, *, path: str | Path | None = None, **context: Any) -> None:
-        super().__init__(f"{path}: {message}" if path is not None else message)
+    def __init__(self, message: str, *, path: PathArgument = None, **context: Any) -> None:
+        paths = _paths(path)
+        super().__init__(f"{_shown(paths)}: {message}" if paths else message)
         # After the builtin's __init__: ImportError's sets its own ``path`` to None.
         self.message = message
-        self.path = Path(path) if path is not None else None
+        self.paths = paths
+        self.path = paths[0] if paths else None
         self.context = context
+
+
+def _paths(path: PathArgument) -> tuple[Path, ...]:
+    """``path`` as a tuple of paths (one, several or none)."""
+    if path is None:
+        return ()
+    if isinstance(path, (str, os.PathLike)):
+        return (Path(path),)
+    return tuple(Path(p) for p in path)
+
+
+def _shown(paths: tuple[Path, ...]) -> str:
+    """The paths of a message: all of them up to three, then how many more."""
+    shown = ", ".join(str(p) for p in paths[:3])
+    return shown + (f" (and {len(paths) - 3} more)" if len(paths) > 3 else "")
 
 
 class NoDicomFilesError(DicomIOError, FileNotFoundError):
     """No DICOM image was found where one was expected."""
 
     def __init__(
-        self, message: str, *, path: str | Path | None = None, skipped: Sequence[SkippedFile] = ()
+        self, message: str, *, path: PathArgument = None, skipped: Sequence[SkippedFile] = ()
     ) -> None:
         self.skipped = tuple(skipped)
         if self.skipped:
@@ -100,7 +136,10 @@ class CorruptDataError(InvalidDicomError):
 
 
 class UnreadableFilesError(DicomIOError, OSError):
-    """Some DICOM files of the input could not be read, so a volume might be incomplete."""
+    """Some DICOM files of the input could not be read, so a volume might be incomplete.
+
+    ``skipped`` lists them with their reasons; ``path`` is the first of them.
+    """
 
     def __init__(self, skipped: Sequence[SkippedFile]) -> None:
         self.skipped = tuple(skipped)
@@ -109,12 +148,15 @@ class UnreadableFilesError(DicomIOError, OSError):
             f"{len(self.skipped)} DICOM file(s) could not be read, so the volume could be "
             f"incomplete:\n{lines}\nPass ignore_unreadable=True to load the remaining files anyway."
         )
+        # Named in the lines above; the first one is the error's file.
+        self.path = self.skipped[0].path if self.skipped else None
+        self.paths = tuple(s.path for s in self.skipped)
 
 
 class MultipleSeriesError(DicomIOError, ValueError):
     """The input holds several series (or stacks) and none was chosen."""
 
-    def __init__(self, series: Sequence[SeriesInfo], *, path: str | Path | None = None) -> None:
+    def __init__(self, series: Sequence[SeriesInfo], *, path: PathArgument = None) -> None:
         self.series = tuple(series)
         rows = "\n".join(
             f"  [{i}] {s.uid}  #{s.number if s.number is not None else '-'}  "
@@ -143,7 +185,7 @@ class GeometryError(DicomIOError, ValueError):
         self,
         message: str,
         *,
-        path: str | Path | None = None,
+        path: PathArgument = None,
         issues: Sequence[GeometryIssue] = (),
     ) -> None:
         self.issues = tuple(issues)
@@ -193,3 +235,79 @@ class SchedulerError(DicomIOError, RuntimeError):
 
 class NotDicomError(InvalidDicomError):
     """The file's content is not DICOM (whatever its name)."""
+
+
+class InternalError(DicomIOError, RuntimeError):
+    """dicomio failed unexpectedly on an input: a foreign exception, translated.
+
+    Built by :func:`from_foreign`. The message names the file (or series) and what was being
+    done, then the original exception's type and message, also kept in ``original_type`` and
+    ``original_message`` (and as ``__cause__`` in this process). An input that raises it is one
+    dicomio does not handle yet: a report with the file helps fix it.
+    """
+
+    def __init__(self, message: str, *, path: PathArgument = None, original_type: str = "",
+                 original_message: str = "") -> None:
+        super().__init__(message, path=path)
+        self.original_type = original_type
+        self.original_message = original_message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword arguments survive pickling (between worker processes).
+        return (_rebuild_internal, (self.message, self.paths, self.original_type,
+                                    self.original_message))
+
+
+def _rebuild_internal(message: str, paths: tuple[Path, ...], original_type: str,
+                      original_message: str) -> InternalError:
+    return InternalError(message, path=paths or None, original_type=original_type,
+                         original_message=original_message)
+
+
+def from_foreign(exc: BaseException, path: PathArgument, what: str) -> BaseException:
+    """The dicomio error to raise for ``exc``, raised while doing ``what`` on ``path``.
+
+    The one translation of foreign exceptions into the tree:
+
+    - a :class:`DicomIOError` is returned as it is (it names its file already);
+    - ``KeyboardInterrupt``, ``SystemExit`` and other exceptions that are not ``Exception``
+      are returned as they are: never swallowed;
+    - ``OSError`` is returned as it is (the file could not be read; the builtin names it);
+    - anything else (``RecursionError``, ``OverflowError``, ``ValueError``, ``TypeError``,
+      ``AssertionError``, ``NotImplementedError``, ``struct.error``, ``IndexError``,
+      ``KeyError``, ``UnicodeError``, ``MemoryError``, a toolkit's own type...) becomes an
+      :class:`InternalError` naming ``path``, saying ``what`` was being done, and carrying
+      the original type and message.
+
+    Use it as ``raise from_foreign(exc, path, "reading the header") from exc``, or through
+    :func:`translated`.
+    """
+    if isinstance(exc, DicomIOError) or not isinstance(exc, Exception) or \
+            isinstance(exc, OSError):
+        return exc
+    kind = type(exc).__name__
+    text = _original_message(exc)
+    return InternalError(f"{what} failed unexpectedly: {kind}: {text}", path=path,
+                         original_type=kind, original_message=text)
+
+
+def _original_message(exc: BaseException) -> str:
+    """The original message, short: a RecursionError's or a toolkit's can be long."""
+    text = str(exc) or "(no message)"
+    return text if len(text) <= 500 else text[:500] + "..."
+
+
+@contextmanager
+def translated(path: PathArgument, what: str) -> Iterator[None]:
+    """Run a block, raising :func:`from_foreign`'s translation of any foreign exception.
+
+    >>> with translated("scan/IM_0001", "reading the Siemens private header"):  # doctest: +SKIP
+    ...     count = int(value)
+    """
+    try:
+        yield
+    except Exception as exc:
+        error = from_foreign(exc, path, what)
+        if error is exc:
+            raise
+        raise error from exc
