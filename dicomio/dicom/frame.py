@@ -126,12 +126,14 @@ def seconds(value: str | None) -> float | None:
         return None
     whole, _, fraction = text.partition(".")
     try:
+        if fraction and not fraction.isdigit():
+            raise ValueError(fraction)
         extra = float(f"0.{fraction}") if fraction else 0.0
         if len(whole) > 6:  # a DT: date then time, each part optional after the year
             stamp = dt.datetime.strptime(whole[:14].ljust(14, "0"), "%Y%m%d%H%M%S")
             return stamp.replace(tzinfo=dt.timezone.utc).timestamp() + extra
         whole = whole.ljust(6, "0")
         hours, minutes, secs = int(whole[:2]), int(whole[2:4]), int(whole[4:6])
-    except ValueError:
+    except (ValueError, OverflowError):  # not a time, or a date beyond the calendar
         return None
     return hours * 3600.0 + minutes * 60.0 + secs + extra

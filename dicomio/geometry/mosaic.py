@@ -22,6 +22,7 @@ the same slices.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -32,12 +33,15 @@ from dicomio.dicom.frame import Frame, Tile
 from dicomio.dicom.types import FileHeader
 from dicomio.errors import InvalidDicomError
 from dicomio.geometry.conventions import slice_normal
-from dicomio.geometry.stack import orientation_problem, spacing_problem
+from dicomio.geometry.stack import MAX_COORDINATE_MM, orientation_problem, spacing_problem
 
-__all__ = ["is_mosaic", "mosaic_frames"]
+__all__ = ["MAX_TILES", "is_mosaic", "mosaic_frames"]
 
 _CSA_CREATOR = "SIEMENS CSA HEADER"
 _MR_CREATOR = "SIEMENS MR HEADER"
+
+#: Most tiles a mosaic may hold (a 64 x 64 grid; scanners write a few hundred at most).
+MAX_TILES = 4096
 
 
 def is_mosaic(header: FileHeader) -> bool:
@@ -45,11 +49,42 @@ def is_mosaic(header: FileHeader) -> bool:
     return any(value.upper() == "MOSAIC" for value in header.image_type)
 
 
-def _private(dataset: Any, group: int, creator: str, offset: int) -> Any:
+def _private(dataset: Any, group: int, creator: str, offset: int, header: FileHeader) -> Any:
+    """The value of a private element, None when absent; a value pydicom cannot convert (a
+    damaged VR or length) is an :class:`InvalidDicomError`."""
     try:
         return dataset.private_block(group, creator)[offset].value
     except KeyError:
         return None
+    except Exception as exc:  # pydicom raises many types for damaged values
+        raise InvalidDicomError(
+            f"cannot read the Siemens private element ({group:04X},xx{offset:02X}): "
+            f"{type(exc).__name__}: {exc}", path=header.path) from None
+
+
+def _count(value: Any, header: FileHeader) -> int | None:
+    """NumberOfImagesInMosaic as a whole number from 1 to :data:`MAX_TILES`, None when absent.
+
+    Raises
+    ------
+    InvalidDicomError
+        The value is not such a number.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bytes):  # an implicit-VR file keeps private values as raw bytes
+        value = int.from_bytes(value[:2], "little")
+    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 1:
+        value = value[0]  # a value of VM 1 written as a list
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and number == int(number) and 1 <= number <= MAX_TILES):
+        raise InvalidDicomError(
+            f"NumberOfImagesInMosaic is {value!r}, not a whole number of tiles from 1 to "
+            f"{MAX_TILES}: the tiles cannot be separated", path=header.path)
+    return int(number)
 
 
 def _siemens_values(header: FileHeader) -> tuple[int | None, tuple[float, ...] | None]:
@@ -61,9 +96,9 @@ def _siemens_values(header: FileHeader) -> tuple[int | None, tuple[float, ...] |
     except Exception as exc:  # pydicom raises many types for damaged files
         raise InvalidDicomError(f"cannot read the Siemens private header: {exc}",
                                 path=header.path) from None
-    count = _private(dataset, 0x0019, _MR_CREATOR, 0x0A)
+    count = _count(_private(dataset, 0x0019, _MR_CREATOR, 0x0A, header), header)
     normal = None
-    csa = _private(dataset, 0x0029, _CSA_CREATOR, 0x10)
+    csa = _private(dataset, 0x0029, _CSA_CREATOR, 0x10, header)
     if isinstance(csa, bytes):
         try:
             elements = parse_csa(csa)
@@ -71,12 +106,11 @@ def _siemens_values(header: FileHeader) -> tuple[int | None, tuple[float, ...] |
             raise InvalidDicomError(f"malformed CSA image header: {exc}",
                                     path=header.path) from None
         if count is None:
-            found = number(elements, "NumberOfImagesInMosaic")
-            count = int(found) if found is not None else None
+            count = _count(number(elements, "NumberOfImagesInMosaic"), header)
         normal = vector(elements, "SliceNormalVector", 3)
-    if isinstance(count, bytes):  # an implicit-VR file keeps private values as raw bytes
-        count = int.from_bytes(count[:2], "little")
-    return (int(count) if count is not None else None), normal
+        if normal is not None and not all(math.isfinite(v) for v in normal):
+            normal = None  # no direction to take from it
+    return count, normal
 
 
 def mosaic_frames(header: FileHeader) -> list[Frame]:
@@ -91,7 +125,7 @@ def mosaic_frames(header: FileHeader) -> list[Frame]:
     fmt = header.pixel
     assert fmt is not None
     count, csa_normal = _siemens_values(header)
-    if count is None or count < 1:
+    if count is None:
         raise InvalidDicomError(
             "ImageType says MOSAIC but NumberOfImagesInMosaic is neither in (0019,xx0A) nor in "
             "the CSA image header: the tiles cannot be separated", path=header.path)
@@ -109,10 +143,10 @@ def mosaic_frames(header: FileHeader) -> list[Frame]:
         # placed in space.
         return [replace(single, position=None, tile=tile) for tile in tiles]
     spacing = header.spacing_between_slices or header.slice_thickness
-    if not spacing or spacing <= 0:
+    if not spacing or not 0 < spacing <= MAX_COORDINATE_MM:
         raise InvalidDicomError(
-            "mosaic without SpacingBetweenSlices or SliceThickness: the tiles' positions are "
-            "unknown", path=header.path)
+            f"mosaic without a usable SpacingBetweenSlices or SliceThickness ({spacing}): the "
+            f"tiles' positions are unknown", path=header.path)
     assert header.orientation is not None and header.pixel_spacing is not None
     iop = np.asarray(header.orientation, dtype=np.float64)
     row_cosine, column_cosine = iop[:3], iop[3:]

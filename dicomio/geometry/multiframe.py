@@ -110,11 +110,18 @@ def grid_offset_frames(header: FileHeader) -> list[Frame]:
     Raises
     ------
     InvalidDicomError
-        GridFrameOffsetVector is missing or does not hold one value per frame.
+        GridFrameOffsetVector is missing, not numbers, or does not hold one value per frame.
     """
     fmt = header.pixel
     assert fmt is not None
-    offsets = _read(header).get("GridFrameOffsetVector")
+    dataset = _read(header)
+    try:
+        value = dataset.get("GridFrameOffsetVector")
+        offsets = None if value is None else tuple(float(v) for v in (
+            value if isinstance(value, Sequence) and not isinstance(value, str) else [value]))
+    except Exception as exc:  # pydicom raises many types for damaged values
+        raise InvalidDicomError(f"cannot read GridFrameOffsetVector: {type(exc).__name__}: "
+                                f"{exc}", path=header.path) from None
     count = fmt.number_of_frames
     if offsets is None or len(offsets) != count:
         found = "missing" if offsets is None else f"{len(offsets)} values"
@@ -127,7 +134,7 @@ def grid_offset_frames(header: FileHeader) -> list[Frame]:
     start = np.asarray(header.position, dtype=np.float64)
     normal = slice_normal(header.orientation)
     return [replace(single, index=k, position=tuple(
-        float(v) for v in start + (float(offset) - float(offsets[0])) * normal))
+        float(v) for v in start + (offset - offsets[0]) * normal))
         for k, offset in enumerate(offsets)]
 
 
@@ -159,9 +166,9 @@ def functional_group_frames(header: FileHeader) -> list[Frame]:
         item = per_frame[index] if per_frame else None
         try:
             frames.append(_frame(header, index, item, shared))
-        except (ValueError, TypeError) as exc:
-            raise InvalidDicomError(f"malformed functional groups of frame {index + 1}: {exc}",
-                                    path=header.path) from None
+        except Exception as exc:  # a value pydicom or dicomio cannot convert, a damaged VR
+            raise InvalidDicomError(f"malformed functional groups of frame {index + 1}: "
+                                    f"{type(exc).__name__}: {exc}", path=header.path) from None
     return frames
 
 

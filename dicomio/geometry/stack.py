@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from dicomio.geometry.conventions import FloatArray, affine_from, slice_normal
 
 __all__ = [
+    "MAX_COORDINATE_MM",
     "GeometryIssue",
     "GeometryTolerances",
     "StackGeometry",
@@ -30,6 +31,11 @@ __all__ = [
 ]
 
 Severity = Literal["error", "warning", "info"]
+
+#: Largest coordinate of a position, and largest pixel spacing, that can describe an image of
+#: a patient (a kilometre): beyond it a value is invalid, as a non-finite one is. Arithmetic on
+#: such values (1.5e308) overflows.
+MAX_COORDINATE_MM = 1e6
 
 
 @dataclass(frozen=True)
@@ -143,6 +149,9 @@ def position_problem(position: Sequence[float] | None) -> str | None:
         return f"ImagePositionPatient has {len(position)} values instead of 3"
     if not all(math.isfinite(v) for v in position):
         return f"ImagePositionPatient is not finite: {list(position)}"
+    if any(abs(v) > MAX_COORDINATE_MM for v in position):
+        return (f"ImagePositionPatient is {list(position)}: beyond {MAX_COORDINATE_MM:g} mm, "
+                f"far outside any patient")
     return None
 
 
@@ -154,6 +163,8 @@ def spacing_problem(pixel_spacing: Sequence[float] | None) -> str | None:
         return f"PixelSpacing has {len(pixel_spacing)} values instead of 2"
     if not all(math.isfinite(v) and v > 0 for v in pixel_spacing):
         return f"PixelSpacing is not positive and finite: {list(pixel_spacing)}"
+    if any(v > MAX_COORDINATE_MM for v in pixel_spacing):
+        return f"PixelSpacing is {list(pixel_spacing)}: beyond {MAX_COORDINATE_MM:g} mm"
     return None
 
 
@@ -273,7 +284,9 @@ def _check_gaps(
     for k, gap in enumerate(gaps):
         if duplicate[k] or abs(gap - nominal) <= tolerance:
             continue
-        multiple = round(gap / nominal)
+        ratio = float(gap) / nominal
+        # Positions checked by position_problem keep it finite; a caller's own may not.
+        multiple = round(ratio) if math.isfinite(ratio) else 0
         text = f"slices {k} and {k + 1} ({distance[k]:.3f} → {distance[k + 1]:.3f} mm): " \
                f"gap {gap:.4g} mm"
         if multiple >= 2 and abs(gap - multiple * nominal) <= tolerance * multiple:

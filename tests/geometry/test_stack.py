@@ -13,6 +13,8 @@ from dicomio.geometry.stack import (
     analyse_stack,
     orientation_label,
     orientation_problem,
+    position_problem,
+    spacing_problem,
 )
 
 AXIAL = (1, 0, 0, 0, 1, 0)
@@ -117,3 +119,19 @@ def test_orientation_labels() -> None:
     assert orientation_label((1, 0, 0, 0, 0, -1)) == "CORONAL"
     assert orientation_label((0, 1, 0, 0, 0, -1)) == "SAGITTAL"
     assert orientation_label(OBLIQUE) == "OBLIQUE"
+
+
+@pytest.mark.parametrize("position", [(0.0, 0.0, 1.5e308), (-2e6, 0.0, 0.0), (0.0, 1e300, 0.0)])
+def test_a_position_far_outside_any_patient_is_invalid(position) -> None:
+    problem = position_problem(position)
+    assert problem is not None and "beyond 1e+06 mm" in problem
+    assert position_problem((-999_999.0, 0.0, 250.0)) is None
+    assert spacing_problem((0.5, 1e308)) is not None and spacing_problem((0.5, 0.7)) is None
+
+
+def test_gaps_too_wide_for_a_float_ratio_are_irregular_not_an_overflow() -> None:
+    """1e308 / 0.5 overflows: the gap is still reported, never an OverflowError."""
+    geometry = analyse_stack([(0, 0, 0), (0, 0, 0.5), (0, 0, 1.0), (0, 0, 1e308)], AXIAL,
+                             (1.0, 1.0))
+    assert [i.code for i in geometry.errors] == ["IRREGULAR_SPACING"]
+    assert geometry.errors[0].slices == (2, 3)
