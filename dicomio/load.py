@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from dicomio.backends.base import ReadOptions
-from dicomio.errors import RepeatedPositionsError
+from dicomio.errors import RepeatedPositionsError, translated
 from dicomio.geometry.stack import GeometryTolerances
 from dicomio.read import Irregular, placement, read_series, regularized, series_metadata
 from dicomio.series.choose import select_series
@@ -80,22 +80,26 @@ def load_volume(
         The series holds several images per position: its message says whether it is a 4-D
         series (then :func:`load_4d` loads it) and how its volumes would be ordered.
     DicomIOError
-        A subclass naming the file and the problem: see :mod:`dicomio.errors`.
+        A subclass naming the file and the problem: see :mod:`dicomio.errors`. Whatever the
+        input, nothing else is raised (``OSError`` aside: a file that cannot be read): a
+        failure dicomio did not foresee is an :class:`~dicomio.errors.InternalError` naming
+        the input and carrying the original exception's type and message.
     """
-    chosen, warnings = select_series(path, series, ignore_unreadable=ignore_unreadable,
-                                     tolerances=tolerances, workers=workers)
-    layout = lay_out(chosen, tolerances)
-    if layout.kind in ("4d", "repeated"):
-        raise _repeated_positions_error(chosen, layout)
-    placed = placement(chosen, chosen.geometry, irregular, warnings)
-    read = read_series(chosen, chosen.frames, backend, ReadOptions(rescale, workers, decoder))
-    array, affine, positions = regularized(read.array, placed, chosen, chosen.frames,
-                                           irregular, rescale, warnings)
-    volume = Volume(array, affine, series_metadata(chosen),
-                    read.provenance(chosen, chosen.frames, warnings), positions)
-    if read.reported_geometry is not None:
-        volume.metadata["reported_geometry"] = read.reported_geometry  # type: ignore[index]
-    return volume
+    with translated(_named(path), "loading a volume"):
+        chosen, warnings = select_series(path, series, ignore_unreadable=ignore_unreadable,
+                                         tolerances=tolerances, workers=workers)
+        layout = lay_out(chosen, tolerances)
+        if layout.kind in ("4d", "repeated"):
+            raise _repeated_positions_error(chosen, layout)
+        placed = placement(chosen, chosen.geometry, irregular, warnings)
+        read = read_series(chosen, chosen.frames, backend, ReadOptions(rescale, workers, decoder))
+        array, affine, positions = regularized(read.array, placed, chosen, chosen.frames,
+                                               irregular, rescale, warnings)
+        volume = Volume(array, affine, series_metadata(chosen),
+                        read.provenance(chosen, chosen.frames, warnings), positions)
+        if read.reported_geometry is not None:
+            volume.metadata["reported_geometry"] = read.reported_geometry  # type: ignore[index]
+        return volume
 
 
 def load_4d(
@@ -135,32 +139,37 @@ def load_4d(
     DicomIOError
         As for :func:`load_volume`.
     """
-    chosen, warnings = select_series(path, series, ignore_unreadable=ignore_unreadable,
-                                     tolerances=tolerances, workers=workers)
-    layout = lay_out(chosen, tolerances)
-    if layout.kind == "repeated":
-        raise RepeatedPositionsError(
-            f"series {chosen.key} cannot be split into volumes: {layout.problem}",
-            path=chosen.frames[0].path, issues=chosen.issues)
-    if layout.mixed_types:
-        warnings.append(layout.mixed_types)
-    placed = placement(chosen, layout.geometry, irregular, warnings)
-    frames = layout.frames
-    read = read_series(chosen, frames, backend, ReadOptions(rescale, workers, decoder))
-    n_volumes, n_slices = len(layout.volumes), len(layout.volumes[0])
-    stacked = read.array.reshape(n_volumes, n_slices, *read.array.shape[1:])
-    views = list(stacked)
-    results = [regularized(view, placed, chosen, volume, irregular, rescale,
-                           warnings if t == 0 else [])
-               for t, (view, volume) in enumerate(zip(views, layout.volumes, strict=True))]
-    unchanged = all(r[0] is view for r, view in zip(results, views, strict=True))
-    array = stacked if unchanged else np.stack([r[0] for r in results])
-    metadata = series_metadata(chosen)
-    metadata["NumberOfVolumes"] = n_volumes
-    rule, keys = ((layout.rule or "", layout.keys) if layout.kind == "4d"
-                  else ("single volume", (None,)))
-    return Volume4D(array, results[0][1], metadata, read.provenance(chosen, frames, warnings),
-                    rule, keys, results[0][2])
+    with translated(_named(path), "loading a 4-D volume"):
+        chosen, warnings = select_series(path, series, ignore_unreadable=ignore_unreadable,
+                                         tolerances=tolerances, workers=workers)
+        layout = lay_out(chosen, tolerances)
+        if layout.kind == "repeated":
+            raise RepeatedPositionsError(
+                f"series {chosen.key} cannot be split into volumes: {layout.problem}",
+                path=chosen.frames[0].path, issues=chosen.issues)
+        if layout.mixed_types:
+            warnings.append(layout.mixed_types)
+        placed = placement(chosen, layout.geometry, irregular, warnings)
+        frames = layout.frames
+        read = read_series(chosen, frames, backend, ReadOptions(rescale, workers, decoder))
+        n_volumes, n_slices = len(layout.volumes), len(layout.volumes[0])
+        stacked = read.array.reshape(n_volumes, n_slices, *read.array.shape[1:])
+        views = list(stacked)
+        results = [regularized(view, placed, chosen, volume, irregular, rescale,
+                               warnings if t == 0 else [])
+                   for t, (view, volume) in enumerate(zip(views, layout.volumes, strict=True))]
+        unchanged = all(r[0] is view for r, view in zip(results, views, strict=True))
+        array = stacked if unchanged else np.stack([r[0] for r in results])
+        metadata = series_metadata(chosen)
+        metadata["NumberOfVolumes"] = n_volumes
+        rule, keys = ((layout.rule or "", layout.keys) if layout.kind == "4d"
+                      else ("single volume", (None,)))
+        return Volume4D(array, results[0][1], metadata, read.provenance(chosen, frames, warnings),
+                        rule, keys, results[0][2])
+
+def _named(path: PathInput | SeriesInfo) -> PathInput:
+    """The files or folders an error of a load names: those given, or a series' files."""
+    return list(path.files) if isinstance(path, SeriesInfo) else path
 
 
 def _repeated_positions_error(series: SeriesInfo, layout: SeriesLayout

@@ -32,8 +32,14 @@ from dicomio.dicom.frame import Frame
 from dicomio.errors import GeometryError, MissingGeometryError
 from dicomio.geometry.conventions import affine_from
 from dicomio.geometry.resample import regularize
-from dicomio.geometry.stack import StackGeometry
+from dicomio.geometry.stack import (
+    StackGeometry,
+    orientation_problem,
+    position_problem,
+    spacing_problem,
+)
 from dicomio.pixels.assembly import read_plan
+from dicomio.pixels.codestream import rle_frame_excess
 from dicomio.pixels.values import count_out_of_range, to_stored
 from dicomio.pixels.zero_guard import check_not_all_zero
 from dicomio.series.info import SeriesInfo
@@ -61,7 +67,8 @@ class SeriesRead:
     skipped
         ``(backend, reason)`` for each backend ``auto`` passed over.
     warnings
-        Pixel data longer than its frames need, and what the backend warned about.
+        Pixel data longer than its frames need (or RLE data holding frames beyond
+        NumberOfFrames), and what the backend warned about.
     reported_geometry
         The geometry the toolkit itself reported (SimpleITK, VTK), when the images it read
         are the slices asked for; else None.
@@ -134,7 +141,8 @@ def read_series(
     """
     plan = read_plan(series, frames)
     # Refuse pixel data that cannot hold the declared images before allocating for them.
-    size_warnings = [w for w in map(check_pixel_data_size, plan.stored.headers) if w]
+    size_warnings = [w for header in plan.stored.headers
+                     for w in (check_pixel_data_size(header), rle_frame_excess(header)) if w]
     spec, skipped = select(plan.stored, backend)
     asked = replace(options, keep_high_bits=True) if count_out_of_range else options
     result = spec.reader().read(plan.stored, asked)
@@ -185,7 +193,7 @@ def placement(
                 f"cannot place the {series.n_slices} slices of series {series.key} in space: "
                 f"{_geometry_problem(series)}. Pass irregular='accept' to stack them in "
                 f"stored order (InstanceNumber, then frame number) with a nominal affine.",
-                path=first)
+                path=_unplaced_file(series))
         warnings.append(f"no usable geometry ({series.geometry_problem}): slices ordered by "
                         f"InstanceNumber (then frame number), affine is nominal (identity "
                         f"directions, PixelSpacing or 1 mm, SpacingBetweenSlices or 1 mm)")
@@ -201,6 +209,15 @@ def placement(
         if issue.severity in ("error", "warning"):
             warnings.append(f"{issue.code}: {issue.message}")
     return geometry
+
+
+def _unplaced_file(series: SeriesInfo) -> Path:
+    """The file that keeps a series from being placed, as grouping found it: the first one
+    when its orientation or pixel spacing is unusable, else the first whose position is."""
+    first = series.frames[0]
+    if orientation_problem(first.orientation) or spacing_problem(first.pixel_spacing):
+        return first.path
+    return next((f.path for f in series.frames if position_problem(f.position)), first.path)
 
 
 def _geometry_problem(series: SeriesInfo) -> str:

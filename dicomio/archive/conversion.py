@@ -37,7 +37,7 @@ from dicomio.series.group import group
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import PathInput, SkippedFile
 from dicomio.series.summary import SCHEMA_VERSION, SeriesSummary, describe_skipped, summarise
-from dicomio.validate.checks import worker_died
+from dicomio.validate.checks import internal_error, worker_died
 from dicomio.validate.findings import Finding
 
 __all__ = ["Conversion", "ConversionReport", "ConvertTask", "JobConversions", "convert_archive",
@@ -141,8 +141,8 @@ class ConvertTask:
         """Read one series and write it; every failure is a ``failed`` conversion, and so is a
         series beside ``unreadable`` files (unless ``ignore_unreadable``)."""
         began = time.perf_counter()
-        target = self.target(series)
         try:
+            target = self.target(series)
             if unreadable and not self.ignore_unreadable:
                 raise UnreadableFilesError(unreadable)
             volume = load_volume(series, self.backend, rescale=self.rescale,
@@ -158,11 +158,18 @@ class ConvertTask:
                           seconds=time.perf_counter() - began)
 
     def __call__(self, job: SeriesJob) -> JobConversions:
-        headers, skipped = read_job(job)
-        stacks = group(headers, self.tolerances)
-        unreadable = [*job.unreadable, *(s for s in skipped if s.category == "unreadable")]
-        return JobConversions([self.convert(series, _beside(series, unreadable))
-                               for series in stacks], skipped)
+        """Convert the series of ``job``; never raises (``KeyboardInterrupt`` and
+        ``SystemExit`` aside): a job failing unexpectedly is an INTERNAL_ERROR finding, and
+        the other jobs go on."""
+        try:
+            headers, skipped = read_job(job)
+            stacks = group(headers, self.tolerances)
+            unreadable = [*job.unreadable, *(s for s in skipped if s.category == "unreadable")]
+            return JobConversions([self.convert(series, _beside(series, unreadable))
+                                   for series in stacks], skipped)
+        except Exception as exc:  # one job's failure is reported, never the end of the run
+            return JobConversions(findings=internal_error(exc, job.files, job.uid,
+                                                          f"converting series {job.uid}"))
 
     def lost(self, job: SeriesJob, reason: str) -> JobConversions:
         return JobConversions(findings=worker_died(job.files, job.uid, f"series {job.uid}"))

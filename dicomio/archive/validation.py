@@ -21,7 +21,7 @@ from dicomio.dicom.types import FileHeader
 from dicomio.series.discover import discover
 from dicomio.series.group import group
 from dicomio.series.inventory import PathInput, SkippedFile
-from dicomio.validate.checks import check_skipped, worker_died
+from dicomio.validate.checks import check_skipped, internal_error, worker_died
 from dicomio.validate.config import ValidationConfig
 from dicomio.validate.findings import Finding
 from dicomio.validate.report import SeriesReport, ValidationReport, assemble_report, validate_stacks
@@ -40,7 +40,8 @@ class JobReport:
     skipped
         Files of the job that could not be read any more (changed since planning).
     findings
-        WORKER_DIED when the job could not be run.
+        WORKER_DIED when the job could not be run, INTERNAL_ERROR when it failed
+        unexpectedly.
     """
 
     series: list[SeriesReport] = field(default_factory=list)
@@ -62,14 +63,24 @@ def read_job(job: SeriesJob) -> tuple[list[FileHeader], list[SkippedFile]]:
 
 @dataclass(frozen=True)
 class ValidateTask:
-    """Validate the series of one job (a pure function of the files: safe to run twice)."""
+    """Validate the series of one job (a pure function of the files: safe to run twice).
+
+    Never raises (``KeyboardInterrupt`` and ``SystemExit`` aside): a job that fails
+    unexpectedly is an INTERNAL_ERROR finding naming its series and files, and the other jobs
+    go on, so the report is always complete.
+    """
 
     config: ValidationConfig
 
     def __call__(self, job: SeriesJob) -> JobReport:
-        headers, skipped = read_job(job)
-        stacks = group(headers, self.config.tolerances)
-        return JobReport(validate_stacks(stacks, self.config), skipped)
+        try:
+            headers, skipped = read_job(job)
+            stacks = group(headers, self.config.tolerances)
+            return JobReport(validate_stacks(stacks, self.config), skipped)
+        except Exception as exc:  # one job's failure is a finding, never the end of the run
+            return JobReport(findings=internal_error(exc, job.files, job.uid,
+                                                     f"validating series {job.uid}",
+                                                     self.config))
 
     def lost(self, job: SeriesJob, reason: str) -> JobReport:
         """The report of a job whose worker died on every attempt (built here, not run)."""

@@ -69,7 +69,8 @@ def compare(
     """Read one series with each backend, each in its own process, and compare them.
 
     Exit 0 when every backend that ran succeeded and agrees with the reference, 1 on any
-    disagreement or failure (a crash or a timeout included), 2 on usage or I/O errors.
+    disagreement or failure (a crash or a timeout included), 2 on usage or I/O errors, 3 when
+    dicomio failed unexpectedly.
     """
     from dicomio.compare.side_by_side import compare_series
     from dicomio.series.choose import select_series
@@ -83,10 +84,10 @@ def compare(
             report = compare_series(chosen, names, reference=reference, rescale=not raw,
                                     tolerance=tolerance, timeout=timeout,
                                     strict_geometry=strict_geometry, on_backend=step)
-    if output is TextOrJson.json:
-        print_json(report.to_dict())
-    else:
-        _print_comparison(report, quiet)
+        if output is TextOrJson.json:
+            print_json(report.to_dict())
+        else:
+            _print_comparison(report, quiet)
     raise typer.Exit(EXIT_OK if report.agree else EXIT_FINDINGS)
 
 

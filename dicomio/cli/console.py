@@ -22,6 +22,7 @@ from rich.table import Table
 from dicomio.errors import (
     ConfigError,
     DicomIOError,
+    InternalError,
     MultipleSeriesError,
     NoDicomFilesError,
     SchedulerError,
@@ -31,6 +32,7 @@ from dicomio.errors import (
 
 __all__ = [
     "EXIT_FINDINGS",
+    "EXIT_INTERNAL",
     "EXIT_OK",
     "EXIT_USAGE",
     "USAGE_ERRORS",
@@ -47,8 +49,9 @@ __all__ = [
     "usage_error",
 ]
 
-#: Exit codes: success; the data has a problem; usage or I/O error.
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+#: Exit codes: success; the data has a problem; usage or I/O error; dicomio failed
+#: unexpectedly (an :class:`~dicomio.errors.InternalError`, or any other exception).
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 #: Results, on stdout.
 out = Console(highlight=False, soft_wrap=True)
@@ -87,17 +90,37 @@ def usage_error(message: str) -> NoReturn:
 
 @contextmanager
 def exit_on_error() -> Iterator[None]:
-    """End the command when the library raises a dicomio error, with the error's exit code.
+    """End the command when the library raises, with the error's exit code.
 
     The one place where the command line turns errors into exit codes: :data:`USAGE_ERRORS`
-    exit 2, any other :class:`DicomIOError` exits 1.
+    exit 2; an :class:`~dicomio.errors.InternalError`, or any exception that is not a dicomio
+    error (a failure dicomio did not foresee), exits 3 with a one-line message naming its type,
+    never a traceback; an ``OSError`` (a file that cannot be read or written) exits 2; any
+    other :class:`DicomIOError` exits 1. The command line's own exits
+    (``typer.Exit``, click's usage errors), ``KeyboardInterrupt`` and ``SystemExit`` pass.
     """
+    import click
+
     try:
         yield
     except USAGE_ERRORS as exc:
         fail(exc, EXIT_USAGE)
+    except InternalError as exc:
+        fail(exc, EXIT_INTERNAL)
     except DicomIOError as exc:
         fail(exc)
+    except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort,
+            click.ClickException):
+        raise
+    except OSError as exc:  # a file or folder that cannot be read or written: I/O
+        err.print(f"[bold red]error[/]: {type(exc).__name__}: {escape(str(exc))}", markup=True,
+                  highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    except Exception as exc:  # never a traceback: a clear line and its own exit code
+        err.print(f"[bold red]internal error[/]: {type(exc).__name__}: {escape(str(exc))} "
+                  f"(dicomio failed unexpectedly: please report it, with the input if you "
+                  f"can)", markup=True, highlight=False)
+        raise typer.Exit(EXIT_INTERNAL) from None
 
 
 def print_json(data: Any) -> None:

@@ -15,6 +15,7 @@ from dicomio.cli.app import app
 from dicomio.cli.console import (
     EXIT_FINDINGS,
     EXIT_OK,
+    exit_on_error,
     out,
     print_json,
     print_table,
@@ -42,17 +43,19 @@ def info(
 ) -> None:
     """List the series under PATH, then every skipped file with its reason.
 
-    Exit 0 when at least one series was found, 1 when none was, 2 on usage errors.
+    Exit 0 when at least one series was found, 1 when none was, 2 on usage errors, 3 when
+    dicomio failed unexpectedly.
     """
     from dicomio.series.choose import scan
     from dicomio.series.summary import describe_inventory
 
-    with status("scanning", progress_enabled(progress, quiet)):
-        found, inventory = scan(path)
-    if output is TextOrJson.json:
-        print_json(describe_inventory(found, inventory))
-    else:
-        _print_inventory(found, inventory, quiet)
+    with exit_on_error():
+        with status("scanning", progress_enabled(progress, quiet)):
+            found, inventory = scan(path)
+        if output is TextOrJson.json:
+            print_json(describe_inventory(found, inventory))
+        else:
+            _print_inventory(found, inventory, quiet)
     raise typer.Exit(EXIT_OK if found else EXIT_FINDINGS)
 
 

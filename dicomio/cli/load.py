@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from dicomio.cli.app import app
-from dicomio.cli.console import out, print_json
+from dicomio.cli.console import exit_on_error, out, print_json
 from dicomio.cli.loading import load_for_output
 
 if TYPE_CHECKING:
@@ -32,7 +32,8 @@ def load(
     """Load one series and print what dicomio returns: shape, dtype, geometry, provenance."""
     volume = load_for_output(path, series, backend, not raw,
                              "accept" if accept_irregular else "raise", show=False)
-    summary = _summary(volume)
+    with exit_on_error():
+        summary = _summary(volume)
     if as_json:
         print_json(summary)
         return

@@ -52,8 +52,9 @@ def validate(
 
     Series are checked side by side on every core (or on a Dask cluster), and reported in a
     fixed order: the report does not depend on where they ran. Exit 0 when no finding reaches
-    --fail-on, 1 when one does, 2 on usage errors (a bad configuration included). The codes
-    are documented in docs/findings.md.
+    --fail-on, 1 when one does, 2 on usage errors (a bad configuration included), 3 when
+    dicomio failed unexpectedly (a series it fails on is an INTERNAL_ERROR finding instead).
+    The codes are documented in docs/findings.md.
     """
     from dicomio.cli.archive import run_validation
     from dicomio.validate.config import ValidationConfig, find_config, load_config
@@ -67,5 +68,6 @@ def validate(
         settings = settings.with_(cross_check=True)
     if headers_only:
         settings = settings.with_(pixels=False)
-    run_validation(paths, settings, output.value, junit_xml, workers, scheduler, reproducible,
-                   quiet, progress_enabled(progress, quiet))
+    with exit_on_error():  # a series failing is a finding; a failure of the run itself, exit 3
+        run_validation(paths, settings, output.value, junit_xml, workers, scheduler,
+                       reproducible, quiet, progress_enabled(progress, quiet))

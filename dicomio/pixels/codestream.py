@@ -23,9 +23,9 @@ from dicomio.dicom.transfer_syntax import (
     JPEG_LS_FAMILY,
     RLE_LOSSLESS,
 )
-from dicomio.dicom.types import PixelFormat
+from dicomio.dicom.types import FileHeader, PixelFormat
 
-__all__ = ["CodestreamError", "check_frame", "check_jpeg", "decode_rle"]
+__all__ = ["CodestreamError", "check_frame", "check_jpeg", "decode_rle", "rle_frame_excess"]
 
 # SOF0..SOF15 (not DHT C4, JPG C8, DAC CC) and JPEG-LS SOF55 (F7).
 _SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF,
@@ -80,6 +80,45 @@ def _check_j2k(frame: bytes, fmt: PixelFormat) -> None:
                               f"{fmt.samples_per_pixel} sample(s) per pixel")
     if not frame.rstrip(_PADDING).endswith(b"\xff\xd9"):
         raise CodestreamError("the JPEG 2000 codestream has no end marker: it is truncated")
+
+
+def rle_frame_excess(header: FileHeader) -> str | None:
+    """Describe RLE pixel data holding more fragments than NumberOfFrames, or return None.
+
+    RLE stores each frame in exactly one fragment (PS3.5 A.4.2), so a fragment beyond
+    NumberOfFrames is a frame the header does not declare (or a frame split across fragments,
+    which RLE forbids): frames are read as declared and the others would be dropped without a
+    word. Only the item headers are read, at most NumberOfFrames + 2 of them; a damaged item
+    ends the count (decoding reports it).
+    """
+    fmt = header.pixel
+    if fmt is None or header.transfer_syntax.uid != RLE_LOSSLESS or \
+            header.pixel_data_offset is None:
+        return None
+    frames = fmt.number_of_frames
+    if _count_items(header, frames + 2) <= frames + 1:  # the first item is the offset table
+        return None
+    return (f"{header.path}: RLE pixel data holds more fragments than its {frames} frame(s), "
+            f"and RLE stores each frame in one fragment: only the first {frames} are read "
+            f"(NumberOfFrames is likely wrong)")
+
+
+def _count_items(header: FileHeader, limit: int) -> int:
+    """How many items (up to ``limit``) the encapsulated pixel data of ``header`` holds."""
+    assert header.pixel_data_offset is not None
+    count = 0
+    with open(header.path, "rb") as handle:
+        handle.seek(header.pixel_data_offset)
+        while count < limit:
+            item = handle.read(8)
+            if len(item) < 8:
+                break
+            group, element, length = struct.unpack("<HHL", item)
+            if (group, element) != (0xFFFE, 0xE000):  # the sequence delimiter, or damage
+                break
+            count += 1
+            handle.seek(length, 1)
+    return count
 
 
 def _rle_segments(frame: bytes, fmt: PixelFormat) -> tuple[list[int], list[int]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from dicomio.dicom.checks import header_problem
 from dicomio.dicom.header import HEADER_BYTES, read_header
 from dicomio.dicom.types import FileHeader
-from dicomio.errors import InvalidDicomError, NoDicomFilesError, NotDicomError
+from dicomio.errors import DicomIOError, NoDicomFilesError, NotDicomError, translated
 from dicomio.series.inventory import Inventory, PathInput, SkippedFile
 from dicomio.series.readahead import PROBE_FILES, WaitProbe, read_ahead
 
@@ -78,10 +78,11 @@ def _classify(path: Path | SkippedFile) -> FileHeader | SkippedFile:
     if isinstance(path, SkippedFile):
         return path
     try:
-        header = read_header(path)
+        with translated(path, "reading the header"):
+            header = read_header(path)
     except NotDicomError as exc:
         return SkippedFile(path, f"not DICOM: {exc.message}", "not_dicom")
-    except InvalidDicomError as exc:
+    except DicomIOError as exc:  # malformed, over a budget, or failing unexpectedly
         return SkippedFile(path, f"unreadable DICOM: {exc.message}", "unreadable")
     except OSError as exc:
         return SkippedFile(path, f"cannot read: {exc.strerror or exc}", "unreadable")
@@ -97,7 +98,11 @@ def _classify(path: Path | SkippedFile) -> FileHeader | SkippedFile:
     if header.pixel is None:
         return SkippedFile(path, "pixel data without Rows, Columns or BitsAllocated",
                            "unreadable")
-    problem = header_problem(header)
+    try:
+        with translated(path, "checking the header"):
+            problem = header_problem(header)
+    except DicomIOError as exc:
+        problem = exc.message
     if problem is not None:
         return SkippedFile(path, f"unusable image header: {problem}", "unreadable")
     return header

@@ -16,12 +16,13 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
 from dicomio.dicom.frame import Frame
 from dicomio.dicom.types import FileHeader
-from dicomio.errors import InvalidDicomError
+from dicomio.errors import DicomIOError, InvalidDicomError, translated
 from dicomio.geometry.mosaic import is_mosaic, mosaic_frames
 from dicomio.geometry.multiframe import RT_DOSE, functional_group_frames, grid_offset_frames
 from dicomio.geometry.stack import (
@@ -37,7 +38,7 @@ from dicomio.series.info import SeriesInfo, SeriesNote
 __all__ = ["group", "read_frames"]
 
 
-def read_frames(header: FileHeader) -> tuple[list[Frame], list[str]]:
+def read_frames(header: FileHeader) -> tuple[list[Frame], list[SeriesNote]]:
     """The 2-D images a file holds, and what went wrong finding them.
 
     - a Siemens mosaic (ImageType MOSAIC): one frame per tile (:mod:`dicomio.geometry.mosaic`);
@@ -47,24 +48,30 @@ def read_frames(header: FileHeader) -> tuple[list[Frame], list[str]]:
     - otherwise one frame per frame, sharing the file's geometry (a classic multi-frame file
       without per-frame positions cannot be placed in space: grouping says so).
 
-    A mosaic or functional groups that cannot be used leave the file as plain frames, and the
-    reason is returned as a warning.
+    A mosaic, functional groups or grid offsets that cannot be used leave the file as plain
+    frames, as stored, and a note says why: SERIES_WARNING for a problem of the data that
+    dicomio foresaw (:class:`~dicomio.errors.InvalidDicomError`), INTERNAL_ERROR for any
+    other failure (translated by :func:`dicomio.errors.from_foreign`): the frames may then be
+    wrong in a way nothing else reports.
     """
-    warnings: list[str] = []
+    notes: list[SeriesNote] = []
     count = header.pixel.number_of_frames if header.pixel is not None else 1
     try:
-        if header.has_functional_groups:
-            return functional_group_frames(header), warnings
-        if is_mosaic(header):
-            return mosaic_frames(header), warnings
-        if header.sop_class_uid == RT_DOSE and count > 1:
-            return grid_offset_frames(header), warnings
-    except InvalidDicomError as exc:
-        warnings.append(f"{header.path}: {exc.message}; its frames are used as stored")
+        with translated(header.path, "placing the frames of the file"):
+            if header.has_functional_groups:
+                return functional_group_frames(header), notes
+            if is_mosaic(header):
+                return mosaic_frames(header), notes
+            if header.sop_class_uid == RT_DOSE and count > 1:
+                return grid_offset_frames(header), notes
+    except DicomIOError as exc:
+        code = "SERIES_WARNING" if isinstance(exc, InvalidDicomError) else "INTERNAL_ERROR"
+        notes.append(SeriesNote(code, f"{header.path}: {exc.message}; its frames are used as "
+                                      f"stored", (header.path,)))
     single = Frame.single(header)
     if count == 1:
-        return [single], warnings
-    return [replace(single, index=i) for i in range(count)], warnings
+        return [single], notes
+    return [replace(single, index=i) for i in range(count)], notes
 
 
 def _stack_key(frame: Frame) -> tuple[object, ...]:
@@ -223,37 +230,67 @@ def group(
     for header in headers:
         frames, problems = read_frames(header)
         by_series[header.series_uid].extend(frames)
-        notes[header.series_uid] += [SeriesNote("SERIES_WARNING", problem, (header.path,))
-                                     for problem in problems]
+        notes[header.series_uid] += problems
 
     result: list[SeriesInfo] = []
     for uid, frames in by_series.items():
-        frames, dropped = _drop_duplicates(frames)
-        by_shape: dict[tuple[object, ...], list[Frame]] = defaultdict(list)
-        for frame in frames:
-            key = (_number(frame), *_stack_key(frame))
-            by_shape[key].append(frame)
-        stacks = [s for shape in by_shape.values()
-                  for s in _split_by_orientation(shape, tolerances.orientation)]
-        stacks.sort(key=lambda s: (_number(s[0]), -len(s),
-                                   _stored_order(min(s, key=_stored_order))))
-        for index, members in enumerate(stacks):
-            ordered, geometry, problem = _geometry(members, tolerances)
-            head = members[0].header
-            result.append(SeriesInfo(
-                uid=uid,
-                number=head.series_number,
-                description=head.series_description,
-                modality=head.modality,
-                frames=tuple(ordered),
-                geometry=geometry,
-                geometry_problem=problem,
-                stack=index,
-                n_stacks=len(stacks),
-                notes=_notes_of(ordered, notes[uid], dropped),
-            ))
+        try:
+            with translated(_files_of(frames), f"grouping series {uid}"):
+                result += _stacks(uid, frames, notes[uid], tolerances)
+        except DicomIOError as exc:
+            result.append(_ungrouped(uid, frames, notes[uid], exc))
     result.sort(key=lambda s: (s.number is None, s.number or 0, s.uid, s.stack))
     return result
+
+
+def _stacks(uid: str, frames: list[Frame], file_notes: list[SeriesNote],
+            tolerances: GeometryTolerances) -> list[SeriesInfo]:
+    """The sorted stacks of one SeriesInstanceUID."""
+    frames, dropped = _drop_duplicates(frames)
+    by_shape: dict[tuple[object, ...], list[Frame]] = defaultdict(list)
+    for frame in frames:
+        key = (_number(frame), *_stack_key(frame))
+        by_shape[key].append(frame)
+    stacks = [s for shape in by_shape.values()
+              for s in _split_by_orientation(shape, tolerances.orientation)]
+    stacks.sort(key=lambda s: (_number(s[0]), -len(s),
+                               _stored_order(min(s, key=_stored_order))))
+    result = []
+    for index, members in enumerate(stacks):
+        ordered, geometry, problem = _geometry(members, tolerances)
+        head = members[0].header
+        result.append(SeriesInfo(
+            uid=uid,
+            number=head.series_number,
+            description=head.series_description,
+            modality=head.modality,
+            frames=tuple(ordered),
+            geometry=geometry,
+            geometry_problem=problem,
+            stack=index,
+            n_stacks=len(stacks),
+            notes=_notes_of(ordered, file_notes, dropped),
+        ))
+    return result
+
+
+def _files_of(frames: list[Frame]) -> list[Path]:
+    """The files of ``frames``, each once, in order."""
+    return list(dict.fromkeys(frame.path for frame in frames))
+
+
+def _ungrouped(uid: str, frames: list[Frame], file_notes: list[SeriesNote],
+               error: DicomIOError) -> SeriesInfo:
+    """A series whose grouping failed: its frames in stored order, without geometry, and the
+    failure as an INTERNAL_ERROR note (loading it then refuses it, validating reports it)."""
+    ordered = sorted(frames, key=_stored_order)
+    head = ordered[0].header
+    files = tuple(_files_of(ordered))
+    return SeriesInfo(
+        uid=uid, number=head.series_number, description=head.series_description,
+        modality=head.modality, frames=tuple(ordered), geometry=None,
+        geometry_problem=f"the series could not be grouped: {error.message}",
+        notes=(*file_notes, SeriesNote("INTERNAL_ERROR", str(error), files)))
 
 
 def _notes_of(frames: list[Frame], file_notes: list[SeriesNote],

@@ -9,7 +9,9 @@ The checks are pure functions, so a parallel runner (threads, processes, Dask) c
   decoding, pixel values and, with ``cross_check``, agreement between backends. The pixels are
   read through the read stage :func:`dicomio.read.read_series`, as :func:`dicomio.load_volume`
   reads them, each frame decoded once;
-- :func:`worker_died` — the finding of a series (or folder) whose worker process died.
+- :func:`worker_died` — the finding of a series (or folder) whose worker process died;
+- :func:`internal_error` — the finding of a series (or job) on which dicomio failed
+  unexpectedly: :func:`validate_series` never raises.
 
 :mod:`dicomio.validate.report` assembles their findings into a ``ValidationReport``;
 :func:`dicomio.validate.report.validate` does all of it, one series after another.
@@ -30,7 +32,14 @@ from dicomio.backends.registry import backend_specs
 from dicomio.dicom.checks import pixel_data_excess
 from dicomio.dicom.transfer_syntax import lookup
 from dicomio.dicom.types import PixelFormat
-from dicomio.errors import DicomIOError, MissingDecoderError, UnsupportedTransferSyntaxError
+from dicomio.errors import (
+    DicomIOError,
+    InternalError,
+    MissingDecoderError,
+    UnsupportedTransferSyntaxError,
+    from_foreign,
+)
+from dicomio.pixels.codestream import rle_frame_excess
 from dicomio.pixels.decoders import choose_decoder
 from dicomio.pixels.libraries import UNCOMPRESSED, decoder_library
 from dicomio.read import read_series
@@ -42,7 +51,7 @@ from dicomio.validate.config import ValidationConfig
 from dicomio.validate.findings import Finding, merged
 
 __all__ = ["check_files", "check_folders", "check_grouping", "check_skipped", "check_stacks",
-           "validate_series", "worker_died"]
+           "internal_error", "validate_series", "worker_died"]
 
 
 def _under(path: Path, root: Path) -> bool:
@@ -151,6 +160,9 @@ def validate_series(
 ) -> list[Finding]:
     """Every finding about one series (a pure function: series in, findings out).
 
+    Never raises (``KeyboardInterrupt`` and ``SystemExit`` aside): an unexpected failure of a
+    check is an INTERNAL_ERROR finding after those found before it (:func:`internal_error`).
+
     The series is judged as what :func:`dicomio.load_volume` or :func:`dicomio.load_4d` make of
     it (:func:`dicomio.series.layout.lay_out`): a 4-D series is checked as volumes of the same
     slices, a single image without geometry as the image it loads as. Then the grouping notes,
@@ -160,22 +172,35 @@ def validate_series(
     with every installed backend and compares. Never raises on bad data: every problem becomes
     a finding, each code once per series (:func:`dicomio.validate.findings.merged`).
     """
-    layout = lay_out(series, config.tolerances)
-    found = [finding for note in series.notes
-             for finding in config.finding(note.code, note.message, note.files, series.key)]
-    found += _layout_findings(series, layout, config)
-    found += _geometry_findings(series, layout, config)
-    for header in series.headers:
-        excess = pixel_data_excess(header)
-        if excess is not None:
-            found += config.finding("PIXEL_DATA_TOO_LONG", excess, [header.path], series.key)
-    decodable = _syntax_findings(series, config)
-    found += decodable
-    if config.pixels and not decodable:
-        found += _pixel_findings(series, layout, config)
-        if config.cross_check:
-            found += _cross_check(series, config)
+    found: list[Finding] = []
+    try:
+        _check_series(series, config, found)
+    except Exception as exc:  # the one place a check's failure becomes a finding
+        found += internal_error(exc, series.files, series.key, f"validating series "
+                                f"{series.key}", config)
     return merged(found)
+
+
+def _check_series(series: SeriesInfo, config: ValidationConfig, found: list[Finding]) -> None:
+    """The checks of :func:`validate_series`, appending to ``found`` as they go (so a check
+    failing keeps what the checks before it found)."""
+    found.extend(finding for note in series.notes
+                 for finding in config.finding(note.code, note.message, note.files, series.key))
+    layout = lay_out(series, config.tolerances)
+    found.extend(_layout_findings(series, layout, config))
+    found.extend(_geometry_findings(series, layout, config))
+    for header in series.headers:
+        excess = pixel_data_excess(header) or (rle_frame_excess(header) if config.pixels
+                                               else None)
+        if excess is not None:
+            found.extend(config.finding("PIXEL_DATA_TOO_LONG", excess, [header.path],
+                                        series.key))
+    decodable = _syntax_findings(series, config)
+    found.extend(decodable)
+    if config.pixels and not decodable:
+        found.extend(_pixel_findings(series, layout, config))
+        if config.cross_check:
+            found.extend(_cross_check(series, config))
 
 
 def _layout_findings(series: SeriesInfo, layout: SeriesLayout, config: ValidationConfig
@@ -335,6 +360,29 @@ def _cross_check(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
     found += config.finding("CROSS_CHECKED", f"decoder-disagreement check by {len(read)} "
                             f"backend(s): {what}", series.files[:1], series.key)
     return found
+
+
+def internal_error(
+    exc: BaseException, files: Iterable[str | os.PathLike[str]], series: str | None, what: str,
+    config: ValidationConfig = ValidationConfig(),
+) -> list[Finding]:
+    """INTERNAL_ERROR: ``what`` (on the ``files`` of ``series``) failed unexpectedly with
+    ``exc``; the message carries the exception's type and message and names its file.
+
+    ``exc`` is translated by :func:`dicomio.errors.from_foreign` (a dicomio error keeps its
+    own type and file). ``KeyboardInterrupt`` and ``SystemExit`` are raised again, never
+    reported.
+    """
+    error = from_foreign(exc, list(files), what)
+    if not isinstance(error, Exception):
+        raise error
+    if isinstance(error, InternalError):
+        message = error.message  # its files are the finding's
+    else:  # a dicomio error no check turned into a finding, or an OSError
+        message = f"{what} failed: {type(error).__name__}: {error}"
+    named = [error.path] if isinstance(error, DicomIOError) and error.path is not None \
+        and not isinstance(error, InternalError) else files
+    return config.finding("INTERNAL_ERROR", message, named, series)
 
 
 def worker_died(

@@ -128,7 +128,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "MISSING_DECODER": ("error", "the transfer syntax needs a decoder that is not installed"),
     "DECODE_FAILED": ("error", "the pixel data could not be read"),
     "PIXEL_DATA_TOO_LONG": ("error", "native pixel data is longer than the images the header "
-                                     "declares"),
+                                     "declares, or RLE data holds more frames than it declares"),
     "ALL_ZERO_PIXELS": ("warning", "every pixel of the series is zero"),
     "VALUES_OUT_OF_RANGE": ("warning", "stored values use bits above BitsStored"),
     "BACKEND_MISMATCH": ("error", "backends read different values, or one of them fails "
@@ -138,4 +138,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     # the run itself
     "WORKER_DIED": ("error", "the process checking a series (or listing a folder) died on "
                              "every attempt: it was not checked"),
+    "INTERNAL_ERROR": ("error", "dicomio failed unexpectedly on a series (or its files): it "
+                                "was not fully checked; the finding names the exception and "
+                                "the file"),
 }

@@ -135,7 +135,7 @@ def assemble_report(
     config
         The configuration the checks used.
     lost
-        WORKER_DIED findings: what could not be checked.
+        WORKER_DIED and INTERNAL_ERROR findings of whole jobs: what could not be checked.
     seconds
         How long the validation took.
 
