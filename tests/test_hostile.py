@@ -183,6 +183,33 @@ def test_validate_series_never_raises(tmp_path, monkeypatch) -> None:
     assert finding.files == tuple(str(f) for f in written.files)
 
 
+def test_validate_reports_a_series_whose_layout_fails(tmp_path, monkeypatch) -> None:
+    """What a series is (its layout) is needed by its checks and by its description in the
+    report: failing in both, it is still one complete report entry."""
+    good = write_series(tmp_path / "good", SMALL.with_(series_number=1))
+    bad = write_series(tmp_path / "bad", SMALL.with_(series_number=2))
+    import dicomio.series.layout as layout
+    import dicomio.series.summary as summary
+    import dicomio.validate.checks as checks
+
+    real = layout.lay_out
+
+    def lay_out(series, *args):  # type: ignore[no-untyped-def]
+        if series.uid == bad.series_uid and series.geometry is not None:
+            raise AssertionError("the stored order always tells images apart")
+        return real(series, *args)
+
+    monkeypatch.setattr(checks, "lay_out", lay_out)
+    monkeypatch.setattr(summary, "lay_out", lay_out)
+    report = validate(tmp_path)
+    first, second = report.series
+    assert first.series.uid == good.series_uid and first.findings == []
+    assert second.series.uid == bad.series_uid
+    assert [f.code for f in second.findings] == ["INTERNAL_ERROR"]
+    assert "AssertionError" in second.series.fields["geometry_problem"]
+    json.dumps(report.to_dict(), allow_nan=False)
+
+
 def test_load_volume_translates_a_foreign_failure_naming_the_input(tmp_path,
                                                                    monkeypatch) -> None:
     written = write_series(tmp_path / "series", SMALL)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -153,8 +153,19 @@ def assemble_report(
 def _series_report(series: SeriesInfo, grouping: dict[str, list[Finding]],
                    findings: list[Finding], seconds: float, index: int) -> SeriesReport:
     """The report of one series: its grouping findings, then its own."""
-    return SeriesReport(summarise(series), [*grouping.get(series.key, []), *findings], seconds,
+    return SeriesReport(_summary(series), [*grouping.get(series.key, []), *findings], seconds,
                         index)
+
+
+def _summary(series: SeriesInfo) -> SeriesSummary:
+    """:func:`summarise` the series; when what it is cannot be told (its layout failing
+    unexpectedly: :func:`validate_series` reports that as INTERNAL_ERROR), summarise it as
+    the series without geometry it then is for the report, so the report is still complete."""
+    try:
+        return summarise(series)
+    except Exception as exc:  # the failure is the series' INTERNAL_ERROR finding already
+        problem = f"{type(exc).__name__}: {exc}"
+        return summarise(replace(series, geometry=None, geometry_problem=problem))
 
 
 def validate_stacks(
