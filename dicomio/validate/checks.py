@@ -227,9 +227,9 @@ def _layout_findings(series: SeriesInfo, layout: SeriesLayout, config: Validatio
                               f"{series.geometry_problem}", series.files, key)
     if layout.kind == "image":
         return config.finding("NOMINAL_GEOMETRY",
-                              f"a single image without patient geometry "
-                              f"({series.geometry_problem}): it loads with a nominal affine "
-                              f"(PixelSpacing or 1 mm, identity directions)", series.files, key)
+                              f"{layout.describe()} ({series.geometry_problem}): it loads in "
+                              f"stored order with a nominal affine (PixelSpacing or 1 mm, "
+                              f"identity directions)", series.files, key)
     return []
 
 
