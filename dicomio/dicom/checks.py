@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from dicomio.dicom.budgets import MAX_FRAMES, MIN_FRAME_BYTES, SMALL_FRAME_COUNT
 from dicomio.dicom.types import FileHeader, PixelFormat, stored_range
 from dicomio.errors import CorruptDataError
 
@@ -67,16 +68,37 @@ def header_problem(header: FileHeader) -> str | None:
 
 
 def frames_problem(header: FileHeader) -> str | None:
-    """NumberOfFrames must fit in the file: each native frame needs its bytes, each encapsulated
-    frame at least one 8-byte item. (A forged count would otherwise make millions of frames.)"""
+    """Describe a NumberOfFrames beyond what the file holds or what dicomio reads, or return None.
+
+    NumberOfFrames must fit in the pixel data: each native frame needs its bytes, each
+    encapsulated frame at least one 8-byte item (a forged count would otherwise make millions of
+    frames). It is at most :data:`~dicomio.dicom.budgets.MAX_FRAMES`, and beyond
+    :data:`~dicomio.dicom.budgets.SMALL_FRAME_COUNT` frames each needs at least
+    :data:`~dicomio.dicom.budgets.MIN_FRAME_BYTES` of pixel data, so that the work on the frames
+    stays in proportion to the file. The pixel data of a deflated file is the length its
+    header read found inflated (see :mod:`dicomio.dicom.deflate`).
+    """
     fmt = header.pixel
-    if fmt is None or fmt.number_of_frames <= 1 or header.pixel_data_offset is None:
+    if fmt is None or fmt.number_of_frames <= 1:
         return None
-    available = max(header.file_size - header.pixel_data_offset, 0)
+    frames = fmt.number_of_frames
+    if frames > MAX_FRAMES:
+        return (f"NumberOfFrames {frames} is more than the {MAX_FRAMES} frames dicomio reads "
+                f"from one file (MAX_FRAMES)")
+    if header.pixel_data_offset is not None:
+        available = max(header.file_size - header.pixel_data_offset, 0)
+    elif header.transfer_syntax.deflated:
+        available = header.pixel_data_length or 0
+    else:
+        return None
     least = fmt.frame_nbytes if header.transfer_syntax.native else 8
-    if fmt.number_of_frames * least > available:
-        return (f"NumberOfFrames {fmt.number_of_frames} cannot fit in the {available} bytes of "
+    if frames * least > available:
+        return (f"NumberOfFrames {frames} cannot fit in the {available} bytes of "
                 f"pixel data the file holds")
+    if frames > SMALL_FRAME_COUNT and frames * MIN_FRAME_BYTES > available:
+        return (f"NumberOfFrames {frames} in {available} bytes of pixel data: beyond "
+                f"{SMALL_FRAME_COUNT} frames dicomio needs at least {MIN_FRAME_BYTES} bytes "
+                f"per frame (MIN_FRAME_BYTES)")
     return None
 
 

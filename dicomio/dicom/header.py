@@ -3,31 +3,37 @@
 A general DICOM parser builds an object for every element; scanning a folder of thousands of
 files only needs about forty of them, and the byte offset of the pixel data. :func:`read_header`
 walks the element stream of a file's first kilobytes with :mod:`struct`, converts only the wanted
-elements and stops at the pixel data. A deflated data set (Deflated Explicit VR Little Endian) is
-inflated with :mod:`zlib` and walked the same way; its pixel data then has no file offset, so
-readers inflate it again.
+elements and stops at the pixel data. When an element runs past the bytes read, the walk goes on
+from it with more; an element it does not want is jumped over, never read. A deflated data set
+(Deflated Explicit VR Little Endian) is inflated as it is walked (:mod:`dicomio.dicom.deflate`);
+its pixel data then has no file offset, so readers inflate it again.
+
+What one header may cost is bounded (:mod:`dicomio.dicom.budgets`): the bytes held at once,
+the elements walked, the depth of nested sequences and, for a deflated data set, the bytes it
+inflates to.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import struct
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import BinaryIO
 
+from dicomio.dicom.attributes import PIXEL_DATA_TAGS, WANTED, fill_header, text
+from dicomio.dicom.budgets import MAX_HEADER_BYTES, MAX_HEADER_ELEMENTS, MAX_NESTING_DEPTH
+from dicomio.dicom.deflate import Inflater, finish_inflating
 from dicomio.dicom.transfer_syntax import (
     EXPLICIT_VR_LITTLE_ENDIAN,
     IMPLICIT_VR_LITTLE_ENDIAN,
     lookup,
 )
-from dicomio.dicom.types import FileHeader, PixelFormat
-from dicomio.errors import InvalidDicomError, NotDicomError
+from dicomio.dicom.types import FileHeader
+from dicomio.errors import CorruptDataError, InvalidDicomError, NotDicomError
 
-__all__ = ["HEADER_BYTES", "PIXEL_DATA_TAGS", "read_header"]
+__all__ = ["HEADER_BYTES", "read_header"]
 
 # Why a file is not DICOM, by its first two bytes: a compressed container is named as such.
 _NOT_DICOM = {
@@ -37,130 +43,24 @@ _NOT_DICOM = {
     b"": "no DICM preamble and does not start like a DICOM data set",
 }
 
-PIXEL_DATA = 0x7FE00010
-
-
-FLOAT_PIXEL_DATA = 0x7FE00008
-
-
-DOUBLE_FLOAT_PIXEL_DATA = 0x7FE00009
-
-
-PIXEL_DATA_TAGS = (PIXEL_DATA, FLOAT_PIXEL_DATA, DOUBLE_FLOAT_PIXEL_DATA)
-
-
 UNDEFINED_LENGTH = 0xFFFFFFFF
-
-
 _ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
-
-
 # Explicit-VR elements of these VRs have a 2-byte reserved field and a 4-byte length.
 _LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN",
                        b"UR", b"UT", b"UV"})
-
-
 _FIRST_READ = 16384
-
-
 #: Bytes read at first from each file: most headers end well before.
 HEADER_BYTES = _FIRST_READ
 
 
 class _NeedMore(Exception):
-    """The header continues past the bytes read so far."""
+    """The header continues past the bytes read so far: the walk goes on from ``resume`` (the
+    top-level element it was in), or from ``skip_to`` when that element is not wanted."""
 
-
-def _text(raw: bytes, little: bool) -> str:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-    return text.strip(" \x00")
-
-
-def _texts(raw: bytes, little: bool) -> tuple[str, ...]:
-    return tuple(v.strip() for v in _text(raw, little).split("\\"))
-
-
-def _decimals(raw: bytes, little: bool) -> tuple[float, ...] | None:
-    text = _text(raw, little)
-    if not text:
-        return None
-    # float() accepts "nan" and "inf": they are kept, and geometry checks report them.
-    return tuple(map(float, text.split("\\")))
-
-
-def _decimal(raw: bytes, little: bool) -> float | None:
-    values = _decimals(raw, little)
-    return values[0] if values else None
-
-
-def _integer(raw: bytes, little: bool) -> int | None:
-    value = _decimal(raw, little)
-    return int(value) if value is not None and math.isfinite(value) else None
-
-
-def _ushort(raw: bytes, little: bool) -> int | None:
-    if len(raw) < 2:
-        return None
-    return int(struct.unpack_from("<H" if little else ">H", raw)[0])
-
-
-def _present(raw: bytes, little: bool) -> bool:
-    return True
-
-
-_Converter = Callable[[bytes, bool], Any]
-
-
-# tag -> (FileHeader attribute, converter). Everything else in the header is skipped unparsed.
-_WANTED: dict[int, tuple[str, _Converter]] = {
-    0x00080008: ("image_type", _texts),
-    0x00080016: ("sop_class_uid", _text),
-    0x00080018: ("sop_instance_uid", _text),
-    0x00080032: ("acquisition_time", _text),
-    0x00080033: ("content_time", _text),
-    0x00080060: ("modality", _text),
-    0x00080070: ("manufacturer", _text),
-    0x0008103E: ("series_description", _text),
-    0x00180050: ("slice_thickness", _decimal),
-    0x00180088: ("spacing_between_slices", _decimal),
-    0x00181120: ("gantry_tilt", _decimal),
-    0x0020000D: ("study_uid", _text),
-    0x0020000E: ("series_uid", _text),
-    0x00200011: ("series_number", _integer),
-    0x00200012: ("acquisition_number", _integer),
-    0x00200013: ("instance_number", _integer),
-    0x00200032: ("position", _decimals),
-    0x00200037: ("orientation", _decimals),
-    0x00200052: ("frame_of_reference_uid", _text),
-    0x00200100: ("temporal_position", _integer),
-    0x00280002: ("samples_per_pixel", _ushort),
-    0x00280004: ("photometric_interpretation", _text),
-    0x00280006: ("planar_configuration", _ushort),
-    0x00280008: ("number_of_frames", _integer),
-    0x00280010: ("rows", _ushort),
-    0x00280011: ("columns", _ushort),
-    0x00280030: ("pixel_spacing", _decimals),
-    0x00280100: ("bits_allocated", _ushort),
-    0x00280101: ("bits_stored", _ushort),
-    0x00280102: ("high_bit", _ushort),
-    0x00280103: ("pixel_representation", _ushort),
-    0x00281050: ("window_center", _decimal),
-    0x00281051: ("window_width", _decimal),
-    0x00281052: ("rescale_intercept", _decimal),
-    0x00281053: ("rescale_slope", _decimal),
-    0x00281054: ("rescale_type", _text),
-    0x00283000: ("has_modality_lut", _present),
-    0x52009229: ("has_functional_groups", _present),
-    0x52009230: ("has_functional_groups", _present),
-}
-
-
-_PIXEL_FORMAT_KEYS = frozenset({
-    "rows", "columns", "bits_allocated", "bits_stored", "high_bit", "pixel_representation",
-    "samples_per_pixel", "photometric_interpretation", "planar_configuration", "number_of_frames"})
+    def __init__(self, skip_to: int | None = None) -> None:
+        super().__init__()
+        self.skip_to = skip_to
+        self.resume = 0
 
 
 # Unpackers of (tag), (u16), (u32), (explicit element header), (implicit element header), by
@@ -172,66 +72,89 @@ _UNPACKERS = {
 }
 
 
-@dataclass
 class _Walk:
-    """State of one pass over a data set's element stream."""
+    """State of one pass over a data set's element stream, one buffer of it at a time.
 
-    buf: bytes
-    little: bool
-    implicit: bool
-    at_eof: bool  # ``buf`` holds the whole file
-    strict_order: bool = False  # files without a preamble must look like DICOM throughout
-    raw: dict[int, bytes] = field(default_factory=dict)
-    pixel: tuple[int, int, int] | None = None  # (tag, value offset, length)
+    ``buf`` holds the stream from ``base`` on; when it ends inside an element the walk raises
+    :class:`_NeedMore` and goes on, keeping what it found, from a buffer that starts at that
+    element (or after it, when the element is not wanted and its length is known).
+    """
 
-    def __post_init__(self) -> None:
-        self._tag, self._u16, self._u32, self._explicit, self._implicit = _UNPACKERS[self.little]
+    def __init__(self, little: bool, implicit: bool, strict_order: bool) -> None:
+        self.little, self.implicit, self.strict_order = little, implicit, strict_order
+        self.buf: bytes | bytearray = b""
+        self.base = 0  # stream offset of buf[0]
+        self.at_eof = False  # buf reaches the end of the stream
+        self.raw: dict[int, bytes] = {}
+        self.pixel: tuple[int, int, int] | None = None  # (tag, value position, length)
+        self.previous = -1  # the last top-level tag
+        self.count = 0  # elements, items and delimiters walked
+        self._tag, self._u16, self._u32, self._explicit, self._implicit = _UNPACKERS[little]
 
-    def top_level(self, pos: int) -> int:
-        """Walk top-level elements from ``pos``; keep wanted ones; stop at pixel data."""
+    def top_level(self, pos: int) -> int | None:
+        """Walk top-level elements from ``pos``; keep wanted ones; stop at pixel data.
+
+        Returns the position in ``buf`` of the pixel data value, or None at a clean end.
+        """
         buf, n = self.buf, len(self.buf)
-        wanted, raw, strict, u32 = _WANTED, self.raw, self.strict_order, self._u32
+        wanted, raw, strict, u32 = WANTED, self.raw, self.strict_order, self._u32
         # One unpack per element: (group, element, VR, short length) or (group, element, length)
         is_explicit, explicit, implicit = not self.implicit, self._explicit, self._implicit
-        previous = -1
-        while True:
-            if pos + 8 > n:
-                if self.at_eof and pos == n:
-                    return pos  # clean end of file, no pixel data
-                raise _NeedMore
-            value = pos + 8
-            if is_explicit:
-                group, elem, vr, length = explicit(buf, pos)
-                if vr in _LONG_VRS:
-                    if pos + 12 > n:
-                        raise _NeedMore
-                    length = u32(buf, value)[0]
-                    value += 4
-            else:
-                group, elem, length = implicit(buf, pos)
-            tag = group << 16 | elem
-            if strict and tag <= previous:
-                raise NotDicomError(f"elements out of order at byte {pos} (tag {tag:08X})")
-            previous = tag
-            if tag in PIXEL_DATA_TAGS:
-                self.pixel = (tag, value, length)
-                return value
-            if length == UNDEFINED_LENGTH:
-                pos = self._skip_undefined(value, self._is_implicit_content(pos))
-                if tag in wanted:  # a sequence: only its presence is wanted
-                    raw[tag] = b""
-            else:
+        previous, count = self.previous, self.count
+        start, before = pos, (previous, count)
+        try:
+            while True:
+                start, before = pos, (previous, count)
+                if pos + 8 > n:
+                    if self.at_eof and pos == n:
+                        self.count = count
+                        return None  # clean end of the data set, no pixel data
+                    raise _NeedMore
+                value = pos + 8
+                if is_explicit:
+                    group, elem, vr, length = explicit(buf, pos)
+                    if vr in _LONG_VRS:
+                        if pos + 12 > n:
+                            raise _NeedMore
+                        length = u32(buf, value)[0]
+                        value += 4
+                else:
+                    group, elem, length = implicit(buf, pos)
+                tag = group << 16 | elem
+                if strict and tag <= previous:
+                    raise NotDicomError(f"elements out of order at byte {self.base + pos} (tag "
+                                        f"{tag:08X})")
+                previous = tag
+                count += 1
+                if count > MAX_HEADER_ELEMENTS:
+                    raise _too_many_elements()
+                if tag in PIXEL_DATA_TAGS:
+                    self.pixel, self.count = (tag, value, length), count
+                    return value
+                if length == UNDEFINED_LENGTH:
+                    self.count = count
+                    pos = self._skip_undefined(value, self._is_implicit_content(pos), 1)
+                    count = self.count
+                    if tag in wanted:  # a sequence: only its presence is wanted
+                        raw[tag] = b""
+                    continue
                 pos = value + length
-                if tag in wanted:
-                    if pos > n:
+                if pos > n:  # a wanted value is needed whole; any other is jumped over
+                    if tag in wanted:
                         raise _NeedMore
-                    raw[tag] = buf[value:pos]
+                    before = (previous, count)
+                    raise _NeedMore(pos)
+                if tag in wanted:
+                    raw[tag] = bytes(buf[value:pos])
+        except _NeedMore as more:
+            more.resume = start
+            self.previous, self.count = before
+            raise
 
     def _length(self, pos: int) -> tuple[int, int]:
         if self.implicit:
             return self._u32(self.buf, pos + 4)[0], 8
-        vr = self.buf[pos + 4:pos + 6]
-        if vr in _LONG_VRS:
+        if bytes(self.buf[pos + 4:pos + 6]) in _LONG_VRS:
             if pos + 12 > len(self.buf):
                 raise _NeedMore
             return self._u32(self.buf, pos + 8)[0], 12
@@ -241,104 +164,132 @@ class _Walk:
         # An explicit-VR UN element of undefined length holds an implicit-VR LE sequence.
         return self.implicit or self.buf[pos + 4:pos + 6] == b"UN"
 
-    def _skip_undefined(self, pos: int, implicit: bool) -> int:
-        """Skip a sequence (or encapsulated value) of undefined length; return the end."""
-        buf, n = self.buf, len(self.buf)
-        saved = self.implicit
+    def _skip_undefined(self, pos: int, implicit: bool, depth: int) -> int:
+        """Skip a sequence (or encapsulated value) of undefined length, nested ``depth`` deep;
+        return the end. Counts what it walks in ``count``."""
+        if depth > MAX_NESTING_DEPTH:
+            raise InvalidDicomError(
+                f"sequences nested more than {MAX_NESTING_DEPTH} deep (at byte "
+                f"{self.base + pos}): damaged or hostile; dicomio reads no deeper "
+                f"(MAX_NESTING_DEPTH)")
+        buf, n, item = self.buf, len(self.buf), self._implicit  # an item is tag + 4-byte length
+        saved, count = self.implicit, self.count
         self.implicit = implicit
         try:
             while True:
                 if pos + 8 > n:
                     raise _NeedMore
-                group, elem = self._tag(buf, pos)
-                tag = group << 16 | elem
-                length = self._u32(buf, pos + 4)[0]
+                group, elem, length = item(buf, pos)
                 pos += 8
+                count += 1
+                if count > MAX_HEADER_ELEMENTS:
+                    raise _too_many_elements()
+                tag = group << 16 | elem
                 if tag == _SEQUENCE_END:
+                    self.count = count
                     return pos
                 if tag != _ITEM:
-                    raise InvalidDicomError(f"expected a sequence item at byte {pos - 8}")
+                    raise InvalidDicomError(f"expected a sequence item at byte "
+                                            f"{self.base + pos - 8}")
                 if length == UNDEFINED_LENGTH:
-                    pos = self._skip_item(pos)
+                    self.count = count
+                    pos = self._skip_item(pos, depth)
+                    count = self.count
                 else:
                     pos += length
         finally:
             self.implicit = saved
 
-    def _skip_item(self, pos: int) -> int:
-        buf, n = self.buf, len(self.buf)
+    def _skip_item(self, pos: int, depth: int) -> int:
+        buf, n, count = self.buf, len(self.buf), self.count
         while True:
             if pos + 8 > n:
                 raise _NeedMore
             group, elem = self._tag(buf, pos)
-            tag = group << 16 | elem
-            if tag == _ITEM_END:
+            count += 1
+            if count > MAX_HEADER_ELEMENTS:
+                raise _too_many_elements()
+            if group << 16 | elem == _ITEM_END:
+                self.count = count
                 return pos + 8
             length, header = self._length(pos)
             if length == UNDEFINED_LENGTH:
-                pos = self._skip_undefined(pos + header, self._is_implicit_content(pos))
+                self.count = count
+                pos = self._skip_undefined(pos + header, self._is_implicit_content(pos),
+                                           depth + 1)
+                count = self.count
             else:
                 pos += header + length
 
 
-def _looks_explicit(buf: bytes, pos: int) -> bool:
+def _too_many_elements() -> InvalidDicomError:
+    return InvalidDicomError(
+        f"more than {MAX_HEADER_ELEMENTS} elements and items before the pixel data: damaged "
+        f"or hostile; dicomio walks no more (MAX_HEADER_ELEMENTS)")
+
+
+def _looks_explicit(buf: bytes | bytearray, pos: int) -> bool:
     vr = buf[pos + 4:pos + 6]
     return len(vr) == 2 and vr.isalpha() and vr.isupper()
 
 
-def _parse(path: Path, buf: bytes, at_eof: bool) -> FileHeader:
-    """Parse ``buf`` (the start of ``path``); raise _NeedMore if it stops too early."""
+class _FileSource:
+    """The rest of a plain file, read in order: what :class:`~dicomio.dicom.deflate.Inflater`
+    is for a deflated data set."""
+
+    def __init__(self, handle: BinaryIO, size: int) -> None:
+        self._handle, self._size = handle, size
+
+    @property
+    def at_end(self) -> bool:
+        return self._handle.tell() >= self._size
+
+    def extend(self, buf: bytearray, size: int) -> None:
+        buf += self._handle.read(size)
+
+    def skip(self, size: int) -> int:
+        here = self._handle.tell()
+        there = min(here + size, self._size)
+        self._handle.seek(there)
+        return there - here
+
+
+@dataclass
+class _Start:
+    """What the start of a file says: preamble, file meta group, where the data set starts."""
+
+    has_preamble: bool
+    pos: int
+    uid: str
+    meta_raw: dict[int, bytes]
+
+
+def _start(path: Path, buf: bytearray, at_eof: bool) -> _Start:
+    """Read the preamble and the file meta group; raise _NeedMore if ``buf`` stops too early."""
     has_preamble = buf[128:132] == b"DICM"
     meta_raw: dict[int, bytes] = {}
+    meta_wanted = {0x00020002, 0x00020010}
     if has_preamble or buf[:4] == b"DICM":
-        pos = 132 if has_preamble else 4
-        meta = _Walk(buf, little=True, implicit=False, at_eof=at_eof)
-        meta_wanted = {0x00020002, 0x00020010}
-        pos = _walk_meta(meta, pos, meta_raw, meta_wanted)
-        uid = _text(meta_raw[0x00020010], True) if 0x00020010 in meta_raw else ""
+        pos = _walk_meta(buf, 132 if has_preamble else 4, meta_raw, meta_wanted)
     else:
         pos = 0
-        uid = ""
         group = struct.unpack_from("<H", buf, 0)[0] if len(buf) >= 2 else -1
         if len(buf) < 8 or group not in (0x0002, 0x0008):
-            raise NotDicomError(_NOT_DICOM.get(buf[:2], _NOT_DICOM[b""]), path=path)
+            raise NotDicomError(_NOT_DICOM.get(bytes(buf[:2]), _NOT_DICOM[b""]), path=path)
         if group == 0x0002:
-            meta = _Walk(buf, little=True, implicit=False, at_eof=at_eof)
-            pos = _walk_meta(meta, pos, meta_raw, {0x00020002, 0x00020010})
-            uid = _text(meta_raw[0x00020010], True) if 0x00020010 in meta_raw else ""
+            pos = _walk_meta(buf, pos, meta_raw, meta_wanted)
+    uid = text(meta_raw[0x00020010], True) if 0x00020010 in meta_raw else ""
     if not uid:
+        if pos + 6 > len(buf) and not at_eof:
+            raise _NeedMore
         uid = EXPLICIT_VR_LITTLE_ENDIAN if _looks_explicit(buf, pos) else IMPLICIT_VR_LITTLE_ENDIAN
-    syntax = lookup(uid)
-
-    if syntax.deflated:
-        if not at_eof:
-            raise _NeedMore  # a deflated data set is inflated whole
-        buf, pos = zlib.decompress(buf[pos:], -zlib.MAX_WBITS), 0
-    walk = _Walk(buf, little=syntax.little_endian, implicit=syntax.implicit_vr, at_eof=at_eof,
-                 strict_order=not has_preamble)
-    # Some writers label implicit data sets as explicit (and vice versa): trust the bytes.
-    if pos + 6 <= len(buf) and syntax.little_endian:
-        walk.implicit = not _looks_explicit(buf, pos)
-    walk.top_level(pos)
-
-    header = FileHeader(path=path, transfer_syntax=syntax, has_preamble=has_preamble)
-    if walk.pixel is not None:
-        tag, offset, length = walk.pixel
-        header.pixel_data_tag = tag
-        header.pixel_data_length = None if length == UNDEFINED_LENGTH else length
-        # A deflated data set has no file offset for its pixel data: readers inflate it again.
-        header.pixel_data_offset = None if syntax.deflated else offset
-    _fill(header, walk.raw, walk.little, path)
-    if not header.sop_class_uid and 0x00020002 in meta_raw:
-        header.sop_class_uid = _text(meta_raw[0x00020002], True)
-    if not has_preamble and not (header.sop_class_uid or header.series_uid or header.pixel):
-        raise NotDicomError("parses as neither a DICOM file nor a DICOM data set", path=path)
-    return header
+    return _Start(has_preamble, pos, uid, meta_raw)
 
 
-def _walk_meta(meta: _Walk, pos: int, out: dict[int, bytes], wanted: set[int]) -> int:
+def _walk_meta(buf: bytearray, pos: int, out: dict[int, bytes], wanted: set[int]) -> int:
     """Walk the (always explicit little-endian) file meta group 0002."""
-    buf = meta.buf
+    meta = _Walk(little=True, implicit=False, strict_order=False)
+    meta.buf = buf
     while True:
         if pos + 8 > len(buf):
             raise _NeedMore
@@ -350,48 +301,109 @@ def _walk_meta(meta: _Walk, pos: int, out: dict[int, bytes], wanted: set[int]) -
             raise InvalidDicomError("undefined length in the file meta information")
         tag = group << 16 | elem
         if tag in wanted:
-            out[tag] = buf[pos + header:pos + header + length]
+            if pos + header + length > len(buf):
+                raise _NeedMore
+            out[tag] = bytes(buf[pos + header:pos + header + length])
         pos += header + length
 
 
-def _fill(header: FileHeader, raw: dict[int, bytes], little: bool, path: Path) -> None:
-    pixel_values: dict[str, Any] = {}
-    for tag, value in raw.items():
-        name, convert = _WANTED[tag]
+def _walk_data_set(walk: _Walk, source: _FileSource | Inflater, buf: bytearray, pos: int
+                   ) -> None:
+    """Walk from ``pos`` in ``buf`` to the pixel data (or the end), reading on from
+    ``source`` as the walk needs, at most :data:`MAX_HEADER_BYTES` held at once."""
+    while True:
+        walk.buf, walk.at_eof = buf, source.at_end
         try:
-            converted = convert(value, little)
-        except (ValueError, struct.error) as exc:
-            if name in ("position", "orientation", "pixel_spacing") or name in _PIXEL_FORMAT_KEYS:
-                raise InvalidDicomError(f"cannot parse {name} value {value[:64]!r}: {exc}",
-                                        path=path) from None
-            continue  # a malformed optional value is as good as absent
-        if name in _PIXEL_FORMAT_KEYS:
-            pixel_values[name] = converted
-        elif converted is not None:
-            setattr(header, name, converted)
-    header.pixel = _pixel_format(pixel_values, header.pixel_data_tag)
+            found = walk.top_level(pos)
+        except _NeedMore as more:
+            if isinstance(source, Inflater) and \
+                    walk.base + (more.skip_to or more.resume) > MAX_HEADER_BYTES:
+                raise CorruptDataError(
+                    f"the deflated data set inflates to more than {MAX_HEADER_BYTES >> 20} MiB "
+                    f"before its pixel data: damaged, or a decompression bomb "
+                    f"(MAX_HEADER_BYTES)") from None
+            if more.skip_to is not None:  # jump over an element nobody reads
+                jump = more.skip_to - len(buf)
+                if source.skip(jump) < jump:
+                    raise InvalidDicomError("header truncated: the file ends inside an element"
+                                            ) from None
+                walk.base += more.skip_to
+                buf = bytearray()
+                source.extend(buf, _FIRST_READ)
+                pos = 0
+                continue
+            if walk.at_eof:
+                raise InvalidDicomError("header truncated: the file ends inside an element"
+                                        ) from None
+            # An element does not fit: read on from its start, four times as far if it
+            # started the buffer (each try walks it again).
+            size = min(4 * len(buf), MAX_HEADER_BYTES) if more.resume == 0 else len(buf)
+            if size <= len(buf) and more.resume == 0:
+                raise InvalidDicomError(
+                    f"an element at byte {walk.base + more.resume} runs past "
+                    f"{MAX_HEADER_BYTES >> 20} MiB before the pixel data: damaged or hostile; "
+                    f"dicomio holds no more header (MAX_HEADER_BYTES)") from None
+            del buf[:more.resume]
+            walk.base += more.resume
+            source.extend(buf, size - len(buf))
+            pos = 0
+            continue
+        if found is not None:
+            walk.pixel = (walk.pixel[0], walk.base + found, walk.pixel[2])  # type: ignore[index]
+        return
 
 
-def _pixel_format(values: dict[str, Any], pixel_tag: int | None) -> PixelFormat | None:
-    rows, columns, bits = values.get("rows"), values.get("columns"), values.get("bits_allocated")
-    if pixel_tag in (FLOAT_PIXEL_DATA, DOUBLE_FLOAT_PIXEL_DATA):
-        bits = 32 if pixel_tag == FLOAT_PIXEL_DATA else 64
-        values = {**values, "bits_stored": bits, "high_bit": bits - 1, "pixel_representation": 0}
-    if not rows or not columns or not bits:
-        return None
-    return PixelFormat(
-        rows=rows,
-        columns=columns,
-        bits_allocated=bits,
-        bits_stored=values.get("bits_stored") or bits,
-        high_bit=int(values["high_bit"]) if values.get("high_bit") is not None else bits - 1,
-        pixel_representation=values.get("pixel_representation") or 0,
-        samples_per_pixel=values.get("samples_per_pixel") or 1,
-        photometric_interpretation=values.get("photometric_interpretation") or "MONOCHROME2",
-        planar_configuration=values.get("planar_configuration") or 0,
-        number_of_frames=max(values.get("number_of_frames") or 1, 1),
-        float_data=pixel_tag in (FLOAT_PIXEL_DATA, DOUBLE_FLOAT_PIXEL_DATA),
-    )
+def _read(path: Path, handle: BinaryIO, size: int) -> FileHeader:
+    """Read the header of the open file ``path`` of ``size`` bytes."""
+    buf = bytearray(handle.read(_FIRST_READ))
+    if not buf:
+        raise NotDicomError("empty file (0 bytes)", path=path)
+    while True:
+        try:
+            start = _start(path, buf, len(buf) >= size)
+            break
+        except _NeedMore:
+            if len(buf) >= size:
+                raise InvalidDicomError("header truncated: the file ends inside an element"
+                                        ) from None
+            if len(buf) >= MAX_HEADER_BYTES:
+                raise InvalidDicomError(f"the file meta information runs past "
+                                        f"{MAX_HEADER_BYTES >> 20} MiB (MAX_HEADER_BYTES)"
+                                        ) from None
+            buf += handle.read(len(buf))  # twice what we have
+    syntax = lookup(start.uid)
+    source: _FileSource | Inflater
+    if syntax.deflated:
+        source = Inflater(handle, start.pos)
+        buf, pos = bytearray(), 0
+        source.extend(buf, _FIRST_READ)
+    else:
+        source, pos = _FileSource(handle, size), start.pos
+    walk = _Walk(little=syntax.little_endian, implicit=syntax.implicit_vr,
+                 strict_order=not start.has_preamble)
+    # Some writers label implicit data sets as explicit (and vice versa): trust the bytes.
+    if pos + 6 <= len(buf) and syntax.little_endian:
+        walk.implicit = not _looks_explicit(buf, pos)
+    _walk_data_set(walk, source, buf, pos)
+
+    header = FileHeader(path=path, transfer_syntax=syntax, has_preamble=start.has_preamble)
+    if walk.pixel is not None:
+        tag, offset, length = walk.pixel
+        header.pixel_data_tag = tag
+        header.pixel_data_length = None if length == UNDEFINED_LENGTH else length
+        # A deflated data set has no file offset for its pixel data: readers inflate it again.
+        header.pixel_data_offset = None if syntax.deflated else offset
+    fill_header(header, walk.raw, walk.little, path)
+    if isinstance(source, Inflater) and walk.pixel is not None:
+        fmt = header.pixel
+        finish_inflating(source, path, walk.base + len(walk.buf) - walk.pixel[1],
+                         header.pixel_data_length,
+                         None if fmt is None else fmt.frame_nbytes * fmt.number_of_frames)
+    if not header.sop_class_uid and 0x00020002 in start.meta_raw:
+        header.sop_class_uid = text(start.meta_raw[0x00020002], True)
+    if not start.has_preamble and not (header.sop_class_uid or header.series_uid or header.pixel):
+        raise NotDicomError("parses as neither a DICOM file nor a DICOM data set", path=path)
+    return header
 
 
 def read_header(path: str | Path) -> FileHeader:
@@ -412,32 +424,22 @@ def read_header(path: str | Path) -> FileHeader:
     NotDicomError
         The content is not DICOM.
     InvalidDicomError
-        The file is DICOM but its header is truncated or malformed.
+        The file is DICOM but its header is truncated or malformed, or goes beyond a limit of
+        :mod:`dicomio.dicom.budgets` (:class:`~dicomio.errors.CorruptDataError` for a deflated
+        data set longer or shorter than its header declares).
     OSError
         The file cannot be opened or read.
     """
     path = Path(path)
     with open(path, "rb") as handle:
-        buf = handle.read(_FIRST_READ)
-        if not buf:
-            raise NotDicomError("empty file (0 bytes)", path=path)
-        at_eof = len(buf) < _FIRST_READ
-        while True:
-            try:
-                header = _parse(path, buf, at_eof)
-            except _NeedMore:
-                if at_eof:
-                    raise InvalidDicomError("header truncated: the file ends inside an element",
-                                            path=path) from None
-                more = handle.read(len(buf))  # double what we have
-                at_eof = len(more) < len(buf)
-                buf += more
-                continue
-            except (struct.error, IndexError, zlib.error, UnicodeDecodeError) as exc:
-                raise InvalidDicomError(f"malformed header: {exc}", path=path) from None
-            except InvalidDicomError as exc:
-                if exc.path is None:
-                    raise type(exc)(exc.message, path=path) from None
-                raise
-            header.file_size = os.fstat(handle.fileno()).st_size
-            return header
+        size = os.fstat(handle.fileno()).st_size
+        try:
+            header = _read(path, handle, size)
+        except (struct.error, IndexError, zlib.error, UnicodeDecodeError) as exc:
+            raise InvalidDicomError(f"malformed header: {exc}", path=path) from None
+        except InvalidDicomError as exc:
+            if exc.path is None:
+                raise type(exc)(exc.message, path=path) from None
+            raise
+    header.file_size = size
+    return header
