@@ -16,22 +16,34 @@ for its ``_Tilt`` and ``_Eq`` outputs:
 
 Integer volumes are rounded to the nearest integer (the dtype is kept); float volumes keep
 their dtype. The result's affine is orthogonal: column 0 is the normal times the new spacing.
+
+The output is at most :data:`MAX_GROWTH` times the voxels read: positions that drift further
+(damaged or forged: three 1 KB files could otherwise ask for gigabytes) are refused before
+anything is allocated.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from dicomio.errors import GeometryError
 from dicomio.geometry.conventions import affine_from, slice_normal
 
-__all__ = ["Regularized", "regularize"]
+__all__ = ["MAX_GROWTH", "Regularized", "regularize"]
 
 _STRAIGHT = 1e-3  # pixels: smaller in-plane drifts are not worth interpolating
+
+MAX_GROWTH = 8
+"""The most voxels a resampled volume may have, as a multiple of the voxels read. Uneven spacing
+at most doubles the slices; a real gantry tilt (at most 30°) widens the grid by the drift of the
+last slice, under three times even for a stack four times as long as the field of view is wide.
+More means the positions are damaged."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,7 @@ def regularize(
     pixel_spacing: tuple[float, ...],
     *,
     spacing_tolerance: float = 0.01,
+    path: str | Path | None = None,
 ) -> Regularized:
     """Resample ``array`` (slice, row, column[, sample]) whose slice ``k`` lies at
     ``positions[k]`` (sorted along the normal) onto a regular orthogonal grid.
@@ -58,16 +71,31 @@ def regularize(
     ----------
     spacing_tolerance
         Gaps that differ by less than this (mm) count as equal: no resampling along the normal.
+    path
+        The series' first file, named by the error.
+
+    Raises
+    ------
+    GeometryError
+        The grid would hold more than :data:`MAX_GROWTH` times the voxels of ``array``, or the
+        positions are too far apart to compute with.
     """
     iop = np.asarray(orientation, dtype=np.float64)
     row_cosine, column_cosine = iop[:3], iop[3:]
     normal = slice_normal(orientation)
     points = np.asarray(positions, dtype=np.float64)
-    depth = (points - points[0]) @ normal
-    drift = points - points[0] - np.outer(depth, normal)
-    shifts = np.stack([drift @ column_cosine / pixel_spacing[0],
-                       drift @ row_cosine / pixel_spacing[1]], axis=1)  # (rows, columns)
+    with np.errstate(over="ignore", invalid="ignore"):
+        depth = (points - points[0]) @ normal
+        drift = points - points[0] - np.outer(depth, normal)
+        shifts = np.stack([drift @ column_cosine / pixel_spacing[0],
+                           drift @ row_cosine / pixel_spacing[1]], axis=1)  # (rows, columns)
+    if not (np.isfinite(shifts).all() and np.isfinite(depth).all()):
+        raise GeometryError("cannot resample: the slice positions are too far apart to compute "
+                            "with", path=path)
     shifts[np.abs(shifts) < _STRAIGHT] = 0.0  # rounding of the positions, not a tilt
+    gaps = np.diff(depth)
+    uneven = bool(gaps.size and np.ptp(gaps) > spacing_tolerance)
+    _check_growth(array.shape, shifts, len(depth) if not uneven else _slices(depth)[0], path)
     notes = []
     origin = points[0]
     if np.abs(shifts).max() > _STRAIGHT:
@@ -77,14 +105,34 @@ def regularize(
         notes.append(f"gantry tilt corrected: slices shifted in-plane by up to "
                      f"{np.abs(shifts).max():.2f} pixels (bilinear within each slice); grid "
                      f"now {array.shape[1]}x{array.shape[2]}")
-    gaps = np.diff(depth)
     step = float(np.median(gaps)) if gaps.size else 1.0
-    if gaps.size and np.ptp(gaps) > spacing_tolerance:
+    if uneven:
         array, step = _equalize(array, depth)
         notes.append(f"uneven slice spacing resampled linearly along the normal to "
                      f"{array.shape[0]} slices {step:.4g} mm apart (smallest gap)")
     affine = affine_from(orientation, pixel_spacing, origin, normal * step)
     return Regularized(array, affine, tuple(notes))
+
+
+def _grid(shifts: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """The whole pixels (rows, columns) the grid grows by, before and after slice 0's."""
+    return (np.floor(shifts.min(axis=0)).astype(np.intp),
+            np.ceil(shifts.max(axis=0)).astype(np.intp))
+
+
+def _check_growth(shape: tuple[int, ...], shifts: NDArray[np.float64], slices: int,
+                  path: str | Path | None) -> None:
+    """Refuse a resampled grid of more than MAX_GROWTH times the voxels read."""
+    low, high = _grid(shifts)
+    rows, columns = shape[1] + int(high[0] - low[0]), shape[2] + int(high[1] - low[1])
+    read = shape[0] * shape[1] * shape[2]
+    made = slices * rows * columns
+    if made > MAX_GROWTH * read:
+        raise GeometryError(
+            f"cannot resample: the positions would make a grid of {slices}x{rows}x{columns} "
+            f"voxels, {made / read:.3g} times the {shape[0]}x{shape[1]}x{shape[2]} read (at most "
+            f"{MAX_GROWTH} times): the slice positions drift too far to be a gantry tilt or "
+            f"uneven spacing", path=path)
 
 
 def _cast(values: NDArray[np.float64], dtype: np.dtype[Any]) -> NDArray[Any]:
@@ -98,8 +146,7 @@ def _unshear(
 ) -> tuple[NDArray[Any], NDArray[np.intp]]:
     """Shift slice ``k`` in-plane by ``shifts[k]`` (rows, columns) pixels onto a grid large
     enough for all; return the new array and the grid's offset (rows, columns) from slice 0."""
-    low = np.floor(shifts.min(axis=0)).astype(np.intp)
-    high = np.ceil(shifts.max(axis=0)).astype(np.intp)
+    low, high = _grid(shifts)
     n, rows, columns = array.shape[:3]
     out_rows, out_columns = rows + high[0] - low[0], columns + high[1] - low[1]
     fill = array.min()
@@ -133,12 +180,7 @@ def _place_bilinear(image: NDArray[np.float64], whole: NDArray[np.intp],
 
 def _equalize(array: NDArray[Any], depth: NDArray[np.float64]) -> tuple[NDArray[Any], float]:
     """Resample slices at ``depth`` (ascending, from 0) every smallest gap, linearly."""
-    gaps = np.diff(depth)
-    step = float(gaps[gaps > 0].min())
-    count = math.floor(depth[-1] / step + 1e-6) + 1
-    if count > 2 * len(depth):
-        count = 2 * len(depth)
-        step = float(depth[-1]) / (count - 1)
+    count, step = _slices(depth)
     targets = np.arange(count) * step
     upper = np.clip(np.searchsorted(depth, targets, side="left"), 1, len(depth) - 1)
     lower = upper - 1
@@ -147,3 +189,15 @@ def _equalize(array: NDArray[Any], depth: NDArray[np.float64]) -> tuple[NDArray[
     values = (array[lower].astype(np.float64) * (1 - weight).reshape(shape)
               + array[upper].astype(np.float64) * weight.reshape(shape))
     return _cast(values, array.dtype), step
+
+
+def _slices(depth: NDArray[np.float64]) -> tuple[int, float]:
+    """How many slices, how far apart, to resample slices at ``depth`` onto: every smallest
+    gap, at most twice as many as there are."""
+    gaps = np.diff(depth)
+    step = float(gaps[gaps > 0].min())
+    count = math.floor(depth[-1] / step + 1e-6) + 1
+    if count > 2 * len(depth):
+        count = 2 * len(depth)
+        step = float(depth[-1]) / (count - 1)
+    return count, step
