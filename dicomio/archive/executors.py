@@ -14,6 +14,13 @@ decoder's native code) loses nothing:
   gives up on (``KilledWorker``) gets ``lost(item, reason)``.
 - :class:`SerialExecutor` (``--workers 1``): nothing to survive, the work runs here.
 
+Every executor runs each item within a :class:`~dicomio.archive.budget.Budget` (a time limit,
+and a memory ceiling per worker process; :mod:`dicomio.limits` does it where the item runs,
+and knows nothing of archives, so a worker imports no more than before): an item over it gets
+``lost(item, reason)`` with a reason :func:`~dicomio.archive.budget.is_over_budget` recognises,
+and the others go on. A
+scheduler's address is checked before Dask is given it (:mod:`dicomio.archive.scheduler`).
+
 Functions and items must be picklable, and importable where they run: Dask workers need
 dicomio installed (``pip install 'dicomio[dask]'``), of the same version. Nothing here imports
 Dask unless a scheduler is asked for.
@@ -23,6 +30,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -32,7 +40,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from dicomio._version import __version__
+from dicomio.archive.budget import Budget
+from dicomio.archive.scheduler import dask_client
 from dicomio.errors import SchedulerError
+from dicomio.limits import Limited, Overrun, limit_memory
 from dicomio.parallel import usable_cores
 
 if TYPE_CHECKING:
@@ -70,11 +81,28 @@ class Executor(Protocol):
         ...
 
 
+def _settled(result: Result | Overrun, item: Item, lost: Callable[[Item, str], Result],
+             budget: Budget) -> Result:
+    """A limited item's result, or ``lost(item, reason)`` when it went over its budget."""
+    return lost(item, budget.reason(result)) if isinstance(result, Overrun) else result
+
+
+def _limited(function: Callable[[Item], Result], budget: Budget, hard: bool = False
+             ) -> Limited[Item, Result]:
+    """``function`` within ``budget``'s time (``hard``: ending the worker process when it
+    does not return)."""
+    return Limited(function, budget.seconds, budget.grace if hard else None)
+
+
 class SerialExecutor:
-    """Everything in this process, one item after another."""
+    """Everything in this process, one item after another, each within ``budget``'s time
+    (there is no memory ceiling in this process)."""
 
     workers = 1
     parallel = False
+
+    def __init__(self, budget: Budget | None = None) -> None:
+        self.budget = budget or Budget()
 
     def describe(self) -> str:
         return "this process"
@@ -84,8 +112,9 @@ class SerialExecutor:
 
     def map(self, function: Callable[[Item], Result], items: Sequence[Item],
             lost: Callable[[Item, str], Result]) -> Iterator[tuple[int, Result]]:
+        limited = _limited(function, self.budget)
         for position, item in enumerate(items):
-            yield position, function(item)
+            yield position, _settled(limited(item), item, lost, self.budget)
 
 
 def _process_context() -> Any:
@@ -107,14 +136,17 @@ class ProcessExecutor:
 
     At most ``2 × workers`` items are in flight. When a worker process dies the pool breaks;
     the items that were in flight are then run again one at a time, each alone in a fresh
-    process, and an item whose process dies a second time is given up (``lost``). Items that
-    had finished are kept, so no item is run to completion twice nor reported twice.
+    process, and an item whose process dies a second time is given up (``lost``): for its
+    time limit when it ran that long, else as ``DIED``. Items that had finished are kept, so no
+    item is run to completion twice nor reported twice. Each worker process may map at most
+    ``budget.memory_mib``.
     """
 
     parallel = True
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, budget: Budget | None = None) -> None:
         self.workers = workers
+        self.budget = budget or Budget()
         self._pool: ProcessPoolExecutor | None = None
 
     def describe(self) -> str:
@@ -124,7 +156,8 @@ class ProcessExecutor:
         pass
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(workers, mp_context=_process_context())
+        return ProcessPoolExecutor(workers, mp_context=_process_context(),
+                                   initializer=limit_memory, initargs=(self.budget.memory_mib,))
 
     def close(self) -> None:
         if self._pool is not None:
@@ -133,20 +166,22 @@ class ProcessExecutor:
 
     def map(self, function: Callable[[Item], Result], items: Sequence[Item],
             lost: Callable[[Item, str], Result]) -> Iterator[tuple[int, Result]]:
+        limited = _limited(function, self.budget, hard=True)
         waiting = deque(range(len(items)))
-        running: dict[Future[Result], int] = {}
+        running: dict[Future[Result | Overrun], int] = {}
         while waiting or running:
             try:
-                self._submit(function, items, waiting, running)
+                self._submit(limited, items, waiting, running)
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     result = future.result()  # BrokenProcessPool when a worker died
-                    yield running.pop(future), result
+                    position = running.pop(future)
+                    yield position, _settled(result, items[position], lost, self.budget)
             except BrokenProcessPool:  # noticed by a result, or by submit
-                yield from self._recover(function, items, running, lost)
+                yield from self._recover(limited, items, running, lost)
 
-    def _submit(self, function: Callable[[Item], Result], items: Sequence[Item],
-                waiting: deque[int], running: dict[Future[Result], int]) -> None:
+    def _submit(self, function: Callable[[Item], Result | Overrun], items: Sequence[Item],
+                waiting: deque[int], running: dict[Future[Result | Overrun], int]) -> None:
         """Keep ``2 × workers`` items in flight (a new pool if the last one broke)."""
         if self._pool is None:
             self._pool = self._new_pool(self.workers)
@@ -154,9 +189,9 @@ class ProcessExecutor:
             running[self._pool.submit(function, items[waiting[0]])] = waiting[0]
             waiting.popleft()
 
-    def _recover(self, function: Callable[[Item], Result], items: Sequence[Item],
-                 running: dict[Future[Result], int], lost: Callable[[Item, str], Result]
-                 ) -> Iterator[tuple[int, Result]]:
+    def _recover(self, function: Callable[[Item], Result | Overrun], items: Sequence[Item],
+                 running: dict[Future[Result | Overrun], int],
+                 lost: Callable[[Item, str], Result]) -> Iterator[tuple[int, Result]]:
         """The pool broke: keep what had finished, run what was in flight again, alone."""
         suspects = []
         for future, position in running.items():
@@ -165,25 +200,30 @@ class ProcessExecutor:
             except BrokenProcessPool:
                 suspects.append(position)
             else:
-                yield position, result
+                yield position, _settled(result, items[position], lost, self.budget)
         running.clear()
         self.close()
         yield from self._isolated(function, items, sorted(suspects), lost)
 
-    def _isolated(self, function: Callable[[Item], Result], items: Sequence[Item],
+    def _isolated(self, function: Callable[[Item], Result | Overrun], items: Sequence[Item],
                   positions: list[int], lost: Callable[[Item, str], Result]
                   ) -> Iterator[tuple[int, Result]]:
-        """Run each item alone in a one-process pool: what kills it is its own doing."""
+        """Run each item alone in a one-process pool: what kills it is its own doing (its
+        time limit, when it ran that long: the process ends itself a grace period after)."""
         pool = None
         try:
             for position in positions:
                 pool = pool or self._new_pool(1)
+                began = time.monotonic()
                 try:
-                    result = pool.submit(function, items[position]).result()
+                    result = _settled(pool.submit(function, items[position]).result(),
+                                      items[position], lost, self.budget)
                 except BrokenProcessPool:
                     pool.shutdown(wait=True)
                     pool = None
-                    result = lost(items[position], DIED)
+                    limit = self.budget.seconds
+                    late = limit is not None and time.monotonic() - began >= limit
+                    result = lost(items[position], self.budget.over_time() if late else DIED)
                 yield position, result
         finally:
             if pool is not None:
@@ -215,9 +255,10 @@ class DaskExecutor:
 
     parallel = True
 
-    def __init__(self, client: Client, address: str) -> None:
+    def __init__(self, client: Client, address: str, budget: Budget | None = None) -> None:
         self.client = client
         self.address = address
+        self.budget = budget or Budget()
         workers = client.scheduler_info()["workers"].values()
         self.workers = max(1, sum(int(w.get("nthreads", 1)) for w in workers))
 
@@ -258,6 +299,7 @@ class DaskExecutor:
             lost: Callable[[Item, str], Result]) -> Iterator[tuple[int, Result]]:
         from distributed import KilledWorker, as_completed
 
+        limited = _limited(function, self.budget)
         size = self.batch_size(len(items))
         waiting = deque(list(range(start, min(start + size, len(items))))
                         for start in range(0, len(items), size))
@@ -269,7 +311,7 @@ class DaskExecutor:
             # thread), so a wide window costs no memory and hides the round trips.
             while waiting and len(positions_of) < max(8, 4 * self.workers):
                 positions = waiting.popleft()
-                future = self.client.submit(_run_batch, function,
+                future = self.client.submit(_run_batch, limited,
                                             [items[p] for p in positions], pure=False)
                 positions_of[future.key] = positions
                 completed.add(future)
@@ -280,7 +322,8 @@ class DaskExecutor:
             if future.cancelled():
                 raise result
             if future.status != "error":
-                yield from zip(positions, result, strict=True)
+                for position, outcome in zip(positions, result, strict=True):
+                    yield position, _settled(outcome, items[position], lost, self.budget)
             elif not isinstance(result[1], KilledWorker):
                 _, error, traceback = result
                 raise error.with_traceback(traceback)  # a bug in the function: stop
@@ -338,31 +381,10 @@ def run_in_order(
 
 
 @contextmanager
-def _dask_client(scheduler: str, workers: int | None) -> Iterator[tuple[Client, str]]:
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise SchedulerError("--scheduler needs Dask: pip install 'dicomio[dask]'") from None
-    if scheduler == "local":
-        # Any free port for the dashboard: two runs side by side must not collide on 8787.
-        with LocalCluster(n_workers=workers or usable_cores(), threads_per_worker=1,
-                          processes=True, dashboard_address=":0") as cluster, \
-                Client(cluster) as client:
-            yield client, str(cluster.scheduler_address)
-        return
-    try:  # how long to try: Dask's distributed.comm.timeouts.connect (30 s by default)
-        client = Client(scheduler)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise SchedulerError(f"cannot connect to the Dask scheduler at {scheduler}: "
-                             f"{exc}") from None
-    with client:
-        yield client, scheduler
-
-
-@contextmanager
-def open_executor(workers: int | None = None, scheduler: str | None = None
-                  ) -> Iterator[Executor]:
-    """The executor for ``--workers`` and ``--scheduler``.
+def open_executor(workers: int | None = None, scheduler: str | None = None,
+                  budget: Budget | None = None) -> Iterator[Executor]:
+    """The executor for ``--workers``, ``--scheduler``, ``--series-timeout`` and
+    ``--worker-memory``.
 
     Parameters
     ----------
@@ -374,29 +396,33 @@ def open_executor(workers: int | None = None, scheduler: str | None = None
         thread per worker process). Otherwise the address of a running Dask scheduler
         (``tcp://host:8786``); its workers must see the files under the same paths and run
         the same dicomio.
+    budget
+        The limits of each item (default: :meth:`Budget.default` for the workers).
 
     Raises
     ------
     SchedulerError
-        Dask is not installed, the scheduler cannot be reached, has no worker, or its workers
-        run another dicomio.
+        Dask is not installed, the address is malformed or refused (see
+        :func:`~dicomio.archive.scheduler.probe`), the scheduler cannot be reached, has no
+        worker, or its workers run another dicomio.
     """
+    count = workers or usable_cores()
+    budget = budget or Budget.default(count)
     if scheduler is None:
-        count = workers or usable_cores()
         if count <= 1:
-            yield SerialExecutor()
+            yield SerialExecutor(budget)
             return
-        pool = ProcessExecutor(count)
+        pool = ProcessExecutor(count, budget)
         try:
             yield pool
         finally:
             pool.close()
         return
-    with _dask_client(scheduler, workers) as (client, address):
+    with dask_client(scheduler, workers, budget) as (client, address):
         try:
             client.wait_for_workers(1, timeout=30)
         except TimeoutError:
             raise SchedulerError(f"the Dask scheduler at {address} has no worker") from None
-        executor = DaskExecutor(client, address)
+        executor = DaskExecutor(client, address, budget)
         executor.check_versions()
         yield executor

@@ -1,9 +1,11 @@
 """The command line over archives: ``dicomio validate`` and ``dicomio convert`` into a folder.
 
 Both plan the archive (headers only), then run one job per series on the chosen executor
-(:mod:`dicomio.archive.executors`) with a progress bar on stderr. In text output each series is
-printed as soon as it and every series before it are done, in the report's order, so a long run
-shows its results as it goes (in a CI log too) while the output stays the same whatever ran it.
+(:mod:`dicomio.archive.executors`), each within the run's budget (``--series-timeout``,
+``--worker-memory``: :mod:`dicomio.archive.budget`), with a progress bar on stderr. In text
+output each series is printed as soon as it and every series before it are done, in the
+report's order, so a long run shows its results as it goes (in a CI log too) while the output
+stays the same whatever ran it.
 """
 
 from __future__ import annotations
@@ -48,14 +50,20 @@ _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 
 
 @contextmanager
-def _executor(workers: int | None, scheduler: str | None) -> Iterator[Executor]:
-    """The executor for the options; a cluster that cannot do the work is a usage error."""
+def _executor(workers: int | None, scheduler: str | None, series_timeout: float | None,
+              worker_memory: int | None) -> Iterator[Executor]:
+    """The executor for the options; a cluster that cannot do the work (or an address that is
+    not a Dask scheduler's) is a usage error."""
+    from dicomio.archive.budget import DEFAULT_SERIES_TIMEOUT, Budget
     from dicomio.archive.executors import open_executor
+    from dicomio.parallel import usable_cores
 
     if workers is not None and scheduler not in (None, "local"):
         usage_error("--workers starts local workers; a running cluster has its own "
                     "(leave --workers out with --scheduler ADDRESS)")
-    with exit_on_error(), open_executor(workers, scheduler) as executor:
+    seconds = DEFAULT_SERIES_TIMEOUT if series_timeout is None else series_timeout
+    budget = Budget.default(workers or usable_cores(), seconds, worker_memory)
+    with exit_on_error(), open_executor(workers, scheduler, budget) as executor:
         yield executor
 
 
@@ -117,14 +125,16 @@ def _print_validation_end(report: ValidationReport, quiet: bool, reproducible: b
 def run_validation(
     paths: Sequence[Path], config: ValidationConfig, output: str, junit_xml: Path | None,
     workers: int | None, scheduler: str | None, reproducible: bool, quiet: bool, show: bool,
+    series_timeout: float | None = None, worker_memory: int | None = None,
 ) -> NoReturn:
-    """``dicomio validate``: plan, validate, print (``output``: text, json or junit), exit."""
+    """``dicomio validate``: plan, validate, print (``output``: text, json or junit), exit.
+    ``series_timeout`` and ``worker_memory`` as the options give them (None: the defaults)."""
     from dicomio.archive.validation import validate_plan
     from dicomio.validate.junit import to_junit_xml
 
     start = time.perf_counter()
     text = output == "text"
-    with _executor(workers, scheduler) as executor:
+    with _executor(workers, scheduler, series_timeout, worker_memory) as executor:
         plan = _plan(paths, executor, show)
         if text and not quiet:
             out.print(f"dicomio validate: {len(plan.jobs)} series ({plan.n_files} files) "
@@ -185,9 +195,11 @@ def _print_conversion_end(report: ConversionReport, quiet: bool, reproducible: b
 def run_conversion(
     paths: Sequence[Path], output: Path, format: Format, backend: str, rescale: bool,
     irregular: Irregular, force: bool, workers: int | None, scheduler: str | None, as_json: bool,
-    reproducible: bool, quiet: bool, show: bool,
+    reproducible: bool, quiet: bool, show: bool, series_timeout: float | None = None,
+    worker_memory: int | None = None,
 ) -> NoReturn:
-    """``dicomio convert PATHS... FOLDER``: plan, convert every series, print, exit."""
+    """``dicomio convert PATHS... FOLDER``: plan, convert every series, print, exit.
+    ``series_timeout`` and ``worker_memory`` as for :func:`run_validation`."""
     from dicomio.archive.conversion import convert_plan, prepare_output
     from dicomio.backends.registry import get_spec
     from dicomio.io.writers import check_writer
@@ -203,7 +215,7 @@ def run_conversion(
         usage_error(str(exc))
     except OSError as exc:
         usage_error(f"cannot create {output}: {exc.strerror or exc}")
-    with _executor(workers, scheduler) as executor:
+    with _executor(workers, scheduler, series_timeout, worker_memory) as executor:
         plan = _plan(paths, executor, show)
         if not as_json and not quiet:
             out.print(f"dicomio convert: {len(plan.jobs)} series ({plan.n_files} files) into "

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 __all__ = ["AcceptIrregular", "ConvertFormat", "ExistingPath", "FailOn", "Quiet", "Reproducible",
-           "Scheduler", "SeriesOption", "ShowProgress", "TextOrJson", "ValidateFormat", "Workers"]
+           "Scheduler", "SeriesOption", "SeriesTimeout", "ShowProgress", "TextOrJson",
+           "ValidateFormat", "WorkerMemory", "Workers"]
 
 
 class TextOrJson(str, Enum):
@@ -60,6 +61,20 @@ Scheduler = Annotated[str | None, typer.Option(
     "--scheduler", metavar="ADDRESS",
     help="Process the series on a Dask cluster: the scheduler's address (tcp://host:8786), or "
          "'local' to start one here. Needs pip install 'dicomio[dask]', on the workers too.")]
+
+
+SeriesTimeout = Annotated[float | None, typer.Option(
+    "--series-timeout", metavar="SECONDS", min=0, show_default=False,
+    help="Give up a series still running after this long: it is reported (OVER_BUDGET) and the "
+         "others go on [default: 600]. 0: no limit.")]
+
+
+WorkerMemory = Annotated[int | None, typer.Option(
+    "--worker-memory", metavar="MiB", min=0, show_default=False,
+    help="Memory each worker process may use; a series needing more is reported "
+         "(OVER_BUDGET) and the others go on [default: the machine's memory shared among the "
+         "workers, at least 2048]. 0: no ceiling. Not in this process (--workers 1), nor on a "
+         "running Dask cluster (it has its own).")]
 
 
 Reproducible = Annotated[bool, typer.Option(

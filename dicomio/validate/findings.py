@@ -138,6 +138,8 @@ CODES: dict[str, tuple[Severity, str]] = {
     # the run itself
     "WORKER_DIED": ("error", "the process checking a series (or listing a folder) died on "
                              "every attempt: it was not checked"),
+    "OVER_BUDGET": ("error", "checking a series (or listing a folder) went over the run's time "
+                             "limit or memory ceiling: it was not checked"),
     "INTERNAL_ERROR": ("error", "dicomio failed unexpectedly on a series (or its files): it "
                                 "was not fully checked; the finding names the exception and "
                                 "the file"),
