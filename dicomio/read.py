@@ -262,7 +262,8 @@ def regularized(
             issues=placement.issues)
     head = frames[0]
     assert head.orientation is not None and head.pixel_spacing is not None
-    result = regularize(array, placement.positions, head.orientation, head.pixel_spacing)
+    result = regularize(array, placement.positions, head.orientation, head.pixel_spacing,
+                        path=head.path)
     warnings += [f"resampled: {note}" for note in result.notes]
     n = result.array.shape[0]
     positions = np.column_stack([np.arange(n), np.zeros(n), np.zeros(n), np.ones(n)])

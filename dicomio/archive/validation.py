@@ -15,13 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dicomio.archive.budget import is_over_budget
 from dicomio.archive.executors import Executor, open_executor, run_in_order
 from dicomio.archive.plan import ArchivePlan, Progress, SeriesJob, SeriesTask, plan_archive
 from dicomio.dicom.types import FileHeader
 from dicomio.series.discover import discover
 from dicomio.series.group import group
 from dicomio.series.inventory import PathInput, SkippedFile
-from dicomio.validate.checks import check_skipped, internal_error, worker_died
+from dicomio.validate.checks import check_skipped, internal_error, over_budget, worker_died
 from dicomio.validate.config import ValidationConfig
 from dicomio.validate.findings import Finding
 from dicomio.validate.report import SeriesReport, ValidationReport, assemble_report, validate_stacks
@@ -77,13 +78,19 @@ class ValidateTask:
             headers, skipped = read_job(job)
             stacks = group(headers, self.config.tolerances)
             return JobReport(validate_stacks(stacks, self.config), skipped)
+        except MemoryError:
+            raise  # the memory ceiling: the executor reports the job as over budget
         except Exception as exc:  # one job's failure is a finding, never the end of the run
             return JobReport(findings=internal_error(exc, job.files, job.uid,
                                                      f"validating series {job.uid}",
                                                      self.config))
 
     def lost(self, job: SeriesJob, reason: str) -> JobReport:
-        """The report of a job whose worker died on every attempt (built here, not run)."""
+        """The report of a job given up: over its budget, or its worker died on every attempt
+        (built here, not run)."""
+        if is_over_budget(reason):
+            return JobReport(findings=over_budget(job.files, job.uid, f"series {job.uid}",
+                                                  reason, self.config))
         return JobReport(findings=worker_died(job.files, job.uid, f"series {job.uid}",
                                               self.config))
 

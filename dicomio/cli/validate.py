@@ -14,8 +14,10 @@ from dicomio.cli.options import (
     Quiet,
     Reproducible,
     Scheduler,
+    SeriesTimeout,
     ShowProgress,
     ValidateFormat,
+    WorkerMemory,
     Workers,
 )
 
@@ -44,6 +46,8 @@ def validate(
         = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
+    series_timeout: SeriesTimeout = None,
+    worker_memory: WorkerMemory = None,
     reproducible: Reproducible = False,
     quiet: Quiet = False,
     progress: ShowProgress = None,
@@ -70,4 +74,5 @@ def validate(
         settings = settings.with_(pixels=False)
     with exit_on_error():  # a series failing is a finding; a failure of the run itself, exit 3
         run_validation(paths, settings, output.value, junit_xml, workers, scheduler,
-                       reproducible, quiet, progress_enabled(progress, quiet))
+                       reproducible, quiet, progress_enabled(progress, quiet),
+                       series_timeout=series_timeout, worker_memory=worker_memory)

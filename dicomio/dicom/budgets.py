@@ -13,7 +13,7 @@ real files need.
 from __future__ import annotations
 
 __all__ = ["DEFLATE_SLACK", "MAX_FRAMES", "MAX_HEADER_BYTES", "MAX_HEADER_ELEMENTS",
-           "MAX_NESTING_DEPTH", "MIN_FRAME_BYTES", "SMALL_FRAME_COUNT"]
+           "MAX_NESTING_DEPTH", "MIN_FRAME_BYTES", "SMALL_FRAME_COUNT", "max_fragments"]
 
 MAX_HEADER_BYTES = 128 << 20
 """The most header bytes held at once (128 MiB): the longest element read whole (a sequence of
@@ -50,3 +50,11 @@ DEFLATE_SLACK = 1 << 20
 data may be this much longer than its frames need, and the elements after the pixel data
 (trailing padding, a signature) this long. Beyond it, inflation stops and the file is refused:
 three megabytes of a deflated file cannot make gigabytes."""
+
+
+def max_fragments(number_of_frames: int, value_bytes: int) -> int:
+    """The most items encapsulated pixel data may hold: 4,096, or 64 per frame, or one per KiB
+    of the value, whichever is largest. Encoders split a frame into a handful of fragments
+    (large images into fragments of tens of KiB); 128 MB of empty items, 16 million of them,
+    would otherwise cost half a minute to walk."""
+    return max(4096, 64 * number_of_frames, value_bytes // 1024)

@@ -45,6 +45,7 @@ from dicomio.dicom.transfer_syntax import (
     TRANSFER_SYNTAXES,
     TransferSyntax,
 )
+from dicomio.dicom.budgets import max_fragments
 from dicomio.dicom.types import FileHeader, PixelFormat
 from dicomio.errors import CorruptDataError, MissingDecoderError, UnsupportedTransferSyntaxError
 from dicomio.pixels.codestream import CodestreamError, check_frame
@@ -298,6 +299,7 @@ class EncodedPixels:
         return frame
 
     def _split(self) -> list[bytes]:
+        _check_item_count(self.value, self.fmt.number_of_frames, self.header)
         if self.fmt.number_of_frames == 1:
             # The common case, in one pass: every fragment belongs to the one frame.
             return [b"".join(_fragments(self.value, self.header))]
@@ -353,6 +355,23 @@ class EncodedPixels:
                 f"{self.fmt.rows}x{self.fmt.columns}x{self.fmt.samples_per_pixel}",
                 path=self.header.path)
         return array
+
+
+def _check_item_count(value: bytes, number_of_frames: int, header: FileHeader) -> None:
+    """Refuse encapsulated pixel data of more items than :func:`max_fragments` allows, having
+    walked no more than that many item headers."""
+    limit = max_fragments(number_of_frames, len(value))
+    pos, end, count = 0, len(value), 0
+    while pos + 8 <= end:
+        group, element, length = _ITEM_HEADER.unpack_from(value, pos)
+        if (group, element) != _ITEM:
+            return  # the end, or damage that splitting the fragments reports
+        count += 1
+        if count > limit:
+            raise CorruptDataError(
+                f"encapsulated pixel data holds more than {limit} items for "
+                f"{number_of_frames} frame(s) in {len(value)} bytes", path=header.path)
+        pos += 8 + length
 
 
 def _fragments(value: bytes, header: FileHeader) -> list[memoryview]:

@@ -51,7 +51,7 @@ from dicomio.validate.config import ValidationConfig
 from dicomio.validate.findings import Finding, merged
 
 __all__ = ["check_files", "check_folders", "check_grouping", "check_skipped", "check_stacks",
-           "internal_error", "validate_series", "worker_died"]
+           "internal_error", "over_budget", "validate_series", "worker_died"]
 
 
 def _under(path: Path, root: Path) -> bool:
@@ -383,6 +383,15 @@ def internal_error(
     named = [error.path] if isinstance(error, DicomIOError) and error.path is not None \
         and not isinstance(error, InternalError) else files
     return config.finding("INTERNAL_ERROR", message, named, series)
+
+
+def over_budget(
+    files: Iterable[str | os.PathLike[str]], series: str | None, what: str, reason: str,
+    config: ValidationConfig = ValidationConfig(),
+) -> list[Finding]:
+    """OVER_BUDGET: checking (or converting) ``what`` went over the run's time limit or memory
+    ceiling (``reason`` says which), so it was not checked; ``series`` is its UID, if known."""
+    return config.finding("OVER_BUDGET", f"{what} was not processed: {reason}", files, series)
 
 
 def worker_died(

@@ -11,6 +11,9 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,3 +114,43 @@ def test_dask_gives_up_the_item_over_time_and_does_the_others(client) -> None:
     start = time.monotonic()
     assert run(executor, endless) == ["a", over_time(budget), "b"]
     assert time.monotonic() - start < 30
+
+
+@dataclass(frozen=True)
+class SlowFor:
+    """Behave as ``task``, except for the job of ``uid``: take ``seconds`` first."""
+
+    task: Any
+    uid: str
+    seconds: float
+
+    def __call__(self, job: Any) -> Any:
+        if job.uid == self.uid:
+            time.sleep(self.seconds)
+        return self.task(job)
+
+    def lost(self, job: Any, reason: str) -> Any:
+        return self.task.lost(job, reason)
+
+
+def test_a_series_over_time_is_an_over_budget_finding_in_a_complete_report(
+        make_series, tmp_path: Path) -> None:
+    from dicomio.archive.executors import open_executor
+    from dicomio.archive.plan import plan_archive
+    from dicomio.archive.validation import ValidateTask, validate_plan
+    from dicomio.testing.synthetic import SeriesSpec
+    from dicomio.validate.config import ValidationConfig
+
+    for number in range(3):
+        make_series(SeriesSpec(shape=(3, 6, 6), series_number=number + 1),
+                    folder=tmp_path / "archive" / f"s{number}")
+    config = ValidationConfig()
+    with open_executor(workers=1, budget=Budget(seconds=1.0)) as executor:
+        plan = plan_archive(tmp_path / "archive", executor)
+        slow = plan.jobs[1].uid
+        report = validate_plan(plan, config, executor,
+                               task=SlowFor(ValidateTask(config), slow, 30.0))
+    codes = [(f.code, f.series) for f in report.all_findings]
+    assert codes == [("OVER_BUDGET", slow)]
+    assert "was not processed" in report.all_findings[0].message
+    assert len(report.series) == 2  # the other two were checked

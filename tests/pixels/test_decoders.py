@@ -187,3 +187,20 @@ def test_frames_are_decoded_by_the_table_entry_not_by_the_decoder_name(make_seri
     # ... and one with a plugin through pydicom, with that plugin.
     by_plugin = encoded.decode(0, DecoderInfo("also renamed", "pydicom", False, plugin="pydicom"))
     np.testing.assert_array_equal(by_plugin, truth.stored[0])
+
+
+def test_a_flood_of_empty_items_is_refused_without_walking_it(make_series) -> None:
+    """200,000 empty items before the one real fragment: 1.6 MB that would take seconds to
+    walk, for a frame that needs one item."""
+    truth = make_series(SMALL.with_(transfer_syntax=RLE))
+    empty = b"\xfe\xff\x00\xe0\x00\x00\x00\x00"
+
+    def flood(ds: pydicom.Dataset) -> None:
+        frame = pydicom.encaps.get_frame(ds.PixelData, 0, number_of_frames=1)
+        item = b"\xfe\xff\x00\xe0" + len(frame).to_bytes(4, "little") + frame
+        ds.PixelData = empty + empty * 200_000 + item + b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
+
+    rewrite(truth.files[1:2], flood)
+    with pytest.raises(dicomio.CorruptDataError, match="more than 4096 items") as info:
+        dicomio.load_volume(truth.folder, backend="direct")
+    assert truth.files[1].name in str(info.value)
