@@ -29,6 +29,7 @@ from typing import Any
 
 from numpy.typing import NDArray
 
+from dicomio.dicom.budgets import max_fragments
 from dicomio.dicom.transfer_syntax import (
     HTJ2K,
     HTJ2K_LOSSLESS,
@@ -45,7 +46,6 @@ from dicomio.dicom.transfer_syntax import (
     TRANSFER_SYNTAXES,
     TransferSyntax,
 )
-from dicomio.dicom.budgets import max_fragments
 from dicomio.dicom.types import FileHeader, PixelFormat
 from dicomio.errors import CorruptDataError, MissingDecoderError, UnsupportedTransferSyntaxError
 from dicomio.pixels.codestream import CodestreamError, check_frame
