@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -68,11 +68,29 @@ class ReportedGeometry:
 
     ``origin`` is in LPS mm; ``spacing`` is (slice, row, column); ``direction`` has one unit
     column per array axis (slice, row, column), as in :attr:`dicomio.Volume.direction`.
+
+    Attributes
+    ----------
+    origin, spacing, direction
+        The toolkit's image grid.
+    positions
+        Where the toolkit itself puts the first voxel of each slice (LPS mm), in the volume's
+        slice order, when it says so slice by slice (pydicom reads each file's
+        ImagePositionPatient; dcm2niix's grid at each slice); empty when the grid says it all.
+    has_direction
+        False when the toolkit has no notion of direction (VTK's DICOM reader): ``direction``
+        is then the identity it implies.
+    source
+        What the values are, in a few words (``"SimpleITK Image origin, spacing,
+        direction"``...).
     """
 
     origin: tuple[float, float, float]
     spacing: tuple[float, float, float]
     direction: tuple[tuple[float, float, float], ...]
+    positions: tuple[tuple[float, float, float], ...] = ()
+    has_direction: bool = True
+    source: str = ""
 
     def affine(self) -> NDArray[np.float64]:
         """The 4×4 affine these values describe."""
@@ -81,15 +99,53 @@ class ReportedGeometry:
         matrix[:3, 3] = self.origin
         return matrix
 
+    def slice_origins(self, n_slices: int) -> NDArray[np.float64]:
+        """Where the toolkit puts the first voxel of each of ``n_slices`` slices (n, 3): its
+        ``positions`` when it gave one per slice, else its grid's."""
+        if len(self.positions) == n_slices:
+            return np.asarray(self.positions, dtype=np.float64)
+        affine = self.affine()
+        return np.arange(n_slices)[:, None] * affine[:3, 0] + affine[:3, 3]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (what :meth:`from_dict` reads back)."""
+        return {
+            "origin": [float(v) for v in self.origin],
+            "spacing": [float(v) for v in self.spacing],
+            "direction": [[float(v) for v in row] for row in self.direction],
+            "positions": [[float(v) for v in p] for p in self.positions],
+            "has_direction": self.has_direction,
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ReportedGeometry:
+        """The geometry :meth:`to_dict` wrote (``positions``, ``has_direction`` and ``source``
+        optional)."""
+        def triple(values: Sequence[float]) -> tuple[float, float, float]:
+            x, y, z = (float(v) for v in values)
+            return (x, y, z)
+
+        return cls(
+            origin=triple(data["origin"]),
+            spacing=triple(data["spacing"]),
+            direction=tuple(triple(row) for row in data["direction"]),
+            positions=tuple(triple(p) for p in data.get("positions", ())),
+            has_direction=bool(data.get("has_direction", True)),
+            source=str(data.get("source", "")),
+        )
+
     @classmethod
     def from_xyz(
-        cls, origin: Sequence[float], spacing: Sequence[float], direction: Sequence[float]
+        cls, origin: Sequence[float], spacing: Sequence[float], direction: Sequence[float],
+        **details: Any,
     ) -> ReportedGeometry:
         """Convert a toolkit's (x, y, z) image geometry into the contract's axis order.
 
         ITK and VTK index images as (x, y, z) = (column, row, slice), the reverse of the
         array axes, and give ``direction`` as a row-major 3×3 matrix whose columns are the
-        x, y and z directions.
+        x, y and z directions. ``details`` sets the other fields (``has_direction``,
+        ``source``).
         """
         affine = affine_from_xyz(origin, spacing, direction)
         steps = np.linalg.norm(affine[:3, :3], axis=0)
@@ -98,6 +154,7 @@ class ReportedGeometry:
             origin=(x, y, z),
             spacing=(float(steps[0]), float(steps[1]), float(steps[2])),
             direction=tuple((float(a), float(b), float(c)) for a, b, c in affine[:3, :3] / steps),
+            **details,
         )
 
 

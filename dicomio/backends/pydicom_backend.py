@@ -2,18 +2,33 @@
 
 It is the reference implementation of the contract: simple, and built only on pydicom 3's own
 decoding (with the plugins it finds: pylibjpeg, gdcm, pyjpegls, pillow).
+
+Its reported geometry is what pydicom itself reads from each file — ImagePositionPatient,
+ImageOrientationPatient and PixelSpacing (from the functional groups of an enhanced file) —
+not dicomio's header scan: every slice's own position, the first file's orientation and
+pixel spacing, and the step from the first slice to the last.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
-from dicomio.backends.base import BackendSpec, ReadOptions, ReadResult, slots_by_file, volume_dtype
+from dicomio.backends.base import (
+    BackendSpec,
+    ReadOptions,
+    ReadResult,
+    ReportedGeometry,
+    slots_by_file,
+    volume_dtype,
+)
 from dicomio.pixels.decoders import choose_decoder, decodable_uids
 from dicomio.pixels.pydicom_read import read_file_with_pydicom
 from dicomio.series.info import SeriesInfo
 
-__all__ = ["SPEC", "Reader"]
+__all__ = ["SPEC", "Reader", "pydicom_geometry"]
 
 
 def _pydicom_unable(series: SeriesInfo) -> str | None:
@@ -48,7 +63,8 @@ class Reader:
             used.add(read_file_with_pydicom(header, slots, out, plugin,
                                             rescale=options.rescale,
                                             keep_high_bits=options.keep_high_bits))
-        return ReadResult(out, decoders=tuple(sorted(used)))
+        return ReadResult(out, decoders=tuple(sorted(used)),
+                          reported_geometry=pydicom_geometry(series))
 
 
 def _plugin_name(decoder: str | None) -> str | None:
@@ -56,3 +72,84 @@ def _plugin_name(decoder: str | None) -> str | None:
     if decoder is None or decoder == "imagecodecs":
         return None
     return decoder
+
+
+_Plane = tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]
+
+
+def pydicom_geometry(series: SeriesInfo) -> ReportedGeometry | None:
+    """Where pydicom says each image of ``series`` is: each one's ImagePositionPatient as
+    pydicom reads it from its file (per-frame functional groups for enhanced files), the
+    first one's orientation and pixel spacing, and the mean step from the first to the last.
+
+    None when an image has no usable position, orientation or spacing in pydicom's reading.
+    """
+    import pydicom
+
+    datasets: dict[int, Any] = {}
+    planes = []
+    for frame in series.frames:
+        if id(frame.header) not in datasets:
+            try:
+                datasets[id(frame.header)] = pydicom.dcmread(frame.path, stop_before_pixels=True)
+            except Exception:  # the pixels were read: only the geometry is left unreported
+                return None
+        plane = _plane(datasets[id(frame.header)], frame.index)
+        if plane is None:
+            return None
+        planes.append(plane)
+    positions = np.array([p[0] for p in planes], dtype=np.float64)
+    orientation = np.asarray(planes[0][1], dtype=np.float64)
+    along_row, down_column = orientation[:3], orientation[3:]
+    span = positions[-1] - positions[0]
+    length = float(np.linalg.norm(span))
+    if len(positions) > 1 and length > 0:
+        normal, step = span / length, length / (len(positions) - 1)
+    else:
+        normal, step = np.cross(along_row, down_column), 1.0
+    matrix = np.column_stack([normal, down_column / np.linalg.norm(down_column),
+                              along_row / np.linalg.norm(along_row)])
+    row_spacing, column_spacing = (float(v) for v in planes[0][2])
+    return ReportedGeometry(
+        origin=_triple(positions[0]),
+        spacing=(step, row_spacing, column_spacing),
+        direction=tuple(_triple(row) for row in matrix),
+        positions=tuple(_triple(p) for p in positions),
+        source="pydicom: each file's ImagePositionPatient, ImageOrientationPatient and "
+               "PixelSpacing",
+    )
+
+
+def _triple(values: Sequence[float]) -> tuple[float, float, float]:
+    x, y, z = (float(v) for v in values)
+    return (x, y, z)
+
+
+def _plane(dataset: Any, index: int) -> _Plane | None:
+    """Position, orientation and pixel spacing of frame ``index`` as pydicom reads them."""
+    def first(sequence: str, keyword: str, groups: Any) -> Any:
+        for group in groups:
+            items = group.get(sequence) if group is not None else None
+            if items and keyword in items[0]:
+                return items[0].get(keyword)
+        return None
+
+    try:
+        if "PerFrameFunctionalGroupsSequence" in dataset:
+            groups = [dataset.PerFrameFunctionalGroupsSequence[index],
+                      (dataset.get("SharedFunctionalGroupsSequence") or [None])[0]]
+            position = first("PlanePositionSequence", "ImagePositionPatient", groups)
+            orientation = first("PlaneOrientationSequence", "ImageOrientationPatient", groups)
+            spacing = first("PixelMeasuresSequence", "PixelSpacing", groups)
+        else:
+            position = dataset.get("ImagePositionPatient")
+            orientation = dataset.get("ImageOrientationPatient")
+            spacing = dataset.get("PixelSpacing")
+        plane = (tuple(float(v) for v in position), tuple(float(v) for v in orientation),
+                 tuple(float(v) for v in spacing))
+    except (TypeError, ValueError, IndexError, AttributeError):
+        return None
+    if (len(plane[0]), len(plane[1]), len(plane[2])) != (3, 6, 2) \
+            or not np.all(np.isfinite(np.concatenate(plane))):
+        return None
+    return plane

@@ -136,7 +136,9 @@ class Reader:
             finish_frame(stored, fmt, out[k], slope=frame.slope, intercept=frame.intercept,
                          rescale=options.rescale, keep_high_bits=options.keep_high_bits)
         geometry = ReportedGeometry.from_xyz(image.GetOrigin(), image.GetSpacing(),
-                                             image.GetDirection())
+                                             image.GetDirection(),
+                                             source="SimpleITK: the Image's origin, spacing "
+                                                    "and direction")
         return ReadResult(out, decoders=(DECODER_NAME,),
                           warnings=ignored_decoder(options, DECODER_NAME),
                           reported_geometry=geometry)

@@ -212,4 +212,7 @@ def _reported_geometry(image: Any) -> ReportedGeometry:
     rows = image.GetDimensions()[1]
     origin = np.asarray(image.GetOrigin()) + direction[:, 1] * spacing[1] * (rows - 1)
     direction[:, 1] *= -1
-    return ReportedGeometry.from_xyz(tuple(origin), tuple(spacing), direction.ravel().tolist())
+    return ReportedGeometry.from_xyz(
+        tuple(origin), tuple(spacing), direction.ravel().tolist(), has_direction=False,
+        source="VTK: vtkDICOMImageReader's origin and spacing of the first file (no direction: "
+               "identity)")

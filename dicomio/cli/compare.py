@@ -61,6 +61,9 @@ def compare(
     strict_geometry: Annotated[bool, typer.Option(
         "--strict-geometry", help="Also fail when a toolkit's own geometry differs from "
         "dicomio's.")] = False,
+    geometry_tolerance: Annotated[float, typer.Option(
+        min=0, help="Largest distance (mm) between a toolkit's voxel centres and dicomio's "
+        "still counted as the same geometry.")] = 1e-4,
     output: Annotated[TextOrJson, typer.Option("--format", "-f", help="Output format.")]
         = TextOrJson.text,
     quiet: Quiet = False,
@@ -83,7 +86,8 @@ def compare(
         with progress_bar("reading", len(names or default_backends()), show) as step:
             report = compare_series(chosen, names, reference=reference, rescale=not raw,
                                     tolerance=tolerance, timeout=timeout,
-                                    strict_geometry=strict_geometry, on_backend=step)
+                                    strict_geometry=strict_geometry,
+                                    geometry_tolerance=geometry_tolerance, on_backend=step)
         if output is TextOrJson.json:
             print_json(report.to_dict())
         else:
@@ -95,6 +99,13 @@ _STATUS_STYLE = {"ok": "green", "failed": "bold red", "unsupported": "yellow",
                  "not installed": "dim"}
 
 
+def _slice_order(order: str | None) -> str:
+    """The slice order a toolkit's geometry implies, highlighted unless it is dicomio's."""
+    if order is None:
+        return "—"
+    return order if order == "same" else f"[yellow]{order}[/]"
+
+
 def _print_comparison(report: Comparison, quiet: bool) -> None:
     if not quiet:
         out.print(escape(series_line(report.series)))
@@ -103,7 +114,7 @@ def _print_comparison(report: Comparison, quiet: bool) -> None:
                 out.print(f"  [yellow]{issue.code}[/]: {escape(issue.message)}")
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for name in ("backend", "status", "seconds", "dtype", "shape", "max |Δ|", "voxels ≠",
-                 "affine Δ mm", "toolkit geometry Δ mm"):
+                 "affine Δ mm", "toolkit geometry Δ mm", "toolkit slices"):
         table.add_column(name, justify="left" if name in ("backend", "status") else "right")
     for row in report.results:
         style = _STATUS_STYLE[row.status]
@@ -120,7 +131,8 @@ def _print_comparison(report: Comparison, quiet: bool) -> None:
             label, f"[{style}]{row.status}[/]{verdict}",
             format_number(row.seconds, ".3f"), row.dtype or "—", format_shape(row.shape),
             format_number(row.max_abs_diff, "g"), format_number(row.differing_voxels, "d"),
-            format_number(row.affine_diff_mm, ".2g"), toolkit)
+            format_number(row.affine_diff_mm, ".2g"), toolkit,
+            _slice_order(row.reported_slice_order))
     print_table(table)
     for row in report.results:
         if row.reason and (row.status == "failed" or not quiet):
@@ -132,9 +144,11 @@ def _print_comparison(report: Comparison, quiet: bool) -> None:
             reported = row.reported
             origin = format_spacing(reported.origin if reported else None)
             spacing = format_spacing(reported.spacing if reported else None)
+            direction = "" if reported is None or reported.has_direction else ", no direction"
             out.print(f"[yellow]{row.backend}[/]: the geometry the toolkit itself reports "
                       f"moves voxels by up to {row.reported_diff_mm:.3g} mm from dicomio's "
-                      f"(origin {origin}, spacing {spacing})")
+                      f"(origin {origin}, spacing {spacing}{direction}; slices "
+                      f"{row.reported_slice_order or '—'})")
     ran = report.ran
     if report.agree:
         count = sum(r.status == "ok" for r in ran)

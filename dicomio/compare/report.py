@@ -2,8 +2,10 @@
 
 :class:`Comparison` is the report of :func:`dicomio.compare.side_by_side.compare_series`; its
 rows are :class:`BackendResult`. The differences are computed here: voxel by voxel
-(:func:`voxel_difference`, slice by slice so memory-mapped arrays stay cheap) and voxel centre by
-voxel centre (:func:`affine_displacement`).
+(:func:`voxel_difference`, slice by slice so memory-mapped arrays stay cheap), voxel centre by
+voxel centre (:func:`affine_displacement`), and between the geometry a toolkit itself reports
+and dicomio's affine (:func:`reported_displacement`, slice by slice when the toolkit placed each
+slice itself, and :func:`implied_slice_order`).
 """
 
 from __future__ import annotations
@@ -25,13 +27,20 @@ __all__ = [
     "GEOMETRY_TOLERANCE_MM",
     "BackendResult",
     "Comparison",
+    "SliceOrder",
     "Status",
     "affine_displacement",
     "diff_against",
+    "implied_slice_order",
+    "reported_displacement",
     "voxel_difference",
 ]
 
 Status = Literal["ok", "failed", "unsupported", "not installed"]
+#: How a toolkit's slices run along dicomio's slice axis: ``"same"`` (slice k + 1 further along
+#: it than slice k, as in dicomio), ``"reversed"``, ``"mixed"`` (back and forth) or ``"none"``
+#: (they do not advance along it: the toolkit stacks them along another axis).
+SliceOrder = Literal["same", "reversed", "mixed", "none"]
 
 
 #: Two geometries agree when no voxel centre moves further than this (mm).
@@ -66,6 +75,11 @@ class BackendResult:
         Largest distance a voxel centre moves between this affine and the reference's.
     reported_diff_mm
         Largest distance a voxel centre moves between the toolkit's geometry and dicomio's.
+    reported_slice_order
+        The slice order the toolkit's geometry implies against dicomio's (``None`` for a single
+        slice or no reported geometry).
+    geometry_tolerance_mm
+        Largest ``reported_diff_mm`` still counted as the same geometry.
     disagreement
         Why this row disagrees with the reference, or ``None``.
     """
@@ -85,6 +99,8 @@ class BackendResult:
     differing_voxels: int | None = None
     affine_diff_mm: float | None = None
     reported_diff_mm: float | None = None
+    reported_slice_order: SliceOrder | None = None
+    geometry_tolerance_mm: float = GEOMETRY_TOLERANCE_MM
     disagreement: str | None = None
     array_file: Path | None = field(default=None, repr=False)
 
@@ -98,7 +114,7 @@ class BackendResult:
         """The toolkit's own geometry matches dicomio's (None when it reports none)."""
         if self.reported_diff_mm is None:
             return None
-        return self.reported_diff_mm <= GEOMETRY_TOLERANCE_MM
+        return self.reported_diff_mm <= self.geometry_tolerance_mm
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (schema ``dicomio/schemas/compare.schema.json``)."""
@@ -110,6 +126,10 @@ class BackendResult:
                 "direction": [[float(v) for v in row] for row in self.reported.direction],
                 "max_displacement_mm": _finite(self.reported_diff_mm),
                 "agrees": self.reported_agrees,
+                "slice_order": self.reported_slice_order,
+                "has_direction": self.reported.has_direction,
+                "per_slice_positions": len(self.reported.positions),
+                "source": self.reported.source,
             }
         return {
             "backend": self.backend,
@@ -144,6 +164,7 @@ class Comparison:
     tolerance: float = 0.0
     rescale: bool = True
     strict_geometry: bool = False
+    geometry_tolerance: float = GEOMETRY_TOLERANCE_MM
 
     @property
     def ran(self) -> list[BackendResult]:
@@ -170,7 +191,7 @@ class Comparison:
             "reference": self.reference,
             "rescale": self.rescale,
             "tolerance": self.tolerance,
-            "geometry_tolerance_mm": GEOMETRY_TOLERANCE_MM,
+            "geometry_tolerance_mm": self.geometry_tolerance,
             "strict_geometry": self.strict_geometry,
             "agree": self.agree,
             "results": [r.to_dict() for r in self.results],
@@ -223,6 +244,54 @@ def affine_displacement(
     corners = np.array([[k, j, i, 1.0] for k in (0, extent[0]) for j in (0, extent[1])
                         for i in (0, extent[2])])
     return float(np.max(np.linalg.norm(corners @ delta[:3].T, axis=1)))
+
+
+def reported_displacement(
+    reported: ReportedGeometry, affine: NDArray[np.float64], shape: Sequence[int]
+) -> float:
+    """Largest distance (mm) between where a toolkit puts a voxel centre and where ``affine``
+    (dicomio's) does, over a volume of spatial ``shape`` (slices, rows, columns).
+
+    When the toolkit placed each slice itself (``reported.positions``), each slice is checked
+    at its four corners from its own position; otherwise the toolkit's grid is an affine and
+    :func:`affine_displacement` applies.
+    """
+    n, rows, columns = (int(v) for v in shape[:3])
+    if len(reported.positions) != n:
+        return affine_displacement(reported.affine(), affine, shape)
+    theirs_plane = reported.affine()[:3, 1:3]
+    ours = np.asarray(affine, dtype=np.float64)
+    corners = np.array([[j, i] for j in (0, max(rows - 1, 0)) for i in (0, max(columns - 1, 0))],
+                       dtype=np.float64)
+    slices = np.arange(n, dtype=np.float64)
+    theirs = reported.slice_origins(n)[:, None, :] + (corners @ theirs_plane.T)[None]
+    mine = (slices[:, None, None] * ours[:3, 0] + (corners @ ours[:3, 1:3].T)[None]
+            + ours[:3, 3])
+    return float(np.max(np.linalg.norm(theirs - mine, axis=2)))
+
+
+def implied_slice_order(
+    reported: ReportedGeometry, affine: NDArray[np.float64], n_slices: int
+) -> SliceOrder | None:
+    """How the toolkit's slices run along dicomio's slice axis (column 0 of ``affine``): the
+    toolkit's slice origins (its per-slice positions, else its grid), projected on that axis,
+    step by step. None for a single slice."""
+    if n_slices < 2:
+        return None
+    axis = np.asarray(affine, dtype=np.float64)[:3, 0]
+    length = float(np.linalg.norm(axis))
+    if length == 0:
+        return None
+    steps = np.diff(reported.slice_origins(n_slices) @ (axis / length))
+    # A step shorter than this (mm) does not advance along the axis.
+    still = 1e-3
+    if np.all(steps > still):
+        return "same"
+    if np.all(steps < -still):
+        return "reversed"
+    if np.all(np.abs(steps) <= still):
+        return "none"
+    return "mixed"
 
 
 def diff_against(row: BackendResult, reference: BackendResult, tolerance: float) -> None:

@@ -8,7 +8,9 @@ the parent compares the arrays slice by slice (memory-mapped) against the refere
 Per backend the report gives: status, wall time, dtype, shape, the largest absolute difference
 and the number of differing voxels against the reference, how far dicomio's affine moves any
 voxel centre against the reference's, and the geometry the toolkit itself reports (SimpleITK's
-origin/spacing/direction, ...) against dicomio's.
+origin/spacing/direction, VTK's origin and spacing, the positions pydicom reads from each file,
+dcm2niix's sform...) against dicomio's: the largest distance between the voxel centres each
+places, and the slice order the toolkit's geometry implies.
 """
 
 from __future__ import annotations
@@ -29,11 +31,19 @@ import numpy as np
 
 from dicomio.backends.base import BackendSpec, ReportedGeometry
 from dicomio.backends.registry import backend_specs, get_spec
-from dicomio.compare.report import BackendResult, Comparison, affine_displacement, diff_against
+from dicomio.compare.report import (
+    GEOMETRY_TOLERANCE_MM,
+    BackendResult,
+    Comparison,
+    diff_against,
+    implied_slice_order,
+    reported_displacement,
+)
 from dicomio.compare.worker import Request
 from dicomio.series.info import SeriesInfo
 
-__all__ = ["DEFAULT_TIMEOUT", "compare_series", "default_backends", "run_backend"]
+__all__ = ["DEFAULT_TIMEOUT", "compare_series", "default_backends", "run_backend",
+           "spatial_shape"]
 
 #: Seconds a backend may take (interpreter start-up included) before it is stopped.
 DEFAULT_TIMEOUT = 300.0
@@ -142,7 +152,7 @@ def run_backend(
     elif not result_file.exists():
         row.status, row.reason = "failed", _exit_description(process.returncode)
     else:
-        _fill(row, json.loads(result_file.read_text(encoding="utf-8")), workdir)
+        _fill(row, json.loads(result_file.read_text(encoding="utf-8")), workdir, series)
     if row.status == "failed" and (timed_out or not result_file.exists()):
         tail = _log_tail(workdir)
         if tail:
@@ -150,7 +160,7 @@ def run_backend(
     return row
 
 
-def _fill(row: BackendResult, result: dict[str, Any], folder: Path) -> None:
+def _fill(row: BackendResult, result: dict[str, Any], folder: Path, series: SeriesInfo) -> None:
     row.status = result["status"]
     if row.status != "ok":
         row.reason = result["reason"]
@@ -162,13 +172,19 @@ def _fill(row: BackendResult, result: dict[str, Any], folder: Path) -> None:
     row.warnings = tuple(result["warnings"])
     row.affine = np.asarray(result["affine"], dtype=np.float64)
     if result["reported"] is not None:
-        reported = result["reported"]
-        row.reported = ReportedGeometry(
-            tuple(reported["origin"]), tuple(reported["spacing"]),
-            tuple(tuple(r) for r in reported["direction"]))
-        row.reported_diff_mm = affine_displacement(row.reported.affine(), row.affine,
-                                                   row.shape)
+        row.reported = ReportedGeometry.from_dict(result["reported"])
+        spatial = spatial_shape(row.shape, len(series.frame_shape))
+        row.reported_diff_mm = reported_displacement(row.reported, row.affine, spatial)
+        row.reported_slice_order = implied_slice_order(row.reported, row.affine, spatial[0])
     row.array_file = folder / "array.npy"
+
+
+def spatial_shape(shape: Sequence[int], image_dimensions: int) -> tuple[int, int, int]:
+    """(slices, rows, columns) of a volume's array ``shape`` whose images have
+    ``image_dimensions`` axes (2, or 3 for colour): a 4-D array's volume axis is dropped."""
+    start = max(len(shape) - image_dimensions - 1, 0)
+    n, rows, columns = (int(v) for v in shape[start:start + 3])
+    return (n, rows, columns)
 
 
 def default_backends() -> list[str]:
@@ -185,6 +201,7 @@ def compare_series(
     tolerance: float = 0.0,
     timeout: float = DEFAULT_TIMEOUT,
     strict_geometry: bool = False,
+    geometry_tolerance: float = GEOMETRY_TOLERANCE_MM,
     on_backend: Callable[[str], None] | None = None,
 ) -> Comparison:
     """Read ``series`` with each backend (one process each) and compare them.
@@ -207,6 +224,9 @@ def compare_series(
         Seconds each backend may take.
     strict_geometry
         Count a toolkit whose own reported geometry differs from dicomio's as a disagreement.
+    geometry_tolerance
+        Largest distance (mm) between a toolkit's voxel centres and dicomio's still counted as
+        the same geometry.
     on_backend
         Called with each backend's name before it runs (progress display).
 
@@ -225,7 +245,9 @@ def compare_series(
                 on_backend(name)
             folder = Path(scratch) / name
             folder.mkdir()
-            results.append(run_backend(series, name, folder, rescale=rescale, timeout=timeout))
+            row = run_backend(series, name, folder, rescale=rescale, timeout=timeout)
+            row.geometry_tolerance_mm = geometry_tolerance
+            results.append(row)
         ok = [r for r in results if r.status == "ok"]
         chosen = next((r for r in ok if r.backend == reference), ok[0] if ok else None)
         if chosen is not None:
@@ -234,4 +256,4 @@ def compare_series(
         for row in results:
             row.array_file = None  # the scratch folder is gone after this block
     return Comparison(series, results, chosen.backend if chosen else None, tolerance, rescale,
-                      strict_geometry)
+                      strict_geometry, geometry_tolerance)
