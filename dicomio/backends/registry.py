@@ -9,7 +9,9 @@ reads. A backend named explicitly never falls back to another.
 The order is fastest and most capable first: ``direct`` (dicomio's own reader, threads,
 imagecodecs), ``pydicom`` (the reference, file by file), then the toolkits, which read fewer
 series and whose values dicomio has to convert back: ``sitk`` (GDCM decodes every common
-syntax) and last ``vtk`` (uncompressed little-endian grey or RGB only).
+syntax) and last ``vtk`` (uncompressed little-endian grey or RGB only). ``dcm2niix`` (the
+reference converter, run as a program on a copy of the series' files) is registered but never
+tried by ``auto``: it is read only when named, to compare with.
 
 The registry is one ordered mapping, changed only by :func:`register` and :func:`unregister`;
 :func:`backend_specs`, :func:`auto_order` and :func:`get_spec` read it when called, so whatever
@@ -21,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dicomio.backends.base import BackendSpec
+from dicomio.backends.dcm2niix_backend import SPEC as DCM2NIIX
 from dicomio.backends.direct import SPEC as DIRECT
 from dicomio.backends.pydicom_backend import SPEC as PYDICOM
 from dicomio.backends.sitk_backend import SPEC as SITK
@@ -57,7 +60,8 @@ class _Entry:
 # Every registered backend by name: auto's, in the order it tries them, then the others in the
 # order they were registered. Changed in place, never rebound.
 _REGISTRY: dict[str, _Entry] = {
-    spec.name: _Entry(spec, auto=True) for spec in (DIRECT, PYDICOM, SITK, VTK)
+    **{spec.name: _Entry(spec, auto=True) for spec in (DIRECT, PYDICOM, SITK, VTK)},
+    DCM2NIIX.name: _Entry(DCM2NIIX, auto=False),
 }
 
 

@@ -11,7 +11,7 @@ import pickle
 import pytest
 
 import dicomio
-from dicomio.backends import direct, pydicom_backend, sitk_backend, vtk_backend
+from dicomio.backends import dcm2niix_backend, direct, pydicom_backend, sitk_backend, vtk_backend
 from dicomio.backends.registry import (
     auto_order,
     backend_specs,
@@ -25,7 +25,9 @@ from dicomio.compare.side_by_side import default_backends
 from dicomio.testing.synthetic import SeriesSpec
 from tests.support import fake_backends
 
-BUILT_IN = ["direct", "pydicom", "sitk", "vtk"]
+BUILT_IN = ["direct", "pydicom", "sitk", "vtk"]  # tried by auto, in this order
+NAMED = ["dcm2niix"]  # registered, read only when named
+EVERY = [*BUILT_IN, *NAMED]
 
 
 @pytest.fixture
@@ -38,12 +40,12 @@ def test_a_backend_registered_first_in_auto_is_seen_everywhere_then_removed(
         series, restore_registry) -> None:
     shift = fake_backends.spec("shift")
     register(shift, auto_position=0)
-    assert default_backends() == ["fake-shift", *BUILT_IN]
+    assert default_backends() == ["fake-shift", *EVERY]
     assert auto_order() == ("fake-shift", *BUILT_IN)
     assert select(series, "auto") == (shift, [])
     assert {i.name: i.auto_rank for i in describe_backends()}["fake-shift"] == 1
     assert unregister("fake-shift") == shift
-    assert default_backends() == BUILT_IN
+    assert default_backends() == EVERY
     assert select(series, "auto")[0].name == "direct"
     assert "fake-shift" not in {i.name for i in describe_backends()}
 
@@ -52,7 +54,7 @@ def test_a_backend_registered_without_a_place_in_auto_is_only_read_when_named(
         series, restore_registry) -> None:
     fail = fake_backends.spec("fail")
     register(fail)
-    assert default_backends() == [*BUILT_IN, "fake-fail"]
+    assert default_backends() == [*EVERY, "fake-fail"]
     assert auto_order() == tuple(BUILT_IN)
     assert select(series, "auto")[0].name == "direct"
     assert select(series, "fake-fail") == (fail, [])
@@ -63,7 +65,8 @@ def test_auto_position_counts_among_auto_backends(restore_registry) -> None:
     register(fake_backends.spec("fail"))
     register(fake_backends.spec("shift"), auto_position=2)
     assert auto_order() == ("direct", "pydicom", "fake-shift", "sitk", "vtk")
-    assert default_backends() == ["direct", "pydicom", "fake-shift", "sitk", "vtk", "fake-fail"]
+    assert default_backends() == ["direct", "pydicom", "fake-shift", "sitk", "vtk", "dcm2niix",
+                                  "fake-fail"]
     register(fake_backends.spec("shift"), auto_position=-1)  # as list.insert counts
     assert auto_order() == ("direct", "pydicom", "sitk", "fake-shift", "vtk")
 
@@ -77,12 +80,12 @@ def test_registering_a_name_again_replaces_its_spec_in_place_or_moves_it(
     assert select(series) == (get_spec("pydicom"), [("direct", "refused in test")])
     register(get_spec("vtk"), auto_position=0)
     assert auto_order() == ("vtk", "direct", "pydicom", "sitk")
-    assert len(backend_specs()) == 4
+    assert len(backend_specs()) == 5
 
 
 def test_the_fixture_puts_the_registry_back() -> None:
     """Runs after the tests above (file order): nothing they registered or moved is left."""
-    assert [spec.name for spec in backend_specs()] == BUILT_IN
+    assert [spec.name for spec in backend_specs()] == EVERY
     assert auto_order() == tuple(BUILT_IN)
     assert get_spec("direct") is direct.SPEC
 
@@ -93,7 +96,7 @@ def test_an_unknown_backend_is_an_unknown_backend_error_listing_the_known(
     with pytest.raises(dicomio.UnknownBackendError) as raised:
         get_spec("itk")
     assert str(raised.value) == ("unknown backend 'itk'; choose one of auto, direct, pydicom, "
-                                 "sitk, vtk, fake-fail")
+                                 "sitk, vtk, dcm2niix, fake-fail")
     assert isinstance(raised.value, dicomio.DicomIOError)
     assert isinstance(raised.value, ValueError)
     with pytest.raises(dicomio.UnknownBackendError, match="unknown backend 'itk'"):
@@ -108,13 +111,14 @@ def test_loading_with_an_unknown_backend_names_the_known_ones(make_series) -> No
 
 def test_each_backend_module_holds_its_spec() -> None:
     assert backend_specs() == (direct.SPEC, pydicom_backend.SPEC, sitk_backend.SPEC,
-                               vtk_backend.SPEC)
+                               vtk_backend.SPEC, dcm2niix_backend.SPEC)
     assert [spec.module for spec in backend_specs()] == [
         "dicomio.backends.direct", "dicomio.backends.pydicom_backend",
-        "dicomio.backends.sitk_backend", "dicomio.backends.vtk_backend"]
+        "dicomio.backends.sitk_backend", "dicomio.backends.vtk_backend",
+        "dicomio.backends.dcm2niix_backend"]
 
 
-@pytest.mark.parametrize("name", BUILT_IN)
+@pytest.mark.parametrize("name", EVERY)
 def test_built_in_specs_pickle(name: str) -> None:
     """compare sends a spec to its worker process when it pickles: a spec of module-level
     functions arrives equal."""
