@@ -1,348 +1,298 @@
-"""Mutation fuzzing of ``load_volume``: damaged copies of real and generated series.
+"""Fuzzing dicomio: mutated series through every entry point, judged by an independent oracle.
 
-The invariant: every input ends as a correct :class:`~dicomio.Volume` or a
-:class:`~dicomio.DicomIOError` subclass — never another exception, never a crash or a hang,
-never an all-zero or garbage volume presented as a result. "Garbage" is checked the only way it
-can be without the truth: the direct backend's volume must equal what the independent pydicom
-backend reads from the same damaged files. One kind of damage no decoder can see is counted
-apart (``undetected``): bytes changed inside the entropy-coded data of a compressed frame whose
-structure stays valid. Each decoder then returns its own guess; two decoders disagree, which is
-what ``dicomio validate --cross-check`` reports (BACKEND_MISMATCH).
+The invariant: every input ends as a correct result or a :class:`~dicomio.DicomIOError` (a
+finding, in a validation report) — never another exception, a crash, a hang, memory beyond a
+budget, an all-zero volume from non-zero data, a volume that differs from what pydicom reads, or
+a report that leaves files out.
 
-Each input is loaded in a persistent worker process, so a segfault in a decoder is a counted
-outcome (``crash``) and a hang is killed after a timeout (``hang``).
+Each input is written to a scratch folder and read in a worker process forked for it, under a
+memory cap (``RLIMIT_AS``: the worker's size plus ``memory`` bytes) and a timeout: a segfault is
+a counted ``crash``, a timeout a ``hang``, a ``MemoryError`` ``over budget``. A volume it returns
+is judged in a second process by the oracle (:mod:`tests.support.fuzz_expect`, pydicom's own
+reading). The pieces: seeds (:mod:`~tests.support.fuzz_seeds`), mutations of bytes and elements
+(:mod:`~tests.support.fuzz_mutations`), of whole series (:mod:`~tests.support.fuzz_series`),
+bombs (:mod:`~tests.support.fuzz_bombs`), the worker processes
+(:mod:`~tests.support.fuzz_process`) and their steps (:mod:`~tests.support.fuzz_worker`), the
+verdict (:mod:`~tests.support.fuzz_verdict`).
 
-Run a long campaign (figures go in docs/robustness.md)::
+Run a campaign (docs/robustness.md has the figures)::
 
-    python -m tools.fuzz_campaign --inputs 20000 --seed 1
+    python -m tools.fuzz_campaign --inputs 20000 --seed 1 --workers 1
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import random
+import json
+import os
 import shutil
-import struct
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from tests.support.fuzz_inputs import FuzzInput, make_input
+from tests.support.fuzz_process import Child, steps_of, wait
+from tests.support.fuzz_seeds import Seed
+from tests.support.fuzz_worker import Options, run_steps
 
-Files = dict[str, bytes]
-
-# Tags worth damaging: geometry, pixel format, rescale, pixel data.
-_TARGET_TAGS = [
-    (0x0020, 0x0032), (0x0020, 0x0037), (0x0028, 0x0030), (0x0028, 0x0010), (0x0028, 0x0011),
-    (0x0028, 0x0100), (0x0028, 0x0101), (0x0028, 0x0102), (0x0028, 0x0103), (0x0028, 0x0002),
-    (0x0028, 0x0004), (0x0028, 0x0008), (0x0028, 0x1052), (0x0028, 0x1053), (0x0002, 0x0010),
-    (0x0020, 0x000E), (0x0008, 0x0018), (0x7FE0, 0x0010),
-]
-_FUNNY_TEXT = [b"nan", b"inf", b"-inf", b"1e308", b"0", b"-1", b"", b"\\", b"1\\2\\3\\4\\5\\6\\7",
-               b"abc", b"1.2.840.10008.1.2.4.102", b"9" * 16, b"\x00\x00", b"-0"]
-
-
-# --- mutations ---------------------------------------------------------------------------------
-
-def _tag_offsets(data: bytes, group: int, element: int) -> list[int]:
-    needle = struct.pack("<HH", group, element)
-    found, start = [], 0
-    while (at := data.find(needle, start)) >= 0:
-        found.append(at)
-        start = at + 1
-    return found
-
-
-def bit_flips(data: bytes, rng: random.Random) -> bytes:
-    buffer = bytearray(data)
-    for _ in range(rng.choice([1, 1, 2, 4, 16])):
-        at = rng.randrange(len(buffer))
-        buffer[at] ^= 1 << rng.randrange(8)
-    return bytes(buffer)
-
-
-def truncate(data: bytes, rng: random.Random) -> bytes:
-    return data[: rng.randrange(len(data))]
-
-
-def overwrite(data: bytes, rng: random.Random) -> bytes:
-    buffer = bytearray(data)
-    at = rng.randrange(len(buffer))
-    size = rng.choice([1, 4, 16, 256, 4096])
-    buffer[at:at + size] = bytes(rng.getrandbits(8) for _ in range(min(size, len(buffer) - at)))
-    return bytes(buffer)
-
-
-def tag_value(data: bytes, rng: random.Random) -> bytes:
-    """Rewrite the value of a geometry/pixel-format tag (explicit VR short form)."""
-    group, element = rng.choice(_TARGET_TAGS)
-    offsets = _tag_offsets(data, group, element)
-    if not offsets:
-        return bit_flips(data, rng)
-    at = rng.choice(offsets)
-    vr = data[at + 4:at + 6]
-    if vr.isalpha() and vr not in (b"OB", b"OW", b"SQ", b"UN", b"UT"):
-        length = struct.unpack_from("<H", data, at + 6)[0]
-        value = rng.choice(_FUNNY_TEXT) if vr in (b"DS", b"IS", b"UI", b"CS") else \
-            struct.pack("<H", rng.choice([0, 1, 7, 8, 12, 16, 17, 32, 64, 255, 65535]))
-        value += b" " * (len(value) % 2)
-        return (data[:at + 6] + struct.pack("<H", len(value)) + value
-                + data[at + 8 + length:])
-    return length_field(data, rng, at)
-
-
-def length_field(data: bytes, rng: random.Random, at: int | None = None) -> bytes:
-    """Forge a length field: huge, zero, odd or off by a little."""
-    if at is None:
-        group, element = rng.choice(_TARGET_TAGS)
-        offsets = _tag_offsets(data, group, element)
-        if not offsets:
-            return truncate(data, rng)
-        at = rng.choice(offsets)
-    buffer = bytearray(data)
-    vr = bytes(buffer[at + 4:at + 6])
-    if vr in (b"OB", b"OW", b"SQ", b"UN", b"UT"):
-        value = rng.choice([0xFFFFFFF0, 0x7FFFFFFF, 0, 1, 3, 0xFFFFFFFF, 1 << 30])
-        struct.pack_into("<L", buffer, at + 8, value)
-    else:
-        struct.pack_into("<H", buffer, at + 6, rng.choice([0xFFFF, 0, 1, 0xFFFE, 255]))
-    return bytes(buffer)
-
-
-def fragment(data: bytes, rng: random.Random) -> bytes:
-    """Damage encapsulated pixel data: fragment lengths, offset table, codestream bytes."""
-    items = _tag_offsets(data, 0xFFFE, 0xE000)
-    if not items:
-        return overwrite(data, rng)
-    at = rng.choice(items)
-    buffer = bytearray(data)
-    choice = rng.randrange(3)
-    if choice == 0:
-        length = rng.choice([0, 2, 0xFFFFFFF0, rng.randrange(1 << 20)])
-        struct.pack_into("<L", buffer, at + 4, length)
-    elif choice == 1:
-        start = at + 8 + rng.randrange(64)
-        buffer[start:start + 32] = bytes(rng.getrandbits(8) for _ in range(32))
-    else:
-        return data[:at + 8 + rng.randrange(256)]
-    return bytes(buffer)
-
-
-MUTATORS: dict[str, Callable[..., bytes]] = {
-    "bit_flips": bit_flips, "truncate": truncate, "overwrite": overwrite,
-    "tag_value": tag_value, "length_field": length_field, "fragment": fragment,
-}
-
-
-def mutate(files: Files, rng: random.Random) -> tuple[Files, str]:
-    """Damage one or two files of a series; return the new files and what was done."""
-    damaged = dict(files)
-    done = []
-    for name in rng.sample(sorted(files), k=min(len(files), rng.choice([1, 1, 1, 2]))):
-        kind = rng.choice(list(MUTATORS))
-        damaged[name] = MUTATORS[kind](files[name], rng) if files[name] else files[name]
-        done.append(kind)
-    return damaged, "+".join(done)
-
-
-# --- seeds -------------------------------------------------------------------------------------
-
-def generated_seeds(folder: Path) -> dict[str, Files]:
-    """Small generated series in several syntaxes (needs the test extra's encoders)."""
-    from dicomio.testing import synthetic as s
-
-    seeds = {}
-    base = s.SeriesSpec(shape=(4, 12, 16))
-    for name, spec in {
-        "explicit": base, "implicit": base.with_(transfer_syntax=s.IMPLICIT_LE),
-        "big-endian": base.with_(transfer_syntax=s.EXPLICIT_BE),
-        "signed-rescaled": base.with_(signed=True, rescale_slope=0.5),
-        "rle": base.with_(transfer_syntax=s.RLE),
-        "jpeg-lossless": base.with_(transfer_syntax=s.JPEG_LOSSLESS_SV1),
-        "jpeg-ls": base.with_(transfer_syntax=s.JPEG_LS),
-        "j2k": base.with_(transfer_syntax=s.J2K_LOSSLESS),
-        "jpeg-baseline": base.with_(transfer_syntax=s.JPEG_BASELINE, bits_allocated=8,
-                                    bits_stored=8, rescale_intercept=0),
-        "rgb": base.with_(samples_per_pixel=3),
-    }.items():
-        written = s.write_series(folder / name, spec)
-        seeds[name] = {p.name: p.read_bytes() for p in written.files}
-    return seeds
-
-
-def corpus_seeds(corpus: Path) -> dict[str, Files]:
-    """Small real series and single files from the corpus (where it is present)."""
-    wanted = {
-        "siemens-anatomical": "dicom2nifti/data/siemens/anatomical/001",
-        "hitachi": "dicom2nifti/data/hitachi/anatomical/001",
-        "generic-jpegls": "dicom2nifti/data/generic/compressed_jpegls/001",
-        "generic-rle": "dicom2nifti/data/generic/compressed_rle/001",
-        "emri-j2k": "pydicom_data/data/emri_small_jpeg_2k_lossless.dcm",
-        "mr-small-be": "pydicom_testfiles/test_files/MR_small_bigendian.dcm",
-    }
-    seeds = {}
-    for name, relative in wanted.items():
-        path = corpus / relative
-        if path.is_dir():
-            seeds[name] = {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file()}
-        elif path.is_file():
-            seeds[name] = {path.name: path.read_bytes()}
-    return seeds
-
-
-# --- the worker --------------------------------------------------------------------------------
-
-def _load(folder: str) -> tuple[str, str]:
-    """Load a folder with the direct and pydicom backends; classify the outcome."""
-    import dicomio
-    from dicomio.dicom.transfer_syntax import lookup
-
-    try:
-        volume = dicomio.load_volume(folder, backend="direct", irregular="accept")
-    except dicomio.DicomIOError as exc:
-        return "error", type(exc).__name__
-    except Exception as exc:  # the invariant's violation
-        return "foreign", f"{type(exc).__name__}: {exc}"[:300]
-    if not volume.array.any() and not any("every voxel is zero" in w
-                                          for w in volume.provenance.warnings):
-        return "zero-volume", "all-zero volume without a warning"
-    if volume.array.dtype.kind == "f" and not np.isfinite(volume.array).all():
-        return "garbage", "non-finite values"
-    try:
-        reference = dicomio.load_volume(folder, backend="pydicom", irregular="accept")
-    except dicomio.DicomIOError as exc:
-        return "volume", f"pydicom refuses ({type(exc).__name__})"
-    except Exception:
-        return "volume", "pydicom raises a foreign exception"
-    same = (reference.array.shape == volume.array.shape
-            and np.array_equal(reference.array, volume.array)
-            and np.allclose(reference.affine, volume.affine))
-    if same:
-        return "volume", "agrees with pydicom"
-    if all(lookup(uid).native for uid in volume.provenance.transfer_syntaxes):
-        return "garbage", "differs from pydicom"
-    # Damage inside entropy-coded data that leaves every structure intact: each decoder
-    # "succeeds" with its own guess, and no reader can tell without a second decoder.
-    return "undetected", "decoders disagree on damaged entropy-coded data"
-
-
-def _serve(connection: Connection) -> None:
-    while True:
-        try:
-            folder = connection.recv()
-        except EOFError:
-            return
-        connection.send(_load(folder))
+#: The outcomes that break the invariant, worst first.
+FAILURES = ("crash", "hang", "over budget", "foreign exception", "silent zero",
+            "wrong-but-plausible", "report incomplete", "fuzzer error")
+OUTCOMES = ("ok", "refused", *FAILURES)
+GIB = 1 << 30
 
 
 @dataclass
-class _Worker:
-    process: Any
-    connection: Connection
+class Result:
+    """What happened to one input: each step's outcome (a dict with ``outcome`` and
+    ``detail``), and where it was kept."""
 
-    @classmethod
-    def start(cls) -> _Worker:
-        parent, child = mp.Pipe()
-        process = mp.get_context("fork").Process(target=_serve, args=(child,), daemon=True)
-        process.start()
-        child.close()
-        return cls(process, parent)
+    input: FuzzInput
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kept: Path | None = None
 
-    def stop(self) -> None:
-        self.process.kill()
-        self.process.join()
+    @property
+    def outcome(self) -> str:
+        found = [s["outcome"] for s in self.steps.values()]
+        return next((f for f in FAILURES if f in found),
+                    "ok" if "ok" in found else "refused")
+
+    @property
+    def failures(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(n, s) for n, s in self.steps.items() if s["outcome"] in FAILURES]
 
 
 @dataclass
 class Campaign:
-    """Counts by outcome, and examples of every violation."""
+    """Counts by outcome (inputs, and steps), details, and every failing input."""
 
-    outcomes: Counter[str] = field(default_factory=Counter)
-    details: Counter[str] = field(default_factory=Counter)
-    violations: list[tuple[str, str, str, str]] = field(default_factory=list)
     inputs: int = 0
     seconds: float = 0.0
-
-    VIOLATIONS = ("foreign", "crash", "hang", "zero-volume", "garbage")
+    outcomes: Counter[str] = field(default_factory=Counter)
+    steps: Counter[tuple[str, str]] = field(default_factory=Counter)
+    details: Counter[str] = field(default_factory=Counter)
+    failed: list[Result] = field(default_factory=list)
+    peak_mib: float = 0.0
+    slowest: list[tuple[float, int, str]] = field(default_factory=list)
+    mutations: Counter[tuple[str, str]] = field(default_factory=Counter)
+    costs: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def violated(self) -> bool:
-        return any(self.outcomes[v] for v in self.VIOLATIONS)
+        return any(self.outcomes[f] for f in FAILURES)
+
+    @classmethod
+    def merge(cls, parts: Sequence[Campaign]) -> Campaign:
+        """One campaign from the parts that worker processes ran."""
+        whole = cls()
+        for part in parts:
+            whole.inputs += part.inputs
+            whole.outcomes += part.outcomes
+            whole.steps += part.steps
+            whole.details += part.details
+            whole.failed += part.failed
+            whole.peak_mib = max(whole.peak_mib, part.peak_mib)
+            whole.slowest = sorted(whole.slowest + part.slowest, reverse=True)[:5]
+            whole.mutations += part.mutations
+            for kind, (seconds, mib) in part.costs.items():
+                old = whole.costs.get(kind, (0.0, 0.0))
+                whole.costs[kind] = (max(old[0], seconds), max(old[1], mib))
+            whole.seconds = max(whole.seconds, part.seconds)
+        whole.failed.sort(key=lambda r: r.input.index)
+        return whole
+
+    def add(self, result: Result) -> None:
+        self.inputs += 1
+        self.outcomes[result.outcome] += 1
+        spent = 0.0
+        for name, step in result.steps.items():
+            self.steps[(name, step["outcome"])] += 1
+            self.details[f"{name}: {step['outcome']}: {step.get('detail', '')}"[:160]] += 1
+            self.peak_mib = max(self.peak_mib, float(step.get("peak_mib") or 0))
+            spent += float(step.get("seconds") or 0)
+        self.slowest = sorted([*self.slowest, (spent, result.input.index,
+                                               result.input.description)], reverse=True)[:5]
+        peak = max((float(s.get("peak_mib") or 0) for s in result.steps.values()), default=0.0)
+        volume = any(result.steps.get(n, {}).get("outcome") == "ok"
+                     for n in ("load_volume", "load_4d"))
+        for kind in {m.split("(")[0].strip() for m in result.input.mutations} or {"none"}:
+            self.mutations[(kind, result.outcome if result.failures else
+                            "volume" if volume else "refused")] += 1
+            seconds, mib = self.costs.get(kind, (0.0, 0.0))
+            self.costs[kind] = (max(seconds, spent), max(mib, peak))
+        if result.failures:
+            self.failed.append(result)
 
 
-def _inputs(seeds: dict[str, Files], count: int, seed: int) -> Iterator[tuple[str, str, Files]]:
-    rng = random.Random(seed)
-    names = sorted(seeds)
-    for _ in range(count):
-        name = rng.choice(names)
-        damaged, how = mutate(seeds[name], rng)
-        yield name, how, damaged
+def _oracle_job(folder: Path, results: Path, options: Options) -> Callable[..., None]:
+    def job(emit: Callable[[dict[str, Any]], None]) -> None:
+        import numpy as np
+
+        from tests.support.fuzz_expect import expect
+        from tests.support.fuzz_verdict import judge
+
+        expectation = expect(folder, options.irregular)
+        for name in ("load_volume", "load_4d"):
+            array_file = results / f"{name}.npy"
+            if array_file.exists():
+                array = np.load(array_file, allow_pickle=False)
+                affine = np.load(results / f"{name}.affine.npy", allow_pickle=False)
+                outcome, detail = judge(array, affine, expectation, four_d=name == "load_4d")
+                emit({"step": name, "outcome": outcome, "detail": detail})
+    return job
 
 
-def run(seeds: dict[str, Files], count: int, *, seed: int = 0, timeout: float = 20.0,
-        workers: int = 2, keep: Path | None = None) -> Campaign:
-    """Run ``count`` damaged inputs through ``load_volume``; return what happened."""
+def run_one(fuzz: FuzzInput, work: Path, *, timeout: float = 20.0, memory: int = 2 * GIB,
+            oracle_timeout: float = 120.0) -> Result:
+    """Read one input in a worker process, then judge its volumes in another."""
+    folder, results = work / "input", work / "results"
+    fuzz.write(folder)
+    results.mkdir(parents=True, exist_ok=True)
+    child = Child.fork(lambda emit: run_steps(folder, results, fuzz.options, emit),
+                        work / "worker.log", memory)
+    finished = wait(child, timeout)
+    result = Result(fuzz, steps_of(child, finished, timeout, memory))
+    volumes = [n for n in ("load_volume", "load_4d")
+               if result.steps.get(n, {}).get("outcome") == "ok"]
+    if not volumes:
+        return result
+    oracle = Child.fork(_oracle_job(folder, results, fuzz.options), work / "oracle.log",
+                         4 * GIB)
+    judged = wait(oracle, oracle_timeout)
+    verdicts = {line["step"]: line for line in oracle.lines}
+    for name in volumes:
+        verdict = verdicts.get(name)
+        step = result.steps[name]
+        if verdict is None:
+            step["detail"] = "unjudged: the oracle " + ("failed" if judged else "timed out")
+        elif verdict["outcome"] == "unjudged":
+            step["detail"] = f"unjudged: {verdict['detail']}"
+        elif verdict["outcome"] == "ok":
+            step["detail"] = f"equal to pydicom's ({verdict['detail']})"
+        else:
+            step["outcome"], step["detail"] = verdict["outcome"], verdict["detail"]
+    return result
+
+
+# --- campaigns ---------------------------------------------------------------------------------
+
+#: Imported once before the first fork, so that no worker pays for them (importing starts no
+#: thread: the campaign process stays single-threaded, as forking needs).
+WARM = ("dicomio", "dicomio.cli", "dicomio.cli.archive", "dicomio.validate", "dicomio.archive",
+        "dicomio.backends.direct", "dicomio.backends.pydicom_backend", "dicomio.read",
+        "typer.testing", "typer._adapters", "click", "pydantic", "numpy.ma", "zoneinfo",
+        "pydicom.pixels", "imagecodecs", "numpy", "nibabel.nicom.csareader",
+        "tests.support.fuzz_expect", "tests.support.fuzz_verdict", "tests.support.fuzz_mosaic")
+
+
+def prepare() -> None:
+    """Import what every worker needs (a module that is absent is simply not imported)."""
+    import contextlib
+    import importlib
+    import io
+    import warnings
+
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        for name in WARM:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
+        with contextlib.suppress(ImportError):
+            import typer.main
+
+            from dicomio.cli import app
+
+            typer.main.get_command(app)  # builds the click command (pydantic, click...)
+
+
+def inputs(seeds: Sequence[Seed], count: int, campaign: int, **options: Any
+           ) -> Iterator[FuzzInput]:
+    for index in range(count):
+        yield make_input(seeds, index, campaign, **options)
+
+
+def run(seeds: Sequence[Seed], count: int, *, seed: int = 0, timeout: float = 20.0,
+        memory: int = 2 * GIB, keep: Path | None = None, process_cli: float = 0.0,
+        backend: str = "auto", mutate: bool = True,
+        progress: Callable[[Campaign], None] | None = None) -> Campaign:
+    """Run ``count`` inputs, one worker process at a time; keep the failing ones in ``keep``.
+
+    Parameters
+    ----------
+    seed
+        The campaign's seed: input ``i`` depends only on it and ``i``.
+    timeout, memory
+        Seconds and bytes (beyond the worker's own size) each input may cost.
+    process_cli
+        Share of inputs whose command line runs as a real ``dicomio`` process.
+    backend
+        Passed to ``load_volume``/``load_4d`` (a test registers a wrong one here).
+    mutate
+        False reads the seeds unchanged (every volume must then agree with the oracle).
+    """
+    prepare()
     campaign = Campaign()
     started = time.perf_counter()
-    scratch = Path(tempfile.mkdtemp(prefix="dicomio-fuzz-"))
-    pool = [_Worker.start() for _ in range(workers)]
-    busy: dict[int, tuple[str, str, Path, float]] = {}
-    pending = _inputs(seeds, count, seed)
-    try:
-        index = 0
-        while True:
-            for slot, worker in enumerate(pool):
-                if slot in busy:
-                    continue
-                item = next(pending, None)
-                if item is None:
-                    continue
-                name, how, files = item
-                folder = scratch / f"{index:06d}"
-                index += 1
-                folder.mkdir()
-                for file_name, data in files.items():
-                    (folder / file_name).write_bytes(data)
-                worker.connection.send(str(folder))
-                busy[slot] = (name, how, folder, time.perf_counter())
-            if not busy:
-                break
-            for slot in list(busy):
-                worker = pool[slot]
-                name, how, folder, sent = busy[slot]
-                outcome: tuple[str, str] | None = None
-                if worker.connection.poll(0.005):
-                    try:
-                        outcome = worker.connection.recv()
-                    except EOFError:
-                        outcome = ("crash", f"worker died (exit code {worker.process.exitcode})")
-                elif not worker.process.is_alive():
-                    outcome = ("crash", f"worker died (exit code {worker.process.exitcode})")
-                elif time.perf_counter() - sent > timeout:
-                    outcome = ("hang", f"no answer in {timeout:g} s")
-                if outcome is None:
-                    continue
-                if outcome[0] in ("crash", "hang"):
-                    worker.stop()
-                    pool[slot] = _Worker.start()
-                kind, detail = outcome
-                campaign.inputs += 1
-                campaign.outcomes[kind] += 1
-                campaign.details[f"{kind}: {detail.split(':')[0]}"] += 1
-                if kind in Campaign.VIOLATIONS:
-                    campaign.violations.append((name, how, kind, detail))
-                    if keep is not None:
-                        shutil.copytree(folder, keep / folder.name, dirs_exist_ok=True)
-                shutil.rmtree(folder, ignore_errors=True)
-                del busy[slot]
-    finally:
-        for worker in pool:
-            worker.stop()
-        shutil.rmtree(scratch, ignore_errors=True)
+    for fuzz in inputs(seeds, count, seed, process_cli=process_cli, backend=backend,
+                       mutate=mutate):
+        campaign.add(run_input(fuzz, timeout=timeout, memory=memory, keep=keep))
+        if progress is not None:
+            progress(campaign)
     campaign.seconds = time.perf_counter() - started
     return campaign
+
+
+def run_input(fuzz: FuzzInput, *, timeout: float = 20.0, memory: int = 2 * GIB,
+              keep: Path | None = None) -> Result:
+    """:func:`run_one` in a scratch folder of its own; a failing input is kept in ``keep``."""
+    work = Path(tempfile.mkdtemp(prefix="dicomio-fuzz-"))
+    try:
+        result = run_one(fuzz, work, timeout=timeout, memory=memory)
+        if result.failures and keep is not None:
+            result.kept = _keep(result, work, keep)
+        return result
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _keep(result: Result, work: Path, keep: Path) -> Path:
+    """Keep a failing input (files, options, outcomes and logs) for replay."""
+    name, step = result.failures[0]
+    slug = "".join(c if c.isalnum() else "-" for c in f"{step['outcome']}-{name}")
+    target = keep / f"{result.input.index:06d}-{slug}"
+    shutil.rmtree(target, ignore_errors=True)
+    result.input.write(target / "input")
+    for log in ("worker.log", "oracle.log"):
+        if (work / log).exists():
+            shutil.copy(work / log, target / log)
+    described = result.input.describe() | {"steps": result.steps}
+    (target / "input.json").write_text(json.dumps(described, indent=1, default=str))
+    return target
+
+
+def replay(kept: Path, *, timeout: float = 20.0, memory: int = 2 * GIB) -> Result:
+    """Run a kept input again (its files and options as they were kept)."""
+    described = json.loads((kept / "input.json").read_text())
+    files: dict[str, bytes | str] = {}
+    folder = kept / "input"
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if path.is_symlink():
+            files[name] = f"symlink:{os.readlink(path)}"
+        elif path.is_fifo():
+            files[name] = "fifo"
+        elif path.is_file():
+            files[name] = path.read_bytes()
+    outside = kept / "outside"
+    fuzz = FuzzInput(described["index"], described["seed"], files,
+                     Options.from_dict(described["options"]), described["mutations"],
+                     outside.read_bytes() if outside.is_file() else b"")
+    work = Path(tempfile.mkdtemp(prefix="dicomio-replay-"))
+    try:
+        return run_one(fuzz, work, timeout=timeout, memory=memory)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
