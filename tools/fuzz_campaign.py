@@ -104,10 +104,10 @@ def print_report(campaign: Campaign, seeds: list[Seed], args: argparse.Namespace
     print("\nmutations (an input may have several): inputs giving a volume, a refusal, a "
           "failure; the most seconds and MiB one cost")
     for kind in sorted(campaign.costs):
-        counts = {o: campaign.mutations[(kind, o)] for o in ("volume", "refused")}
+        tally = {o: campaign.mutations[(kind, o)] for o in ("volume", "refused")}
         failed = sum(campaign.mutations[(kind, f)] for f in FAILURES)
         seconds, mib = campaign.costs[kind]
-        print(f"  {kind:22} {counts['volume']:6} {counts['refused']:6} {failed:6}  "
+        print(f"  {kind:22} {tally['volume']:6} {tally['refused']:6} {failed:6}  "
               f"{seconds:6.1f} s {mib:7.0f} MiB")
     print(f"\npeak resident size of a worker: {campaign.peak_mib:.0f} MiB; slowest inputs:")
     for seconds, index, description in campaign.slowest:
@@ -118,9 +118,9 @@ def print_report(campaign: Campaign, seeds: list[Seed], args: argparse.Namespace
 def _print_failures(campaign: Campaign) -> None:
     classes: dict[tuple[str, str, str], list[Result]] = {}
     for result in campaign.failed:
-        for step, outcome in result.failures:
-            kind = outcome.get("detail", "").split(" (")[0].split(":")[0][:60]
-            classes.setdefault((outcome["outcome"], step, kind), []).append(result)
+        for step, found in result.failures:
+            kind = found.get("detail", "").split(" (")[0].split(":")[0][:60]
+            classes.setdefault((found["outcome"], step, kind), []).append(result)
     print(f"\n{len(campaign.failed)} failing inputs in {len(classes)} classes"
           + (":" if classes else "."))
     for (outcome, step, kind), results in sorted(classes.items(), key=lambda c: -len(c[1])):

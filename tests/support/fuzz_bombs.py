@@ -113,7 +113,7 @@ def frame_bomb(data: bytes, rng: random.Random) -> bytes:
     count = rng.choice([10_000, 1_000_000, 4_000_000])
     try:
         dataset = pydicom.dcmread(DicomBytesIO(data), force=True)
-        dataset.file_meta.TransferSyntaxUID = EXPLICIT_LE
+        dataset.file_meta.TransferSyntaxUID = pydicom.uid.UID(EXPLICIT_LE)
         dataset.Rows = dataset.Columns = 1
         dataset.NumberOfFrames = count
         dataset.SamplesPerPixel = 1

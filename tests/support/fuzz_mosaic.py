@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.support.fuzz_oracle import Plane, Unsure
+from tests.support.fuzz_oracle import FAILED, Plane, Unsure
 
 MAX_TILES = 4096
 
@@ -55,7 +55,7 @@ def _csa(dataset: Any) -> tuple[int | None, np.ndarray | None]:
         csa = csareader.read(raw)
         count = csareader.get_n_mosaic(csa)
         normal = csareader.get_slice_normal(csa)
-    except Exception as exc:
+    except FAILED as exc:
         raise Unsure(f"CSA header nibabel cannot read: {type(exc).__name__}") from exc
     vector = None
     if normal is not None:
@@ -71,7 +71,7 @@ def mosaic_tiles(dataset: Any, mosaic: Plane) -> list[Plane]:
         private = dataset.private_block(0x0019, "SIEMENS MR HEADER")[0x0A].value
     except KeyError:
         private = None
-    except Exception as exc:
+    except FAILED as exc:
         raise Unsure(f"private mosaic count pydicom cannot read: {type(exc).__name__}") from exc
     count = _count(private)
     csa_count, csa_normal = _csa(dataset)

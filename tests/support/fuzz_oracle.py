@@ -31,6 +31,11 @@ KILOMETRE = 1e6
 MAX_IMAGES = 20_000
 
 
+#: What a library may raise on damaged data: any exception, and the ``PanicException`` of a
+#: Rust decoder (pylibjpeg-rle), which is not an ``Exception``.
+FAILED = (Exception, BaseException)
+
+
 class Unsure(Exception):
     """The oracle cannot say what a correct result is (the reason is the message)."""
 
@@ -181,7 +186,7 @@ def read_planes(path: Path, name: str) -> list[Plane] | None:
         dataset = pydicom.dcmread(path)
     except pydicom.errors.InvalidDicomError:
         dataset = None
-    except Exception as exc:
+    except FAILED as exc:
         raise Unsure(f"pydicom cannot read {name}: {type(exc).__name__}: {exc}"[:300]) from exc
     if dataset is None or not any(
             k in dataset for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
@@ -197,7 +202,7 @@ def read_planes(path: Path, name: str) -> list[Plane] | None:
         return [replace(p, path=path) for p in _place(dataset, name, values, frames, dtype)]
     except Unsure:
         raise
-    except Exception as exc:
+    except FAILED as exc:
         raise Unsure(f"pydicom cannot decode {name}: {type(exc).__name__}: {exc}"[:300]) from exc
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from tests.support.fuzz_oracle import Expectation, Plane, stored_values
+from tests.support.fuzz_oracle import FAILED, Expectation, Plane, stored_values
 
 Verdict = tuple[str, str]
 OK, SILENT_ZERO, WRONG, UNJUDGED = "ok", "silent zero", "wrong-but-plausible", "unjudged"
@@ -36,7 +36,7 @@ class _Alternatives:
             return []
         try:
             plugins = get_decoder(plane.syntax).available_plugins
-        except Exception:
+        except FAILED:
             return []
         found = []
         for plugin in plugins:
@@ -47,7 +47,7 @@ class _Alternatives:
                     frames = int(dataset.get("NumberOfFrames") or 1)
                     array = pixel_array(plane.path, decoding_plugin=plugin)
                     self.cache[key] = stored_values(dataset, array, frames)
-                except Exception:
+                except FAILED:
                     self.cache[key] = None
             decoded = self.cache[key]
             if decoded is None or plane.frame >= len(decoded):

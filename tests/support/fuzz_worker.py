@@ -214,15 +214,16 @@ def run_steps(folder: Path, results: Path, options: Options, emit: Callable[[dic
     import dicomio
 
     paths = _paths(folder, options)
+    irregular: Any = options.irregular
     base = peak_mib()
     steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
         ("load_volume", lambda: _volume_step(lambda: dicomio.load_volume(
-            paths, options.backend, rescale=False, irregular=options.irregular, workers=1),
+            paths, options.backend, rescale=False, irregular=irregular, workers=1),
             results, "load_volume")),
     ]
     if options.four_d:
         steps.append(("load_4d", lambda: _volume_step(lambda: dicomio.load_4d(
-            paths, options.backend, rescale=False, irregular=options.irregular, workers=1),
+            paths, options.backend, rescale=False, irregular=irregular, workers=1),
             results, "load_4d")))
     steps.append(("list_series", lambda: {
         "outcome": "ok", "detail": f"{len(dicomio.list_series(paths, workers=1))} series"}))

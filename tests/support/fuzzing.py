@@ -162,10 +162,14 @@ def run_one(fuzz: FuzzInput, work: Path, *, timeout: float = 20.0, memory: int =
     oracle = Child.fork(_oracle_job(folder, results, fuzz.options), work / "oracle.log",
                          4 * GIB)
     judged = wait(oracle, oracle_timeout)
-    verdicts = {line["step"]: line for line in oracle.lines}
+    verdicts = {line["step"]: line for line in oracle.lines if "outcome" in line}
+    failed = next((line["traceback"] for line in oracle.lines if "traceback" in line), "")
     for name in volumes:
         verdict = verdicts.get(name)
         step = result.steps[name]
+        if verdict is None and failed and "MemoryError" not in failed:
+            result.steps["oracle"] = {"outcome": "fuzzer error", "detail": "the oracle failed",
+                                      "traceback": failed}
         if verdict is None:
             step["detail"] = "unjudged: the oracle " + ("failed" if judged else "timed out")
         elif verdict["outcome"] == "unjudged":
