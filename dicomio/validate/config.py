@@ -2,7 +2,11 @@
 
 Read from a TOML file given explicitly (``--config FILE``), or else found by searching upward
 from the validated paths (their common folder, then each parent) for the first folder holding
-either a ``dicomio.toml`` or a ``pyproject.toml`` with a ``[tool.dicomio]`` table. In
+either a ``dicomio.toml`` or a ``pyproject.toml`` with a ``[tool.dicomio]`` table. The search
+stops at the root of a project (a folder holding ``.git``, ``.hg`` or ``.svn``), at the home
+folder, and before any folder that every user may write into (such as ``/tmp``, where anyone
+could leave a file that changes the verdict); the file used is named in every report (text,
+JSON, JUnit). In
 ``dicomio.toml`` the tables sit at the top level (``[validate]``); in ``pyproject.toml`` under
 ``[tool.dicomio]`` (``[tool.dicomio.validate]``)::
 
@@ -21,12 +25,31 @@ either a ``dicomio.toml`` or a ``pyproject.toml`` with a ``[tool.dicomio]`` tabl
     MULTIPLE_SERIES = "error"    # "error", "warning", "info" or "off"
     THICKNESS_SPACING_MISMATCH = "off"
 
-Unknown keys are errors: a misspelt threshold must not be silently ignored.
+Unknown keys are errors: a misspelt threshold must not be silently ignored, nor a value out of
+its range (numbers must be finite: ``nan`` would pass every check). The ranges:
+
+==================== =========== ================================================================
+key                  range       why the bound
+==================== =========== ================================================================
+spacing-relative     0 to 0.5    a missing slice doubles a gap: a larger tolerance could hide it
+spacing-absolute     0 to 1 mm   the same, for thin slices
+duplicate            0 to 1 mm   slices further apart than this are not at one position
+tilt-fraction        0 to 10     a drift of ten pixels over the stack is tilt, whatever the series
+thickness-relative   0 to 10     a thickness ten times the spacing is no longer overlapping slices
+orientation          0 to 0.1    an error of 0.1 on the cosines is already a 6° skew
+timeout              above 0     seconds
+tolerance            0 or above  a voxel difference
+==================== =========== ================================================================
+
+A file larger than 1 MB, not UTF-8, nested too deeply, or not a regular file is refused
+(:class:`~dicomio.errors.ConfigError`, exit code 2 on the command line).
 """
 
 from __future__ import annotations
 
+import math
 import os
+import stat
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -45,6 +68,22 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 __all__ = ["ValidationConfig", "find_config", "load_config"]
 
 _OFF = "off"
+
+#: The largest configuration file read (bytes).
+_MAX_BYTES = 1 << 20
+
+#: (lowest, highest) of each threshold (see the module docstring).
+_RANGES: dict[str, tuple[float, float]] = {
+    "spacing_relative": (0.0, 0.5),
+    "spacing_absolute": (0.0, 1.0),
+    "duplicate": (0.0, 1.0),
+    "tilt_fraction": (0.0, 10.0),
+    "thickness_relative": (0.0, 10.0),
+    "orientation": (0.0, 0.1),
+}
+
+#: What marks the root of a project: the upward search stops there.
+_PROJECT_MARKERS = (".git", ".hg", ".svn")
 
 
 @dataclass(frozen=True)
@@ -121,10 +160,16 @@ def _check_severity(value: Any, where: str) -> str:
     return str(value)
 
 
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ConfigError(f"{where} must be a number >= 0, not {value!r}")
-    return float(value)
+def _number(value: Any, where: str, high: float = math.inf, positive: bool = False) -> float:
+    """``value`` as a float: a finite number >= 0 (> 0 when ``positive``), at most ``high``."""
+    bound = f" and <= {high:g}" if math.isfinite(high) else ""
+    low = "> 0" if positive else ">= 0"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{where} must be a number {low}{bound}, not {value!r}")
+    number = float(value)
+    if not math.isfinite(number) or number < 0 or number > high or (positive and number == 0):
+        raise ConfigError(f"{where} must be a finite number {low}{bound}, not {value!r}")
+    return number
 
 
 def _boolean(value: Any, where: str) -> bool:
@@ -154,7 +199,7 @@ def from_mapping(table: Mapping[str, Any], source: Path | None = None) -> Valida
         elif key in ("pixels", "cross_check"):
             changes[key] = _boolean(value, label)
         elif key in ("timeout", "tolerance"):
-            changes[key] = _number(value, label)
+            changes[key] = _number(value, label, positive=key == "timeout")
         elif key == "thresholds":
             changes["tolerances"] = _tolerances(value, label)
         elif key == "severity":
@@ -181,18 +226,42 @@ def _tolerances(table: Any, label: str) -> GeometryTolerances:
         if key not in known:
             raise ConfigError(f"{label}: unknown threshold {raw_key!r}; known: "
                               f"{', '.join(sorted(k.replace('_', '-') for k in known))}")
-        values[key] = _number(value, f"{label}.{raw_key}")
+        values[key] = _number(value, f"{label}.{raw_key}", _RANGES.get(key, (0, math.inf))[1])
     return GeometryTolerances(**values)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_bytes(path: Path) -> bytes:
+    """The content of a regular file of at most :data:`_MAX_BYTES` (never blocking on a pipe)."""
     try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", path=path) from None
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror or exc}", path=path) from None
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise ConfigError("not a regular file", path=path)
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            data = handle.read(_MAX_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", path=path) from None
+    finally:
+        os.close(descriptor)
+    if len(data) > _MAX_BYTES:
+        raise ConfigError(f"larger than {_MAX_BYTES // (1 << 20)} MB: not a configuration file",
+                          path=path)
+    return data
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    data = _read_bytes(path)
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not valid TOML: not UTF-8 text ({exc.reason} at byte {exc.start})",
+                          path=path) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path=path) from None
+    except RecursionError:
+        raise ConfigError("not valid TOML for dicomio: nested too deeply", path=path) from None
 
 
 def _dicomio_table(path: Path, document: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -233,7 +302,8 @@ def find_config(paths: Sequence[str | os.PathLike[str]]) -> Path | None:
 
     Searches their common folder and then each parent for ``dicomio.toml``, or a
     ``pyproject.toml`` holding ``[tool.dicomio]`` (one without it is passed over). In one
-    folder ``dicomio.toml`` wins.
+    folder ``dicomio.toml`` wins. The search ends at the root of a project (``.git``, ``.hg``,
+    ``.svn``) or the home folder, and before a folder every user may write into (``/tmp``).
 
     Raises
     ------
@@ -243,7 +313,7 @@ def find_config(paths: Sequence[str | os.PathLike[str]]) -> Path | None:
     resolved = [Path(p).resolve() for p in paths] or [Path.cwd()]
     folders = [p if p.is_dir() else p.parent for p in resolved]
     start = Path(os.path.commonpath([str(f) for f in folders]))
-    for folder in (start, *start.parents):
+    for folder in _search_folders(start):
         candidate = folder / "dicomio.toml"
         if candidate.is_file():
             return candidate
@@ -251,3 +321,23 @@ def find_config(paths: Sequence[str | os.PathLike[str]]) -> Path | None:
         if candidate.is_file() and _dicomio_table(candidate, _read_toml(candidate)) is not None:
             return candidate
     return None
+
+
+def _search_folders(start: Path) -> list[Path]:
+    """The folders :func:`find_config` looks in: ``start`` and its parents, up to the root of
+    a project or the home folder, stopping before one that every user may write into."""
+    try:
+        home: Path | None = Path.home().resolve()
+    except (RuntimeError, KeyError, OSError):  # no home folder known
+        home = None
+    found = []
+    for folder in (start, *start.parents):
+        try:
+            if folder.stat().st_mode & stat.S_IWOTH:
+                break
+        except OSError:
+            break
+        found.append(folder)
+        if folder == home or any((folder / marker).exists() for marker in _PROJECT_MARKERS):
+            break
+    return found
