@@ -33,6 +33,7 @@ def load_volume(
     workers: int | None = None,
     decoder: str | None = None,
     tolerances: GeometryTolerances = GeometryTolerances(),
+    follow_symlinks: bool = False,
 ) -> Volume:
     """Load one series as a :class:`Volume`.
 
@@ -67,6 +68,9 @@ def load_volume(
         Force a decoder: ``"imagecodecs"``, ``"pylibjpeg"``, ``"gdcm"``, ...
     tolerances
         Thresholds of the geometry checks.
+    follow_symlinks
+        Follow symbolic links leading out of the given folders (by default they are skipped,
+        as :func:`dicomio.discover` says).
 
     Returns
     -------
@@ -87,7 +91,8 @@ def load_volume(
     """
     with translated(_named(path), "loading a volume"):
         chosen, warnings = select_series(path, series, ignore_unreadable=ignore_unreadable,
-                                         tolerances=tolerances, workers=workers)
+                                         tolerances=tolerances, workers=workers,
+                                         follow_symlinks=follow_symlinks)
         layout = lay_out(chosen, tolerances)
         if layout.kind in ("4d", "repeated"):
             raise _repeated_positions_error(chosen, layout)
@@ -113,6 +118,7 @@ def load_4d(
     workers: int | None = None,
     decoder: str | None = None,
     tolerances: GeometryTolerances = GeometryTolerances(),
+    follow_symlinks: bool = False,
 ) -> Volume4D:
     """Load a series holding several volumes of the same slices as a :class:`Volume4D`.
 
@@ -141,7 +147,8 @@ def load_4d(
     """
     with translated(_named(path), "loading a 4-D volume"):
         chosen, warnings = select_series(path, series, ignore_unreadable=ignore_unreadable,
-                                         tolerances=tolerances, workers=workers)
+                                         tolerances=tolerances, workers=workers,
+                                         follow_symlinks=follow_symlinks)
         layout = lay_out(chosen, tolerances)
         if layout.kind == "repeated":
             raise RepeatedPositionsError(

@@ -3,7 +3,11 @@
 Each series is written under the output folder at the place its files have under the archive
 (the folder of its first file, relative to the common folder of the given paths), named after
 its SeriesNumber, description and UID: ``out/patient1/ct/3_Chest_1.2.840....nii.gz``. A
-SeriesInstanceUID split into stacks gives one file per stack (``..._stack1.nii.gz``).
+SeriesInstanceUID split into stacks gives one file per stack (``..._stack1.nii.gz``). Names are
+unique by construction: a SeriesInstanceUID that is not a valid UID (digits and dots) - whose
+name could otherwise be that of another UID once its other characters are replaced, as
+``1.2.3.9.`` would be ``1.2.3.9``'s - ends in ``_u`` and a hash of it, and its conversion says
+so in a note. Two series never write one file.
 
 A volume that may miss slices is never written: a series with files in a folder that also holds
 an unreadable file (a damaged or truncated DICOM file, possibly one of its slices) fails, naming
@@ -11,11 +15,17 @@ that file, unless ``ignore_unreadable``.
 
 The output folder must be empty (or ``force``): every task may then write its files whether
 or not they exist, and it does so atomically (:func:`dicomio.io.writers.write_volume`), so a task
-run again after its worker died writes the same file again, harmlessly.
+run again after its worker died writes the same file again, harmlessly. A new output folder is
+created exclusively, and a run holds a lock on it (``flock``) so that two runs never write into
+one folder at once. Nothing is written through a symbolic link inside the output folder (such a
+series fails, naming the link); a link at a file's own name is replaced, never followed. The
+partial files that a run killed outright left behind are removed before the next one writes.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
 import re
 import time
@@ -30,6 +40,7 @@ from dicomio.archive.plan import ArchivePlan, Progress, SeriesJob, SeriesTask, p
 from dicomio.archive.validation import read_job
 from dicomio.errors import UnreadableFilesError
 from dicomio.geometry.stack import GeometryTolerances
+from dicomio.io.atomic import is_partial_file, remove_stale_parts
 from dicomio.io.writers import EXTENSIONS, Format, check_writer, write_volume
 from dicomio.load import load_volume
 from dicomio.read import Irregular
@@ -41,20 +52,38 @@ from dicomio.validate.checks import internal_error, worker_died
 from dicomio.validate.findings import Finding
 
 __all__ = ["Conversion", "ConversionReport", "ConvertTask", "JobConversions", "convert_archive",
-           "convert_plan", "output_name", "prepare_output"]
+           "convert_plan", "output_name", "prepare_output", "release_output"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+# A valid UID: components of digits, separated by single dots.
+_UID = re.compile(r"[0-9]+(?:\.[0-9]+)*")
 
 
 def _safe(text: str) -> str:
     return _UNSAFE.sub("_", text).strip("._")
 
 
+def _uid_part(uid: str) -> tuple[str, str | None]:
+    """The UID as a name part, and the note explaining it when it is not the UID itself."""
+    if _UID.fullmatch(uid):
+        return uid, None
+    digest = hashlib.sha256(uid.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    part = "_".join(p for p in (_safe(uid), f"u{digest}") if p)
+    return part, (f"SeriesInstanceUID {uid!r} is not a valid UID: its file name ends in "
+                  f"u{digest} (a hash of it), so that no other series can have that name")
+
+
 def output_name(series: SeriesInfo, format: Format) -> str:
     """The file name of a series: ``<SeriesNumber>_<description>_<uid>[_stack<k>]<ending>``,
-    with characters other than letters, digits, ``.``, ``_`` and ``-`` replaced."""
+    with characters other than letters, digits, ``.``, ``_`` and ``-`` replaced.
+
+    A name ends with the UID itself (a valid UID has only digits and dots) or, for any other
+    SeriesInstanceUID, with ``u`` and a hash of it: two SeriesInstanceUIDs never share a name.
+    """
     parts = [] if series.number is None else [str(series.number)]
-    parts += [text for text in (_safe(series.description)[:48], _safe(series.uid)) if text]
+    parts += [text for text in (_safe(series.description)[:48], _uid_part(series.uid)[0])
+              if text]
     stack = f"_stack{series.stack}" if series.n_stacks > 1 else ""
     return "_".join(parts) + stack + EXTENSIONS[format]
 
@@ -71,6 +100,9 @@ class Conversion:
         The file written, relative to the output folder (None when failed).
     reason
         Why it failed (the error, naming the file), else None.
+    note
+        What the reader should know about the file name (a SeriesInstanceUID that is not a
+        valid UID is named by a hash), else None.
     shape, dtype
         Of the array written.
     """
@@ -83,10 +115,11 @@ class Conversion:
     dtype: str | None = None
     seconds: float = 0.0
     index: int | None = None
+    note: str | None = None
 
     def to_dict(self, reproducible: bool = False) -> dict[str, Any]:
         return {**self.series.describe(self.index), "status": self.status,
-                "output": self.output, "reason": self.reason,
+                "output": self.output, "reason": self.reason, "note": self.note,
                 "output_shape": None if self.shape is None else list(self.shape),
                 "dtype": self.dtype,
                 "seconds": None if reproducible else round(self.seconds, 3)}
@@ -141,21 +174,22 @@ class ConvertTask:
         """Read one series and write it; every failure is a ``failed`` conversion, and so is a
         series beside ``unreadable`` files (unless ``ignore_unreadable``)."""
         began = time.perf_counter()
+        note = None
         try:
             target = self.target(series)
+            note = _uid_part(series.uid)[1]
             if unreadable and not self.ignore_unreadable:
                 raise UnreadableFilesError(unreadable)
             volume = load_volume(series, self.backend, rescale=self.rescale,
                                  irregular=self.irregular, workers=self.decode_threads,
                                  tolerances=self.tolerances)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_volume(volume, target, format=self.format, overwrite=True)
+            write_volume(volume, target, format=self.format, overwrite=True, within=self.output)
         except Exception as exc:  # every failure of one series is reported, never a crash
             return Conversion(summarise(series), "failed", reason=f"{type(exc).__name__}: {exc}",
-                              seconds=time.perf_counter() - began)
+                              seconds=time.perf_counter() - began, note=note)
         return Conversion(summarise(series), "written", target.relative_to(self.output).as_posix(),
                           shape=tuple(volume.shape), dtype=str(volume.dtype),
-                          seconds=time.perf_counter() - began)
+                          seconds=time.perf_counter() - began, note=note)
 
     def __call__(self, job: SeriesJob) -> JobConversions:
         """Convert the series of ``job``; never raises (``KeyboardInterrupt`` and
@@ -237,20 +271,79 @@ def _base(roots: Sequence[Path]) -> Path:
     return Path(os.path.commonpath(folders))
 
 
-def prepare_output(output: Path, force: bool = False) -> None:
-    """Create the output folder; it must be empty unless ``force``.
+#: The output folders this process holds the lock of: path → open folder.
+_CLAIMED: dict[str, int] = {}
+
+
+def _claim(output: Path) -> None:
+    """Hold the lock of the output folder (until :func:`release_output` or the process ends).
 
     Raises
     ------
     FileExistsError
-        ``output`` is a file, or a folder that is not empty (without ``force``).
+        Another process (another ``dicomio convert``) holds it.
     """
-    if output.exists() and not output.is_dir():
-        raise FileExistsError(f"{output} is a file, not a folder")
-    if output.is_dir() and any(output.iterdir()) and not force:
+    key = os.path.realpath(output)
+    if key in _CLAIMED:
+        return
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock
+        return
+    descriptor = os.open(output, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(descriptor)
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise FileExistsError(f"{output} is being written into by another dicomio "
+                                  f"convert") from None
+        return  # a file system without locks: go on unlocked
+    _CLAIMED[key] = descriptor
+
+
+def release_output(output: str | os.PathLike[str]) -> None:
+    """Let go of the lock that :func:`prepare_output` took on ``output`` (if this process
+    holds it)."""
+    descriptor = _CLAIMED.pop(os.path.realpath(output), None)
+    if descriptor is not None:
+        os.close(descriptor)
+
+
+def _only_partial_files(folder: Path) -> bool:
+    """Whether ``folder`` holds no file but partial files of dicomio's (in any subfolder)."""
+    return all(is_partial_file(name) for _, _, names in os.walk(folder) for name in names)
+
+
+def prepare_output(output: Path, force: bool = False) -> None:
+    """Create the output folder, or check the existing one, and hold its lock.
+
+    A new folder is created exclusively (a folder another process created meanwhile is an
+    existing one); an existing one must hold no file unless ``force`` (partial files that a
+    killed run left are not counted: they are removed). The lock (see :func:`release_output`)
+    keeps two runs from writing into one folder at once.
+
+    Raises
+    ------
+    FileExistsError
+        ``output`` is a file, a folder that is not empty (without ``force``), or a folder
+        another dicomio convert is writing into.
+    """
+    output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.mkdir(output)
+    except FileExistsError:
+        if not output.is_dir():
+            raise FileExistsError(f"{output} is a file, not a folder") from None
+    else:
+        _claim(output)
+        return
+    _claim(output)
+    if not force and not _only_partial_files(output):
+        release_output(output)
         raise FileExistsError(f"{output} is not empty (pass --force to write into it, "
                               f"replacing files of the same names)")
-    output.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(output)
 
 
 def convert_plan(
@@ -306,6 +399,7 @@ def convert_plan(
         report.skipped += result.skipped
         report.findings += result.findings
     report.seconds = time.perf_counter() - start
+    release_output(folder)
     return report
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "has_multi_frame_files",
     "ignored_decoder",
     "slots_by_file",
+    "unencodable_file_name",
     "volume_dtype",
 ]
 
@@ -263,6 +264,18 @@ def ignored_decoder(options: ReadOptions, library: str) -> list[str]:
 def has_multi_frame_files(series: SeriesInfo) -> bool:
     """Whether a file of the series holds several frames (toolkits read one image per file)."""
     return any(h.pixel is not None and h.pixel.number_of_frames > 1 for h in series.headers)
+
+
+def unencodable_file_name(series: SeriesInfo, toolkit: str) -> str | None:
+    """Why ``toolkit`` cannot be handed the files of ``series`` by name: a file name that is
+    not UTF-8 text (a toolkit takes its file names as text); else None."""
+    for path in series.files:
+        try:
+            str(path).encode("utf-8")
+        except UnicodeEncodeError:
+            return (f"{str(path)!r}: a file name that is not UTF-8 text ({toolkit} takes file "
+                    f"names as UTF-8 text)")
+    return None
 
 
 def slots_by_file(series: SeriesInfo) -> list[tuple[FileHeader, list[Slot]]]:

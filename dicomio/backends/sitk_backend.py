@@ -37,6 +37,7 @@ from dicomio.backends.base import (
     ReportedGeometry,
     has_multi_frame_files,
     ignored_decoder,
+    unencodable_file_name,
     volume_dtype,
 )
 from dicomio.dicom.frame import Frame
@@ -72,6 +73,9 @@ def _sitk_syntaxes() -> frozenset[str]:
 
 def _sitk_unable(series: SeriesInfo) -> str | None:
     fmt = series.pixel
+    unnamed = unencodable_file_name(series, "SimpleITK")
+    if unnamed is not None:
+        return unnamed
     if has_multi_frame_files(series):
         return "multi-frame files (ImageSeriesReader reads one image per file)"
     if fmt.float_data:

@@ -24,10 +24,19 @@ for those and an explicit request raises :class:`~dicomio.BackendCannotReadError
 Its geometry is reported as VTK states it, so ``compare`` can show how far off it is: origin
 (0, 0, 0) at the bottom-left pixel, identity directions, and SliceThickness as the slice
 spacing.
+
+VTK's parser crashes the whole process (a segmentation fault, no exception) on some header
+values: an InstanceNumber that is not a 32-bit integer (``2**32``, ``abc``, blanks), a
+RescaleSlope, RescaleIntercept or GantryDetectorTilt that is not a single-precision number
+(``4e38``, ``1e-50``, ``abc``, a RescaleSlope present but empty). Every file's values are checked
+(:func:`vtk_unsafe_value`) before VTK sees it: such a series is declared unreadable by VTK, and
+the reader refuses the file with :class:`~dicomio.BackendCannotReadError` should it get there.
 """
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,16 +49,17 @@ from dicomio.backends.base import (
     ReportedGeometry,
     has_multi_frame_files,
     ignored_decoder,
+    unencodable_file_name,
     volume_dtype,
 )
 from dicomio.dicom.transfer_syntax import EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN
 from dicomio.dicom.types import PixelFormat
-from dicomio.errors import BackendReadError
+from dicomio.errors import BackendCannotReadError, BackendReadError
 from dicomio.pixels.values import finish_frame
 from dicomio.series.info import SeriesInfo
 
 __all__ = ["DECODER_NAME", "SPEC", "Reader", "raise_on_error", "stored_from_vtk",
-           "vtk_cannot_invert"]
+           "vtk_cannot_invert", "vtk_unsafe_value"]
 
 DECODER_NAME = "vtkDICOMImageReader"
 # VTK keeps float32 values: recovery needs their rounding error below half a stored step.
@@ -58,6 +68,20 @@ _FLOAT32_EPSILON = float(np.finfo(np.float32).eps)
 # as zeros, big endian and deflated files as an empty image.
 _VTK_SYNTAXES = frozenset({IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN})
 
+# The values VTK's parser converts with std::stoi (an int) or std::stof (a float), which throw
+# on text they cannot convert, and the throw ends the process: tag -> (keyword, kind, whether
+# an empty value is safe).
+_PARSED = {
+    0x00200013: ("InstanceNumber", "int", True),
+    0x00281052: ("RescaleIntercept", "float", True),
+    0x00281053: ("RescaleSlope", "float", False),
+    0x00181120: ("GantryDetectorTilt", "float", True),
+}
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_INT32 = (-(2**31), 2**31 - 1)
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+
 
 def _vtk_syntaxes() -> frozenset[str]:
     return _VTK_SYNTAXES
@@ -65,6 +89,13 @@ def _vtk_syntaxes() -> frozenset[str]:
 
 def _vtk_unable(series: SeriesInfo) -> str | None:
     fmt = series.pixel
+    unnamed = unencodable_file_name(series, "VTK")
+    if unnamed is not None:
+        return unnamed
+    for path in series.files:
+        unsafe = vtk_unsafe_value(path)
+        if unsafe is not None:
+            return unsafe
     if has_multi_frame_files(series):
         return "multi-frame files (vtkDICOMImageReader reads the first frame only)"
     if fmt.float_data:
@@ -123,6 +154,9 @@ def _read_file(path: Any, fmt: PixelFormat) -> tuple[NDArray[Any], float, float,
     from vtkmodules.util.numpy_support import vtk_to_numpy
     from vtkmodules.vtkIOImage import vtkDICOMImageReader
 
+    unsafe = vtk_unsafe_value(path)
+    if unsafe is not None:
+        raise BackendCannotReadError(unsafe, path=path)
     reader = vtkDICOMImageReader()
     reader.SetFileName(str(path))
     reader.Update()
@@ -141,6 +175,47 @@ def _read_file(path: Any, fmt: PixelFormat) -> tuple[NDArray[Any], float, float,
     # raw element stream, before interpreting samples or planes.
     values = values.reshape(fmt.rows, -1)[::-1].reshape(-1)
     return values, reader.GetRescaleSlope(), reader.GetRescaleOffset(), image
+
+
+def _unsafe(text: str, kind: str) -> bool:
+    """Whether VTK's conversion of ``text`` (an int or a float) would throw."""
+    value = text.split("\\")[0].strip(" \0")
+    if kind == "int":
+        return not _INTEGER.fullmatch(value) or not _INT32[0] <= int(value) <= _INT32[1]
+    try:
+        number = abs(float(value))
+    except ValueError:
+        return True
+    return number != 0 and not _FLOAT32_TINY <= number <= _FLOAT32_MAX
+
+
+def vtk_unsafe_value(path: str | Path) -> str | None:
+    """The header value of ``path`` that would crash vtkDICOMImageReader, named, or None.
+
+    Reads the raw text of InstanceNumber, RescaleSlope, RescaleIntercept and
+    GantryDetectorTilt (with pydicom, the header only); a file pydicom cannot read is not
+    given to VTK either.
+    """
+    import pydicom
+
+    try:
+        dataset = pydicom.dcmread(path, stop_before_pixels=True, force=True,
+                                  specific_tags=list(_PARSED))
+        raws = {tag: dataset.get_item(tag) for tag in _PARSED if tag in dataset}
+    except Exception as exc:  # not readable as VTK would need: not handed to it
+        return f"{path}: its header cannot be checked before VTK reads it ({exc})"
+    for tag, element in raws.items():
+        keyword, kind, empty_safe = _PARSED[tag]
+        raw = element.value if element is not None else None
+        if not isinstance(raw, bytes):
+            raw = b"" if raw is None else str(raw).encode("latin-1", "replace")
+        if not raw and empty_safe:
+            continue
+        if _unsafe(raw.decode("latin-1"), kind):
+            what = "a 32-bit integer" if kind == "int" else "a single-precision number"
+            return (f"{path}: {keyword} {raw[:32].decode('latin-1')!r} is not "
+                    f"{what} (vtkDICOMImageReader would crash on it)")
+    return None
 
 
 def raise_on_error(code: int, path: Any) -> None:

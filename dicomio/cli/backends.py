@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dicomio.cli.app import app
-from dicomio.cli.console import print_json, print_table, usage_error
+from dicomio.cli.console import print_json, print_table, shown, usage_error
 
 if TYPE_CHECKING:
     from dicomio.backends.registry import BackendInfo
@@ -37,7 +37,6 @@ def backends_command(
 
 def _print_backends(infos: list[BackendInfo], decoders: dict[str, list[str]]) -> None:
     """Two tables: the backends, then which of them decodes each transfer syntax."""
-    from rich.markup import escape
     from rich.table import Table
 
     from dicomio.dicom.transfer_syntax import TRANSFER_SYNTAXES
@@ -46,20 +45,21 @@ def _print_backends(infos: list[BackendInfo], decoders: dict[str, list[str]]) ->
     for column in ("backend", "installed", "version", "install", "reads with"):
         table.add_column(column, overflow="fold")
     for info in sorted(infos, key=lambda i: i.auto_rank or len(infos) + 1):
-        table.add_row(info.name, "yes" if info.installed else "[red]no[/]", info.version or "-",
-                      escape(info.install) if info.extra else "included", escape(info.summary))
+        table.add_row(shown(info.name), "yes" if info.installed else "[red]no[/]",
+                      shown(info.version or "-"),
+                      shown(info.install) if info.extra else "included", shown(info.summary))
     print_table(table)
 
     syntaxes = Table(title="Transfer syntaxes each backend decodes", title_justify="left")
     syntaxes.add_column("transfer syntax", overflow="fold")
     for info in infos:
-        syntaxes.add_column(info.name, justify="center")
+        syntaxes.add_column(shown(info.name), justify="center")
     syntaxes.add_column("installed decoders", overflow="fold")
     for uid, syntax in TRANSFER_SYNTAXES.items():
         if not syntax.supported:
             continue
         marks = ["yes" if uid in info.transfer_syntaxes else "-" for info in infos]
         used = decoders.get(uid)
-        shown = "native" if used == [] else ", ".join(used) if used else "[red]none[/]"
-        syntaxes.add_row(f"{syntax.name} ({uid})", *marks, shown)
+        listed = "native" if used == [] else shown(", ".join(used)) if used else "[red]none[/]"
+        syntaxes.add_row(f"{syntax.name} ({uid})", *marks, listed)
     print_table(syntaxes)

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
-from rich.markup import escape
 from rich.table import Table
 
 from dicomio.cli.app import app
@@ -19,10 +18,12 @@ from dicomio.cli.console import (
     print_table,
     progress_bar,
     progress_enabled,
+    shown,
     status,
     usage_error,
 )
 from dicomio.cli.formatting import format_number, format_shape, format_spacing, series_line
+from dicomio.cli.loading import FollowSymlinks
 from dicomio.cli.options import ExistingPath, Quiet, SeriesOption, ShowProgress, TextOrJson
 from dicomio.compare.side_by_side import default_backends
 
@@ -68,6 +69,7 @@ def compare(
         = TextOrJson.text,
     quiet: Quiet = False,
     progress: ShowProgress = None,
+    follow_symlinks: FollowSymlinks = False,
 ) -> None:
     """Read one series with each backend, each in its own process, and compare them.
 
@@ -82,7 +84,7 @@ def compare(
     names = _backend_names(backends)
     with exit_on_error():
         with status(f"scanning {path}", show):
-            chosen, _ = select_series(path, series)
+            chosen, _ = select_series(path, series, follow_symlinks=follow_symlinks)
         with progress_bar("reading", len(names or default_backends()), show) as step:
             report = compare_series(chosen, names, reference=reference, rescale=not raw,
                                     tolerance=tolerance, timeout=timeout,
@@ -108,10 +110,10 @@ def _slice_order(order: str | None) -> str:
 
 def _print_comparison(report: Comparison, quiet: bool) -> None:
     if not quiet:
-        out.print(escape(series_line(report.series)))
+        out.print(shown(series_line(report.series)))
         for issue in report.series.issues:
             if issue.severity != "info":
-                out.print(f"  [yellow]{issue.code}[/]: {escape(issue.message)}")
+                out.print(f"  [yellow]{issue.code}[/]: {shown(issue.message)}")
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for name in ("backend", "status", "seconds", "dtype", "shape", "max |Δ|", "voxels ≠",
                  "affine Δ mm", "toolkit geometry Δ mm", "toolkit slices"):
@@ -137,9 +139,9 @@ def _print_comparison(report: Comparison, quiet: bool) -> None:
     for row in report.results:
         if row.reason and (row.status == "failed" or not quiet):
             style = _STATUS_STYLE[row.status]
-            out.print(f"[{style}]{row.backend}[/]: {escape(row.reason)}")
+            out.print(f"[{style}]{row.backend}[/]: {shown(row.reason)}")
         if row.disagreement:
-            out.print(f"[bold red]{row.backend} disagrees[/]: {escape(row.disagreement)}")
+            out.print(f"[bold red]{row.backend} disagrees[/]: {shown(row.disagreement)}")
         if row.reported_agrees is False:
             reported = row.reported
             origin = format_spacing(reported.origin if reported else None)

@@ -2,21 +2,28 @@
 
 Results go to stdout (:data:`out`); errors, warnings and progress to stderr (:data:`err`).
 JSON is written by :func:`print_json` as plain text, never through rich: it is never coloured
-nor wrapped, whatever the terminal or ``FORCE_COLOR`` say.
+nor wrapped, whatever the terminal or ``FORCE_COLOR`` say, and it is standard JSON (a
+non-finite number is ``null``, never ``NaN`` or ``Infinity``).
+
+Text from the data (file names, descriptions, UIDs, error messages) never reaches the terminal
+raw: every console here is a :class:`SafeConsole`, which shows control characters (an escape
+sequence, a carriage return, a bidirectional override) as visible escapes (``\x1b``), whoever
+printed them; and :func:`shown` escapes rich markup too, for text printed inside markup.
 """
 
 from __future__ import annotations
 
-import json
 import sys
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.segment import Segment
 from rich.table import Table
 
 from dicomio.errors import (
@@ -36,6 +43,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "USAGE_ERRORS",
+    "SafeConsole",
     "completion_bar",
     "err",
     "exit_on_error",
@@ -43,8 +51,10 @@ __all__ = [
     "out",
     "print_json",
     "print_table",
+    "printable",
     "progress_bar",
     "progress_enabled",
+    "shown",
     "status",
     "usage_error",
 ]
@@ -53,11 +63,54 @@ __all__ = [
 #: unexpectedly (an :class:`~dicomio.errors.InternalError`, or any other exception).
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
+# Bidirectional embeddings, overrides and isolates: they reorder what a terminal shows.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _visible(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character (C0, DEL, C1: escape sequences, carriage
+    returns, line breaks, bells), bidirectional control and undecodable byte of a file name
+    (a lone surrogate) shown as a visible escape (``"\\x1b"``, ``"\\udcff"``), so that text
+    from the data cannot move the cursor, recolour, retitle or clear the terminal, nor fake a
+    line of output."""
+    if text.isprintable() and not _BIDI.intersection(text):
+        return text
+    return "".join(_visible(c) if unicodedata.category(c) in ("Cc", "Cs") or c in _BIDI else c
+                   for c in text)
+
+
+def shown(text: object) -> str:
+    """Text from the data, ready to go inside rich markup: :func:`printable`, markup
+    escaped (a ``[/x]`` in a UID is shown, never parsed)."""
+    return escape(printable(str(text)))
+
+
+class SafeConsole(Console):
+    """A rich console that never lets a control character of the text it is given through:
+    what it renders goes through :func:`printable` (its own styles and cursor moves pass).
+    """
+
+    def render(self, renderable: RenderableType, options: ConsoleOptions | None = None
+               ) -> Iterator[Segment]:
+        for segment in super().render(renderable, options):
+            text = segment.text
+            if segment.control is None and not text.isprintable():
+                # Line breaks are the console's own by now: the rest is shown escaped.
+                text = "\n".join(printable(line) for line in text.split("\n"))
+                segment = Segment(text, segment.style, segment.control)
+            yield segment
+
+
 #: Results, on stdout.
-out = Console(highlight=False, soft_wrap=True)
+out = SafeConsole(highlight=False, soft_wrap=True)
 
 #: Errors, warnings and progress, on stderr.
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+err = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
 #: The dicomio errors that mean the command was asked the wrong thing (a path without DICOM,
 #: several series and no ``--series``, an unknown backend, a bad configuration or scheduler):
@@ -125,7 +178,9 @@ def exit_on_error() -> Iterator[None]:
 
 def print_json(data: Any) -> None:
     """Write ``data`` as indented JSON on stdout: plain text, never coloured nor wrapped."""
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    from dicomio.io.jsonsafe import safe_dumps
+
+    sys.stdout.write(safe_dumps(data, indent=2) + "\n")
 
 
 def print_table(table: Table) -> None:
@@ -133,7 +188,7 @@ def print_table(table: Table) -> None:
     if out.is_terminal:
         out.print(table)
     else:
-        Console(highlight=False, width=400).print(table)
+        SafeConsole(highlight=False, width=400).print(table)
 
 
 def progress_enabled(flag: bool | None, quiet: bool) -> bool:
@@ -149,7 +204,7 @@ def _progress_console() -> Console:
     ``tee``), drawn as if it were one."""
     if err.is_terminal:
         return err
-    return Console(stderr=True, force_terminal=True, highlight=False)
+    return SafeConsole(stderr=True, force_terminal=True, highlight=False)
 
 
 @contextmanager

@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from dicomio.cli.app import app
-from dicomio.cli.console import out, progress_enabled, usage_error
+from dicomio.cli.console import fail, out, progress_enabled, shown, usage_error
 from dicomio.cli.formatting import format_shape, format_spacing
-from dicomio.cli.loading import load_for_output, print_warnings
+from dicomio.cli.loading import FollowSymlinks, load_for_output, print_warnings
 from dicomio.cli.options import (
     AcceptIrregular,
     ConvertFormat,
@@ -51,6 +50,7 @@ def convert(
     reproducible: Reproducible = False,
     quiet: Quiet = False,
     progress: ShowProgress = None,
+    follow_symlinks: FollowSymlinks = False,
 ) -> None:
     """Write one series as NIfTI, NRRD or NumPy .npz, with its orientation; or every series
     under PATHS into the folder OUTPUT, side by side on every core (or on a Dask cluster).
@@ -59,6 +59,7 @@ def convert(
     everything was written, 1 when a series cannot be read as a volume (or a file could not be
     read), 2 on usage or I/O errors.
     """
+    from dicomio.errors import DicomIOError
     from dicomio.io.writers import format_of, write_volume
 
     show = progress_enabled(progress, quiet)
@@ -68,6 +69,9 @@ def convert(
         if series is not None:
             usage_error("--series picks the series of a single file; into a folder every "
                         "series is written")
+        if follow_symlinks:
+            usage_error("--follow-symlinks applies when OUTPUT is a file (an archive is "
+                        "converted without following links out of its folders)")
         run_conversion(paths, output, to.value if to is not None else "nifti", backend,
                        not raw, "accept" if accept_irregular else "raise", force, workers,
                        scheduler, as_json, reproducible, quiet, show)
@@ -84,14 +88,16 @@ def convert(
     if output.exists() and not force:  # before the (possibly long) load
         usage_error(f"{output} exists (pass --force to replace it)")
     volume = load_for_output(paths[0], series, backend, not raw,
-                             "accept" if accept_irregular else "raise", show)
+                             "accept" if accept_irregular else "raise", show, follow_symlinks)
     print_warnings(volume, quiet)
     try:
         written = write_volume(volume, output, format=chosen, overwrite=force)
+    except DicomIOError as exc:  # the volume cannot be written as it is (non-finite geometry)
+        fail(exc)
     except (ImportError, ValueError) as exc:
         usage_error(str(exc))
     except OSError as exc:
         usage_error(f"cannot write {output}: {exc.strerror or exc}")
     if not quiet:
-        out.print(f"wrote {escape(str(written))} ({chosen}, {format_shape(volume.shape)} "
+        out.print(f"wrote {shown(written)} ({chosen}, {format_shape(volume.shape)} "
                   f"{volume.dtype}, spacing {format_spacing(volume.spacing)} mm)")

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
-from rich.markup import escape
 from rich.table import Table
 
 from dicomio.cli.app import app
@@ -20,9 +19,11 @@ from dicomio.cli.console import (
     print_json,
     print_table,
     progress_enabled,
+    shown,
     status,
 )
 from dicomio.cli.formatting import format_size, format_spacing, syntax_names
+from dicomio.cli.loading import FollowSymlinks
 from dicomio.cli.options import Quiet, ShowProgress, TextOrJson
 from dicomio.series.layout import lay_out
 
@@ -40,6 +41,7 @@ def info(
         = TextOrJson.text,
     quiet: Quiet = False,
     progress: ShowProgress = None,
+    follow_symlinks: FollowSymlinks = False,
 ) -> None:
     """List the series under PATH, then every skipped file with its reason.
 
@@ -51,7 +53,7 @@ def info(
 
     with exit_on_error():
         with status("scanning", progress_enabled(progress, quiet)):
-            found, inventory = scan(path)
+            found, inventory = scan(path, follow_symlinks=follow_symlinks)
         if output is TextOrJson.json:
             print_json(describe_inventory(found, inventory))
         else:
@@ -82,9 +84,9 @@ def _print_inventory(found: Sequence[SeriesInfo], inventory: Inventory, quiet: b
         if issues:
             orientation += " [yellow]" + ",".join(issues) + "[/]"
         table.add_row(str(index), "" if series.number is None else str(series.number),
-                      escape(series.description), escape(series.modality), format_size(series),
-                      escape(syntax_names(series)), format_spacing(series.spacing), orientation,
-                      escape(series.key))
+                      shown(series.description), shown(series.modality), format_size(series),
+                      shown(syntax_names(series)), format_spacing(series.spacing), orientation,
+                      shown(series.key))
     if found:
         print_table(table)
     else:
@@ -93,7 +95,7 @@ def _print_inventory(found: Sequence[SeriesInfo], inventory: Inventory, quiet: b
         out.print(f"skipped {len(inventory.skipped)} file(s):")
         for skipped in inventory.skipped:
             colour = "red" if skipped.category == "unreadable" else "dim"
-            out.print(f"  [{colour}]{skipped.category:<13}[/] {escape(str(skipped.path))}: "
-                      f"{escape(skipped.reason)}")
+            out.print(f"  [{colour}]{skipped.category:<13}[/] {shown(str(skipped.path))}: "
+                      f"{shown(skipped.reason)}")
     elif not quiet:
         out.print("[dim]no file skipped[/]")

@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from dicomio.cli.app import app
-from dicomio.cli.console import exit_on_error, out, print_json
-from dicomio.cli.loading import load_for_output
+from dicomio.cli.console import exit_on_error, out, print_json, shown
+from dicomio.cli.loading import FollowSymlinks, load_for_output
 
 if TYPE_CHECKING:
     from dicomio.volume import Volume
@@ -28,10 +27,12 @@ def load(
     accept_irregular: Annotated[bool, typer.Option(
         "--accept-irregular", help="Load irregular geometry instead of failing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    follow_symlinks: FollowSymlinks = False,
 ) -> None:
     """Load one series and print what dicomio returns: shape, dtype, geometry, provenance."""
     volume = load_for_output(path, series, backend, not raw,
-                             "accept" if accept_irregular else "raise", show=False)
+                             "accept" if accept_irregular else "raise", show=False,
+                             follow_symlinks=follow_symlinks)
     with exit_on_error():
         summary = _summary(volume)
     if as_json:
@@ -40,9 +41,9 @@ def load(
     for key, value in summary.items():
         if key == "warnings":
             for warning in value:
-                out.print(f"[yellow]warning[/]: {escape(warning)}")
+                out.print(f"[yellow]warning[/]: {shown(warning)}")
         else:
-            out.print(f"{key:>18}: {value}")
+            out.print(f"{key:>18}: {shown(value)}")
 
 
 def _summary(volume: Volume) -> dict[str, Any]:

@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from dicomio.cli.app import app
-from dicomio.cli.console import out, progress_enabled, usage_error
-from dicomio.cli.loading import load_for_output, print_warnings
+from dicomio.cli.console import out, progress_enabled, shown, usage_error
+from dicomio.cli.loading import FollowSymlinks, load_for_output, print_warnings
 from dicomio.cli.options import ExistingPath, Quiet, SeriesOption, ShowProgress
 
 __all__ = ["preview"]
@@ -26,6 +25,7 @@ def preview(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
     quiet: Quiet = False,
     progress: ShowProgress = None,
+    follow_symlinks: FollowSymlinks = False,
 ) -> None:
     """Draw the three orthogonal mid-planes of a series into a PNG.
 
@@ -38,7 +38,7 @@ def preview(
     if output.exists() and not force:
         usage_error(f"{output} exists (pass --force to replace it)")
     volume = load_for_output(path, series, backend, True, "accept",
-                             progress_enabled(progress, quiet))
+                             progress_enabled(progress, quiet), follow_symlinks)
     print_warnings(volume, quiet)
     window = choose_window(volume)
     try:
@@ -48,4 +48,4 @@ def preview(
     except OSError as exc:
         usage_error(f"cannot write {output}: {exc.strerror or exc}")
     if not quiet:
-        out.print(f"wrote {escape(str(written))} ({window.source})")
+        out.print(f"wrote {shown(written)} ({shown(window.source)})")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from dicomio.cli.app import app
-from dicomio.cli.console import out
+from dicomio.cli.console import out, shown
 from dicomio.dicom.transfer_syntax import EXPLICIT_VR_LITTLE_ENDIAN
 
 __all__ = ["sample"]
@@ -33,4 +33,5 @@ def sample(
                       slice_spacing=1.25, transfer_syntax=syntax,
                       uid_seed=f"dicomio sample {slices} {size} {syntax}")
     written = write_series(folder, spec, naming="uid")
-    out.print(f"wrote {len(written.files)} slices of {spec.shape[1]}x{spec.shape[2]} to {folder}")
+    out.print(f"wrote {len(written.files)} slices of {spec.shape[1]}x{spec.shape[2]} to "
+              f"{shown(folder)}")

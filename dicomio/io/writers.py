@@ -17,6 +17,8 @@ NumPy (``.npz``)
 Writes are atomic: the data goes to a temporary file in the target folder, is flushed to disk,
 then renamed over the target. A failure leaves nothing behind, never a half-written file; the
 input DICOM files are never overwritten, and an existing file only with ``overwrite=True``.
+Non-finite geometry (an infinite spacing, a NaN origin) is never written: such a volume is
+refused, naming its series and first file.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import importlib
-import json
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -33,9 +34,11 @@ from typing import IO, Any, Literal
 import numpy as np
 
 from dicomio._version import __version__
+from dicomio.errors import MissingGeometryError
 from dicomio.geometry.conventions import reverse_index
 from dicomio.io.atomic import write_atomically
 from dicomio.io.convert import to_nibabel
+from dicomio.io.jsonsafe import safe_dumps
 from dicomio.volume import Volume
 
 __all__ = [
@@ -132,7 +135,7 @@ def volume_metadata(volume: Volume) -> dict[str, Any]:
 
 
 def _write_npz(volume: Volume, handle: IO[bytes]) -> None:
-    text = json.dumps(volume_metadata(volume), default=_json_default)
+    text = safe_dumps(volume_metadata(volume), default=_json_default)
     np.savez(handle, array=volume.array, affine=volume.affine, metadata=np.array(text))
 
 
@@ -178,6 +181,7 @@ def write_volume(
     format: Format | None = None,
     overwrite: bool = False,
     protect: Iterable[str | os.PathLike[str]] | None = None,
+    within: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Write ``volume`` to ``path`` as NIfTI, NRRD or ``.npz`` (see the module docstring).
 
@@ -194,6 +198,10 @@ def write_volume(
     protect
         Files that must never be overwritten; default: the volume's input files
         (``volume.provenance.files``).
+    within
+        A folder holding ``path`` (an output folder): the folders below it are created when
+        missing, and the write never goes through a symbolic link among them (see
+        :func:`dicomio.io.atomic.write_atomically`).
 
     Returns
     -------
@@ -202,8 +210,11 @@ def write_volume(
 
     Raises
     ------
+    MissingGeometryError
+        The affine holds a non-finite value (infinite spacing, NaN position...).
     FileExistsError
-        ``path`` exists (and ``overwrite`` is False), or it is one of the protected files.
+        ``path`` exists (and ``overwrite`` is False), or it is one of the protected files; or
+        a folder between ``within`` and ``path`` is a symbolic link.
     FileNotFoundError
         The target folder does not exist.
     ValueError
@@ -215,7 +226,8 @@ def write_volume(
     chosen = format or format_of(target)
     if chosen not in FORMATS:
         raise ValueError(f"unknown format {chosen!r}; choose one of {', '.join(FORMATS)}")
-    if not target.parent.is_dir():
+    _check_finite(volume, target)
+    if within is None and not target.parent.is_dir():
         raise FileNotFoundError(f"the folder {target.parent} does not exist")
     guarded = protect if protect is not None else (
         volume.provenance.files if volume.provenance else ())
@@ -231,7 +243,22 @@ def write_volume(
         "nrrd": lambda h: _write_nrrd(volume, h),
         "npz": lambda h: _write_npz(volume, h),
     }
-    return write_atomically(target, writers[chosen])
+    return write_atomically(target, writers[chosen], within=within)
+
+
+def _check_finite(volume: Volume, target: Path) -> None:
+    """Refuse a volume whose affine is not finite: no reader could place it."""
+    if np.isfinite(volume.affine).all():
+        return
+    provenance = volume.provenance
+    series = f"series {provenance.series_uid}" if provenance and provenance.series_uid else (
+        "the volume")
+    files = provenance.files[:1] if provenance else ()
+    spacing = ", ".join(f"{v:g}" for v in volume.spacing)
+    origin = ", ".join(f"{v:g}" for v in volume.origin)
+    raise MissingGeometryError(
+        f"{series} has non-finite geometry (spacing {spacing}, origin {origin}): refusing to "
+        f"write {target}", path=files or None)
 
 
 def _same_file(first: Path, second: Path) -> bool:

@@ -24,6 +24,7 @@ def list_series(
     *,
     tolerances: GeometryTolerances = GeometryTolerances(),
     workers: int | None = None,
+    follow_symlinks: bool = False,
 ) -> list[SeriesInfo]:
     """List the series (stacks of slices) under files or folders.
 
@@ -35,6 +36,8 @@ def list_series(
         Thresholds of the geometry checks.
     workers
         1: read every header in this thread only (see :func:`discover`).
+    follow_symlinks
+        Follow symbolic links leading out of the given folders (see :func:`discover`).
 
     Returns
     -------
@@ -42,7 +45,8 @@ def list_series(
         Sorted by SeriesNumber; each one sorted along its slice normal. The files that were
         skipped, with their reasons, are in :func:`scan`'s inventory.
     """
-    return scan(paths, tolerances=tolerances, workers=workers)[0]
+    return scan(paths, tolerances=tolerances, workers=workers,
+                follow_symlinks=follow_symlinks)[0]
 
 
 def scan(
@@ -50,9 +54,10 @@ def scan(
     *,
     tolerances: GeometryTolerances = GeometryTolerances(),
     workers: int | None = None,
+    follow_symlinks: bool = False,
 ) -> tuple[list[SeriesInfo], Inventory]:
     """Like :func:`list_series`, and also return the :class:`Inventory` (skipped files)."""
-    inventory = discover(paths, workers=workers)
+    inventory = discover(paths, workers=workers, follow_symlinks=follow_symlinks)
     return group(inventory.headers, tolerances), inventory
 
 
@@ -99,6 +104,7 @@ def select_series(
     ignore_unreadable: bool = False,
     tolerances: GeometryTolerances = GeometryTolerances(),
     workers: int | None = None,
+    follow_symlinks: bool = False,
 ) -> tuple[SeriesInfo, list[str]]:
     """Find the one series to read under ``path``, and the warnings it starts with.
 
@@ -115,7 +121,7 @@ def select_series(
         Index, SeriesInstanceUID or ``uid#stack`` key (see :func:`choose_series`).
     ignore_unreadable
         Go on when some DICOM files could not be read (they become warnings).
-    tolerances, workers
+    tolerances, workers, follow_symlinks
         As for :func:`scan`.
 
     Raises
@@ -131,7 +137,8 @@ def select_series(
     if isinstance(path, SeriesInfo):
         chosen = path
     else:
-        found, inventory = scan(path, tolerances=tolerances, workers=workers)
+        found, inventory = scan(path, tolerances=tolerances, workers=workers,
+                                follow_symlinks=follow_symlinks)
         if not found:
             raise NoDicomFilesError("no DICOM image found", path=_display(path),
                                     skipped=inventory.skipped)

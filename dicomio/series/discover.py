@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -16,7 +17,7 @@ from dicomio.errors import DicomIOError, NoDicomFilesError, NotDicomError, trans
 from dicomio.series.inventory import Inventory, PathInput, SkippedFile
 from dicomio.series.readahead import PROBE_FILES, WaitProbe, read_ahead
 
-__all__ = ["discover"]
+__all__ = ["discover", "refused_link"]
 
 # File endings (lower case) that name a file as DICOM: one that fails to parse is damaged.
 _DICOM_EXTENSIONS = frozenset({".dcm", ".dicom", ".ima", ".dc3", ".dic"})
@@ -30,10 +31,50 @@ _PREFIX_END = 132
 _NUMBERS = re.compile(r"\d+(?:\.\d+)*")
 
 
-def _walk(root: Path, recursive: bool = True) -> Iterator[Path | SkippedFile]:
-    """Yield the files under ``root`` in sorted order, following symlinks but never looping
-    (only the files directly in ``root`` unless ``recursive``); what cannot be listed or is not
-    a regular file comes as a :class:`SkippedFile`, in place."""
+# Folders of the system's own pseudo-files: a symlink into them is never followed (a link to
+# /proc/self would reach the whole file system through /proc/self/root).
+_SYSTEM_FOLDERS = tuple(Path(p) for p in ("/proc", "/sys", "/dev"))
+
+
+def refused_link(path: Path, within: Sequence[Path], follow_symlinks: bool = False) -> str | None:
+    """Why the symbolic link ``path`` is not followed, or None to follow it.
+
+    A link is followed when it stays inside one of the folders ``within`` (resolved), or when
+    ``follow_symlinks`` says so; never when it points to a folder holding it (a loop: following
+    it would walk that folder again, or everything above it) nor into the system's
+    pseudo-files (``/proc``, ``/sys``, ``/dev``). A broken link is left to the caller (None).
+
+    Parameters
+    ----------
+    path
+        A symbolic link met while walking.
+    within
+        The folders the walk stays inside (resolved paths).
+    follow_symlinks
+        Follow links that leave ``within`` too.
+    """
+    target = Path(os.path.realpath(path))
+    if not target.exists():
+        return None
+    if target.is_dir() and Path(os.path.realpath(path.parent)).is_relative_to(target):
+        return f"symlink loop: points to {target}, a folder holding it (not followed)"
+    if any(target.is_relative_to(folder) for folder in within):
+        return None
+    if any(target.is_relative_to(system) for system in _SYSTEM_FOLDERS):
+        return f"symlink to {target}: system files, never followed"
+    if not follow_symlinks:
+        return (f"symlink to {target}, outside the scanned folder (not followed; "
+                f"follow_symlinks=True, or --follow-symlinks, follows it)")
+    return None
+
+
+def _walk(root: Path, recursive: bool = True, follow_symlinks: bool = False,
+          within: Sequence[Path] | None = None) -> Iterator[Path | SkippedFile]:
+    """Yield the files under ``root`` in sorted order, never looping (only the files directly
+    in ``root`` unless ``recursive``); what cannot be listed or is not a regular file comes as
+    a :class:`SkippedFile`, in place, and so does every symlink :func:`refused_link` refuses
+    (``within``: the folders to stay inside, default ``root``)."""
+    inside = [Path(os.path.realpath(f)) for f in (within if within is not None else [root])]
     seen: set[tuple[int, int]] = set()
     stack = [root]
     while stack:
@@ -50,22 +91,48 @@ def _walk(root: Path, recursive: bool = True) -> Iterator[Path | SkippedFile]:
             continue
         subfolders = []
         for entry in entries:
+            path = Path(entry.path)
             try:
-                is_dir = entry.is_dir()
-                is_file = not is_dir and entry.is_file()
+                refused = (refused_link(path, inside, follow_symlinks) if entry.is_symlink()
+                           else None)
+                is_dir = refused is None and entry.is_dir()
+                is_file = refused is None and not is_dir and entry.is_file()
             except OSError as exc:
-                yield SkippedFile(Path(entry.path), f"cannot stat: {exc}", "unreadable")
+                yield SkippedFile(path, f"cannot stat: {exc}", "unreadable")
                 continue
-            if is_dir:
-                subfolders.append(Path(entry.path))
+            if refused is not None:
+                yield SkippedFile(path, refused, "other")
+            elif is_dir:
+                subfolders.append(path)
             elif is_file:
-                yield Path(entry.path)
+                yield path
             elif entry.is_symlink():
-                yield SkippedFile(Path(entry.path), "broken symlink", "unreadable")
+                yield SkippedFile(path, "broken symlink", "unreadable")
             else:
-                yield SkippedFile(Path(entry.path), "not a regular file", "other")
+                yield SkippedFile(path, "not a regular file", "other")
         if recursive:
             stack.extend(reversed(subfolders))
+
+
+def _root_entry(root: Path) -> Path | SkippedFile:
+    """A given path that is not a folder: itself when it is a regular file (following a
+    link), else skipped unopened (a FIFO would block the read forever, a device never end).
+
+    Raises
+    ------
+    NoDicomFilesError
+        ``root`` does not exist.
+    """
+    try:
+        mode = os.stat(root).st_mode
+    except FileNotFoundError:
+        raise NoDicomFilesError("no such file or folder", path=root) from None
+    except OSError as exc:
+        return SkippedFile(root, f"cannot read: {exc.strerror or exc}", "unreadable")
+    if not stat.S_ISREG(mode):
+        return SkippedFile(root, "not a regular file (a pipe, a device or a socket): never "
+                                 "opened", "other")
+    return root
 
 
 def _as_paths(paths: PathInput) -> list[Path]:
@@ -229,8 +296,8 @@ def _sop_class_name(uid: str) -> str:
     return name if name != uid else f"SOP class {uid}"
 
 
-def discover(paths: PathInput, *, workers: int | None = None, recursive: bool = True
-             ) -> Inventory:
+def discover(paths: PathInput, *, workers: int | None = None, recursive: bool = True,
+             follow_symlinks: bool = False, within: PathInput | None = None) -> Inventory:
     """Find DICOM images under files and folders (recursively), by content.
 
     Parameters
@@ -244,6 +311,13 @@ def discover(paths: PathInput, *, workers: int | None = None, recursive: bool = 
     recursive
         False: only the files directly in the folders (what :mod:`dicomio.archive` plans as
         one unit, the subfolders being units of their own).
+    follow_symlinks
+        False (default): a symbolic link leading out of the given folder is not followed
+        (it is skipped, with its target in the reason). True: followed. Either way a link to a
+        folder holding it (a loop) or into ``/proc``, ``/sys`` or ``/dev`` never is.
+    within
+        The folders the walk stays inside when they are not the given paths themselves (an
+        archive walked one subfolder at a time stays inside the archive).
 
     Returns
     -------
@@ -263,13 +337,12 @@ def discover(paths: PathInput, *, workers: int | None = None, recursive: bool = 
     """
     inventory = Inventory(roots=tuple(_as_paths(paths)))
     entries: list[Path | SkippedFile] = []
+    bounds = None if within is None else _as_paths(within)
     for root in inventory.roots:
         if root.is_dir():
-            entries.extend(_walk(root, recursive))
-        elif root.exists():
-            entries.append(root)
+            entries.extend(_walk(root, recursive, follow_symlinks, bounds))
         else:
-            raise NoDicomFilesError("no such file or folder", path=root)
+            entries.append(_root_entry(root))
     classified = _classify_all(entries, 2 if workers is None else workers)
     for found in _recognise_damaged(classified):
         if isinstance(found, SkippedFile):
