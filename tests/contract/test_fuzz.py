@@ -57,8 +57,8 @@ def test_damaged_inputs_end_as_a_result_or_a_dicomio_error(seeds: list[Seed]) ->
     assert campaign.inputs == INPUTS
     failures = "\n".join(
         f"#{r.input.index} {r.input.description}: "
-        + "; ".join(f"{n}: {s['outcome']}: {s.get('detail')}: {s.get('message', '')}"[:300]
-                    for n, s in r.failures) for r in campaign.failed[:15])
+        + "; ".join(f"{n}: {s['outcome']}: {s.get('detail')}" for n, s in r.failures)
+        for r in campaign.failed[:15])
     assert not campaign.violated, f"{dict(campaign.outcomes)}\n{failures}"
     # The run must exercise both outcomes and the oracle, or it proves nothing.
     assert campaign.steps[("load_volume", "ok")] > INPUTS // 10
@@ -90,7 +90,8 @@ def test_every_unchanged_seed_reads_as_the_oracle_says(seeds: list[Seed]) -> Non
 
 @pytest.mark.parametrize(("fake", "name"), [
     ("shuffle", "gen-explicit"), ("shuffle", "gen-rle"), ("shuffle", "gen-enhanced"),
-    ("shuffle", "enhanced-xa10-4d"), ("shuffle", "gen-classic-4d"), ("nudge", "gen-explicit"),
+    ("shuffle", "enhanced-xa10-4d"), ("shuffle", "gen-classic-4d"),
+    ("shuffle", "gen-mosaic-descending-4d"), ("nudge", "gen-explicit"),
     ("nudge", "gen-jpeg-ls"), ("nudge", "gen-mosaic"), ("nudge", "mosaic-rle"),
     ("nudge", "siemens-mr"), ("nudge", "gen-enhanced-4d"),
 ])
@@ -105,7 +106,9 @@ def test_a_wrong_but_plausible_volume_is_caught(seeds: list[Seed], name: str, fa
     result = fuzzing.run_input(_unchanged(_seed(seeds, name), backend=f"fake-{fake}"))
     step = result.steps["load_4d" if name.endswith("4d") else "load_volume"]
     assert step["outcome"] == "wrong-but-plausible", step
-    if fake == "shuffle" and not name.endswith("4d"):
+    if name == "gen-mosaic-descending-4d":  # two mosaics: the swap swaps the volumes
+        assert "volumes out of order" in step["detail"]
+    elif fake == "shuffle" and not name.endswith("4d"):
         assert "slices out of order" in step["detail"]
 
 

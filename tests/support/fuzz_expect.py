@@ -26,6 +26,7 @@ from tests.support.fuzz_oracle import (
     Unsure,
     read_folder,
 )
+from tests.support.fuzz_order import volume_order
 
 Irregular = str  # "raise", "accept" or "resample"
 
@@ -70,8 +71,11 @@ def _stack(planes: list[Plane], irregular: Irregular) -> Expectation:
         raise Unsure("a 4-D series resampled")
     if irregular == "resample" and _irregular([s[0] for s in slices]):
         raise Unsure("an irregular stack, resampled")
-    reason = "4-D" if counts != {1} else "one volume"
-    return Expectation(True, reason, slices, dtype, True, lossy)
+    if counts == {1}:
+        return Expectation(True, "one volume", slices, dtype, True, lossy)
+    rule = volume_order(slices)
+    reason = f"4-D, volumes ordered by {rule}" if rule else "4-D, volume order not judged"
+    return Expectation(True, reason, slices, dtype, True, lossy, order_rule=rule)
 
 
 def _without_copies(planes: list[Plane]) -> list[Plane]:

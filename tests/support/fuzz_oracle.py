@@ -58,6 +58,7 @@ class Plane:
     dtype: np.dtype[Any]
     path: Path | None = None
     region: tuple[int, int, int, int] | None = None  # a mosaic tile: rows, then columns
+    order: dict[str, Any] = field(default_factory=dict)  # keys of the 4-D volume order
 
     @property
     def normal(self) -> NDArray[np.float64]:
@@ -81,6 +82,7 @@ class Expectation:
     placed: bool = True
     lossy: bool = False
     unplaced_refused: bool = False
+    order_rule: str | None = None
 
     @property
     def volumes(self) -> int:
@@ -209,6 +211,7 @@ def read_planes(path: Path, name: str) -> list[Plane] | None:
 def _place(dataset: Any, name: str, values: NDArray[Any], frames: int,
            dtype: np.dtype[Any]) -> list[Plane]:
     from tests.support.fuzz_mosaic import mosaic_tiles
+    from tests.support.fuzz_order import order_values
 
     syntax = str(dataset.file_meta.get("TransferSyntaxUID", ""))
     uid = str(dataset.get("SeriesInstanceUID", ""))
@@ -240,8 +243,10 @@ def _place(dataset: Any, name: str, values: NDArray[Any], frames: int,
             position = _dose_position(position, cosines, offsets, index, name)
         key = (*series, values.shape[1:], dtype.itemsize, dtype.kind == "f",
                _rounded(pixel_spacing), frame_type)
+        order = order_values(dataset, [own, shared] if per_frame is not None else [], index,
+                             instance, name)
         planes.append(Plane(name, index, None, values[index], position, cosines, pixel_spacing,
-                            key, sop, instance, syntax, dtype))
+                            key, sop, instance, syntax, dtype, order=order))
     image_type = [str(v) for v in (dataset.get("ImageType") or [])]
     if frames == 1 and "MOSAIC" in image_type:
         return mosaic_tiles(dataset, planes[0])

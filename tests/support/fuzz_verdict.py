@@ -94,7 +94,16 @@ def judge(array: NDArray[Any], affine: NDArray[Any] | None, expectation: Expecta
     others = _Alternatives()
     lossy = expectation.lossy
     for z, planes in enumerate(slices):
-        if four_d:
+        if four_d and expectation.order_rule is not None:
+            for t, plane in enumerate(planes):
+                if not _matches(array[t, z], plane, lossy, others):
+                    found = _same_images([array[t, z]], planes, lossy, others)
+                    return _wrong_or_zero(array, expectation, (
+                        f"volume {t}, slice {z} ({plane.file}, frame {plane.frame}): "
+                        + ("an image of another volume: volumes out of order (by "
+                           f"{expectation.order_rule})" if found else
+                           "differs from every image at its position")))
+        elif four_d:
             if not _same_images([array[t, z] for t in range(len(planes))], planes, lossy,
                                 others):
                 return _wrong_or_zero(array, expectation, f"slice {z}: the images differ from "
