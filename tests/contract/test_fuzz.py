@@ -201,6 +201,12 @@ def test_a_report_that_leaves_files_out_is_incomplete(seeds: list[Seed],
     assert result.steps["validate"]["outcome"] == "report incomplete", result.steps
 
 
+def test_the_command_runs_as_a_real_process_too(seeds: list[Seed]) -> None:
+    result = fuzzing.run_input(_unchanged(_seed(seeds, "gen-explicit"), cli="process"))
+    assert result.steps["cli"]["outcome"] == "ok", result.steps
+    assert result.steps["cli"]["detail"] == "exit 0"
+
+
 def test_a_command_that_fails_is_a_foreign_exception(seeds: list[Seed],
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     import dicomio.cli.archive

@@ -11,6 +11,7 @@ for the oracle, which judges them in a process of its own.
 from __future__ import annotations
 
 import json
+import math
 import os
 import resource
 import subprocess
@@ -143,6 +144,19 @@ def report_problem(document: dict[str, Any], folder: Path) -> str | None:
     return None
 
 
+def _non_finite(value: Any, where: str = "") -> str:
+    """Where the first NaN or infinity of a JSON-able value is (``series[1].spacing[0]``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{where} is {value}"
+    items = value.items() if isinstance(value, dict) else enumerate(value) \
+        if isinstance(value, (list, tuple)) else ()
+    for key, item in items:
+        found = _non_finite(item, f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]")
+        if found:
+            return found
+    return ""
+
+
 def _strict_json(text: str) -> dict[str, Any]:
     def refuse(constant: str) -> Any:
         raise ValueError(f"non-standard JSON constant {constant}")
@@ -157,10 +171,12 @@ def _validate_step(paths: Any, folder: Path) -> dict[str, Any]:
     from dicomio.validate import ValidationConfig, validate
 
     report = validate(paths, ValidationConfig(decode_threads=1))
+    described = report.to_dict()
     try:
-        document = _strict_json(json.dumps(report.to_dict(), allow_nan=False))
-    except ValueError as exc:
-        return {"outcome": "report incomplete", "detail": f"not standard JSON: {exc}"[:160]}
+        document = _strict_json(json.dumps(described, allow_nan=False))
+    except ValueError:
+        return {"outcome": "report incomplete",
+                "detail": f"to_dict() is not standard JSON: {_non_finite(described)}"[:160]}
     problem = report_problem(document, folder)
     if problem is not None:
         return {"outcome": "report incomplete", "detail": problem}
