@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dicomio._version import __version__
+from dicomio.archive.budget import is_over_budget
 from dicomio.archive.executors import Executor, open_executor, run_in_order
 from dicomio.archive.plan import ArchivePlan, Progress, SeriesJob, SeriesTask, plan_archive
 from dicomio.archive.validation import read_job
@@ -48,7 +49,7 @@ from dicomio.series.group import group
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import PathInput, SkippedFile
 from dicomio.series.summary import SCHEMA_VERSION, SeriesSummary, describe_skipped, summarise
-from dicomio.validate.checks import internal_error, worker_died
+from dicomio.validate.checks import internal_error, over_budget, worker_died
 from dicomio.validate.findings import Finding
 
 __all__ = ["Conversion", "ConversionReport", "ConvertTask", "JobConversions", "convert_archive",
@@ -184,6 +185,8 @@ class ConvertTask:
                                  irregular=self.irregular, workers=self.decode_threads,
                                  tolerances=self.tolerances)
             write_volume(volume, target, format=self.format, overwrite=True, within=self.output)
+        except MemoryError:
+            raise  # the memory ceiling: the executor reports the job as over budget
         except Exception as exc:  # every failure of one series is reported, never a crash
             return Conversion(summarise(series), "failed", reason=f"{type(exc).__name__}: {exc}",
                               seconds=time.perf_counter() - began, note=note)
@@ -201,11 +204,18 @@ class ConvertTask:
             unreadable = [*job.unreadable, *(s for s in skipped if s.category == "unreadable")]
             return JobConversions([self.convert(series, _beside(series, unreadable))
                                    for series in stacks], skipped)
+        except MemoryError:
+            raise
         except Exception as exc:  # one job's failure is reported, never the end of the run
             return JobConversions(findings=internal_error(exc, job.files, job.uid,
                                                           f"converting series {job.uid}"))
 
     def lost(self, job: SeriesJob, reason: str) -> JobConversions:
+        """The result of a job given up: over its budget, or its worker died on every
+        attempt."""
+        if is_over_budget(reason):
+            return JobConversions(findings=over_budget(job.files, job.uid, f"series {job.uid}",
+                                                       reason))
         return JobConversions(findings=worker_died(job.files, job.uid, f"series {job.uid}"))
 
 
@@ -415,18 +425,20 @@ def convert_archive(
     ignore_unreadable: bool = False,
     workers: int | None = None,
     scheduler: str | None = None,
+    follow_symlinks: bool = False,
 ) -> ConversionReport:
     """Write every series under ``paths`` into the folder ``output``, in parallel.
 
     ``workers`` and ``scheduler`` choose where (see
-    :func:`~dicomio.archive.executors.open_executor`); the other options are those of
-    :func:`convert_plan`.
+    :func:`~dicomio.archive.executors.open_executor`); ``follow_symlinks`` follows links out
+    of the given folders (by default they are skipped and listed); the other options are those
+    of :func:`convert_plan`.
     """
     start = time.perf_counter()
     check_writer(format)  # before the planning, which may take a while
     prepare_output(Path(output), force)
     with open_executor(workers, scheduler) as executor:
-        plan = plan_archive(paths, executor)
+        plan = plan_archive(paths, executor, follow_symlinks=follow_symlinks)
         return convert_plan(plan, output, executor, format=format, backend=backend,
                             rescale=rescale, irregular=irregular, force=force,
                             ignore_unreadable=ignore_unreadable, started=start)

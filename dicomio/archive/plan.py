@@ -30,7 +30,7 @@ from typing import Protocol, TypeVar
 
 from dicomio.archive.executors import Executor, run_in_order
 from dicomio.errors import NoDicomFilesError
-from dicomio.series.discover import discover
+from dicomio.series.discover import discover, refused_link
 from dicomio.series.inventory import PathInput, SkippedFile
 from dicomio.validate.checks import worker_died
 from dicomio.validate.findings import Finding
@@ -50,6 +50,8 @@ class Unit:
     path: Path
     recursive: bool
     root: int
+    within: Path | None = None
+    follow_symlinks: bool = False
 
 
 @dataclass
@@ -134,10 +136,10 @@ def _roots(paths: PathInput) -> tuple[Path, ...]:
     return tuple(Path(p) for p in paths)
 
 
-def _listing(folder: Path) -> tuple[list[Path], int]:
+def _listing(folder: Path, within: Path, follow_symlinks: bool) -> tuple[list[Path], int]:
     """The subfolders of ``folder`` in the order discovery walks them, and the number of
     entries (files included). Problems are left to the unit of the folder's own files, which
-    reports them as discovery does."""
+    reports them as discovery does (a symlink discovery does not follow among them)."""
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError:
@@ -145,6 +147,9 @@ def _listing(folder: Path) -> tuple[list[Path], int]:
     subfolders = []
     for entry in entries:
         try:
+            if entry.is_symlink() and refused_link(Path(entry.path), [within],
+                                                    follow_symlinks) is not None:
+                continue
             if entry.is_dir():
                 subfolders.append(Path(entry.path))
         except OSError:
@@ -157,8 +162,9 @@ def _identity(folder: Path) -> tuple[int, int]:
     return info.st_dev, info.st_ino
 
 
-def split_units(paths: PathInput) -> list[Unit]:
-    """Cut the given files and folders into units (see the module docstring).
+def split_units(paths: PathInput, follow_symlinks: bool = False) -> list[Unit]:
+    """Cut the given files and folders into units (see the module docstring); symlinks out
+    of a given folder are followed only with ``follow_symlinks`` (as :func:`discover` does).
 
     Raises
     ------
@@ -172,14 +178,15 @@ def split_units(paths: PathInput) -> list[Unit]:
         if not root.is_dir():
             units.append(Unit(root, False, index))
             continue
+        within = Path(os.path.realpath(root))
         folder, seen = root, {_identity(root)}
-        subfolders, entries = _listing(folder)
+        subfolders, entries = _listing(folder, within, follow_symlinks)
         while entries == 1 and len(subfolders) == 1 and _identity(subfolders[0]) not in seen:
             folder = subfolders[0]
             seen.add(_identity(folder))
-            subfolders, entries = _listing(folder)
-        units.append(Unit(folder, False, index))
-        units += [Unit(sub, True, index) for sub in subfolders]
+            subfolders, entries = _listing(folder, within, follow_symlinks)
+        units.append(Unit(folder, False, index, within, follow_symlinks))
+        units += [Unit(sub, True, index, within, follow_symlinks) for sub in subfolders]
     return units
 
 
@@ -187,7 +194,8 @@ def index_unit(unit: Unit) -> UnitIndex:
     """Read the headers of one unit and keep only what planning needs (a pure function)."""
     index = UnitIndex()
     try:
-        inventory = discover(unit.path, recursive=unit.recursive)
+        inventory = discover(unit.path, recursive=unit.recursive,
+                             follow_symlinks=unit.follow_symlinks, within=unit.within)
     except NoDicomFilesError as exc:  # removed since the units were listed
         index.skipped.append(SkippedFile(unit.path, f"cannot read: {exc.message}",
                                          "unreadable"))
@@ -222,11 +230,13 @@ def _beside(files: list[str], damaged: dict[Path, list[SkippedFile]]
 
 
 def plan_archive(
-    paths: PathInput, executor: Executor, *, progress: Progress | None = None
+    paths: PathInput, executor: Executor, *, progress: Progress | None = None,
+    follow_symlinks: bool = False,
 ) -> ArchivePlan:
     """Index the archive under ``paths`` with ``executor`` and make one job per UID.
 
-    ``progress(done, total, label)`` is called as each unit is indexed.
+    ``progress(done, total, label)`` is called as each unit is indexed. Symlinks out of the
+    given folders are skipped (listed with the reason) unless ``follow_symlinks``.
 
     Raises
     ------
@@ -235,7 +245,7 @@ def plan_archive(
     SchedulerError
         Dask workers do not see the paths.
     """
-    units = split_units(paths)
+    units = split_units(paths, follow_symlinks)
     roots = _roots(paths)
     executor.check_paths(roots)
     merged: dict[str, tuple[int | None, list[str]]] = {}

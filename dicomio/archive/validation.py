@@ -148,6 +148,7 @@ def validate_archive(
     *,
     workers: int | None = None,
     scheduler: str | None = None,
+    follow_symlinks: bool = False,
 ) -> ValidationReport:
     """Validate every series under ``paths``, in parallel: :func:`dicomio.validate.report.validate`
     for archives.
@@ -162,6 +163,9 @@ def validate_archive(
         Where the series are checked (see :func:`~dicomio.archive.executors.open_executor`):
         default, one process per usable core; ``scheduler="local"`` or a Dask scheduler's
         address to use Dask.
+    follow_symlinks
+        Follow symbolic links that lead out of the given folders (by default they are skipped,
+        and listed with the skipped files).
 
     Raises
     ------
@@ -172,5 +176,5 @@ def validate_archive(
     """
     start = time.perf_counter()
     with open_executor(workers, scheduler) as executor:
-        plan = plan_archive(paths, executor)
+        plan = plan_archive(paths, executor, follow_symlinks=follow_symlinks)
         return validate_plan(plan, config, executor, started=start)

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import typer
-from rich.markup import escape
 
 from dicomio.cli.console import (
     EXIT_FINDINGS,
@@ -29,6 +28,7 @@ from dicomio.cli.console import (
     exit_on_error,
     out,
     print_json,
+    shown,
     usage_error,
 )
 from dicomio.cli.formatting import format_shape, series_line
@@ -67,12 +67,13 @@ def _executor(workers: int | None, scheduler: str | None, series_timeout: float 
         yield executor
 
 
-def _plan(paths: Sequence[Path], executor: Executor, show: bool) -> ArchivePlan:
+def _plan(paths: Sequence[Path], executor: Executor, show: bool, follow_symlinks: bool
+          ) -> ArchivePlan:
     from dicomio.archive.plan import plan_archive
 
     # exit 2 for a path removed since the command started
     with exit_on_error(), completion_bar("reading headers", show) as update:
-        return plan_archive(paths, executor, progress=update)
+        return plan_archive(paths, executor, follow_symlinks=follow_symlinks, progress=update)
 
 
 def _throughput(plan: ArchivePlan, seconds: float, executor: Executor) -> None:
@@ -80,7 +81,7 @@ def _throughput(plan: ArchivePlan, seconds: float, executor: Executor) -> None:
     series, files = len(plan.jobs), plan.n_files
     rate = f"{series / seconds:.1f} series/s, {files / seconds:.0f} files/s" if seconds else ""
     err.print(f"[dim]{series} series, {files} files in {seconds:.1f} s ({rate}) on "
-              f"{escape(executor.describe())}[/]")
+              f"{shown(executor.describe())}[/]")
 
 
 # --- validate ------------------------------------------------------------------------------------
@@ -94,7 +95,7 @@ def _print_findings(findings: Sequence[Finding], indent: str, quiet: bool) -> No
         if finding.n_files > 1:
             files = f" [dim]({finding.n_files} files)[/]"
         out.print(f"{indent}[{style}]{finding.severity:<7}[/] [bold]{finding.code}[/] "
-                  f"{escape(finding.message)}{files}")
+                  f"{shown(finding.message)}{files}")
 
 
 def _print_series_report(entry: SeriesReport, config: ValidationConfig, quiet: bool) -> None:
@@ -102,7 +103,7 @@ def _print_series_report(entry: SeriesReport, config: ValidationConfig, quiet: b
     if quiet and not failing:
         return
     verdict = "[bold red]FAIL[/]" if failing else "[green]ok  [/]"
-    out.print(f"{verdict} {escape(series_line(entry.series))}")
+    out.print(f"{verdict} {shown(series_line(entry.series))}")
     _print_findings(entry.findings, "     ", quiet)
 
 
@@ -126,20 +127,22 @@ def run_validation(
     paths: Sequence[Path], config: ValidationConfig, output: str, junit_xml: Path | None,
     workers: int | None, scheduler: str | None, reproducible: bool, quiet: bool, show: bool,
     series_timeout: float | None = None, worker_memory: int | None = None,
+    follow_symlinks: bool = False,
 ) -> NoReturn:
     """``dicomio validate``: plan, validate, print (``output``: text, json or junit), exit.
-    ``series_timeout`` and ``worker_memory`` as the options give them (None: the defaults)."""
+    ``series_timeout`` and ``worker_memory`` as the options give them (None: the defaults);
+    ``follow_symlinks``: follow links out of the given folders."""
     from dicomio.archive.validation import validate_plan
     from dicomio.validate.junit import to_junit_xml
 
     start = time.perf_counter()
     text = output == "text"
     with _executor(workers, scheduler, series_timeout, worker_memory) as executor:
-        plan = _plan(paths, executor, show)
+        plan = _plan(paths, executor, show, follow_symlinks)
         if text and not quiet:
             out.print(f"dicomio validate: {len(plan.jobs)} series ({plan.n_files} files) "
                       f"under {len(plan.roots)} path(s); config: "
-                      f"{escape(str(config.source or 'defaults'))}; fail on: {config.fail_on}")
+                      f"{shown(str(config.source or 'defaults'))}; fail on: {config.fail_on}")
         with completion_bar("validating", show) as update:
             report = validate_plan(
                 plan, config, executor, started=start, progress=update,
@@ -166,11 +169,11 @@ def run_validation(
 def _print_conversion(conversion: Conversion, quiet: bool) -> None:
     if conversion.status == "written":
         if not quiet:
-            out.print(f"[green]wrote[/] {escape(conversion.output or '')}  "
+            out.print(f"[green]wrote[/] {shown(conversion.output or '')}  "
                       f"[dim]{format_shape(conversion.shape or ())} {conversion.dtype}[/]")
         return
-    out.print(f"[bold red]FAIL[/]  {escape(series_line(conversion.series))}")
-    out.print(f"      {escape(conversion.reason or '')}")
+    out.print(f"[bold red]FAIL[/]  {shown(series_line(conversion.series))}")
+    out.print(f"      {shown(conversion.reason or '')}")
 
 
 def _print_conversion_end(report: ConversionReport, quiet: bool, reproducible: bool) -> None:
@@ -179,7 +182,7 @@ def _print_conversion_end(report: ConversionReport, quiet: bool, reproducible: b
         out.print(f"[bold red]{len(unreadable)} file(s) could not be read[/] (possibly lost "
                   f"slices):")
         for skipped in unreadable:
-            out.print(f"      {escape(str(skipped.path))}: {escape(skipped.reason)}")
+            out.print(f"      {shown(str(skipped.path))}: {shown(skipped.reason)}")
     _print_findings(report.findings, "", quiet)
     counts = report.counts
     passed_over = len(report.skipped) - len(unreadable)
@@ -189,17 +192,18 @@ def _print_conversion_end(report: ConversionReport, quiet: bool, reproducible: b
     verdict = "[bold green]done[/]" if report.passed else "[bold red]failed[/]"
     detail = f"; {', '.join(notes)}" if notes else ""
     out.print(f"{verdict}: wrote {counts['written']} of {len(report.series)} series into "
-              f"{escape(str(report.output))}{detail}{timing}")
+              f"{shown(str(report.output))}{detail}{timing}")
 
 
 def run_conversion(
     paths: Sequence[Path], output: Path, format: Format, backend: str, rescale: bool,
     irregular: Irregular, force: bool, workers: int | None, scheduler: str | None, as_json: bool,
     reproducible: bool, quiet: bool, show: bool, series_timeout: float | None = None,
-    worker_memory: int | None = None,
+    worker_memory: int | None = None, follow_symlinks: bool = False,
 ) -> NoReturn:
     """``dicomio convert PATHS... FOLDER``: plan, convert every series, print, exit.
-    ``series_timeout`` and ``worker_memory`` as for :func:`run_validation`."""
+    ``series_timeout``, ``worker_memory`` and ``follow_symlinks`` as for
+    :func:`run_validation`."""
     from dicomio.archive.conversion import convert_plan, prepare_output
     from dicomio.backends.registry import get_spec
     from dicomio.io.writers import check_writer
@@ -216,10 +220,10 @@ def run_conversion(
     except OSError as exc:
         usage_error(f"cannot create {output}: {exc.strerror or exc}")
     with _executor(workers, scheduler, series_timeout, worker_memory) as executor:
-        plan = _plan(paths, executor, show)
+        plan = _plan(paths, executor, show, follow_symlinks)
         if not as_json and not quiet:
             out.print(f"dicomio convert: {len(plan.jobs)} series ({plan.n_files} files) into "
-                      f"{escape(os.fspath(output))} as {format}")
+                      f"{shown(os.fspath(output))} as {format}")
         with completion_bar("converting", show) as update:
             report = convert_plan(
                 plan, output, executor, format=format, backend=backend, rescale=rescale,

@@ -18,7 +18,9 @@ from dicomio.cli.options import (
     Reproducible,
     Scheduler,
     SeriesOption,
+    SeriesTimeout,
     ShowProgress,
+    WorkerMemory,
     Workers,
 )
 
@@ -45,6 +47,8 @@ def convert(
                         "folder: write into one that is not empty.")] = False,
     workers: Workers = None,
     scheduler: Scheduler = None,
+    series_timeout: SeriesTimeout = None,
+    worker_memory: WorkerMemory = None,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Into a folder: print the report as JSON.")] = False,
     reproducible: Reproducible = False,
@@ -69,13 +73,14 @@ def convert(
         if series is not None:
             usage_error("--series picks the series of a single file; into a folder every "
                         "series is written")
-        if follow_symlinks:
-            usage_error("--follow-symlinks applies when OUTPUT is a file (an archive is "
-                        "converted without following links out of its folders)")
         run_conversion(paths, output, to.value if to is not None else "nifti", backend,
                        not raw, "accept" if accept_irregular else "raise", force, workers,
-                       scheduler, as_json, reproducible, quiet, show)
+                       scheduler, as_json, reproducible, quiet, show,
+                       series_timeout=series_timeout, worker_memory=worker_memory,
+                       follow_symlinks=follow_symlinks)
     archive_only = {"--workers": workers is not None, "--scheduler": scheduler is not None,
+                    "--series-timeout": series_timeout is not None,
+                    "--worker-memory": worker_memory is not None,
                     "--json": as_json, "--reproducible": reproducible}
     for option in (name for name, given in archive_only.items() if given):
         usage_error(f"{option} applies when OUTPUT is a folder")

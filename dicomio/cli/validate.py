@@ -9,6 +9,7 @@ import typer
 
 from dicomio.cli.app import app
 from dicomio.cli.console import exit_on_error, progress_enabled
+from dicomio.cli.loading import FollowSymlinks
 from dicomio.cli.options import (
     FailOn,
     Quiet,
@@ -51,6 +52,7 @@ def validate(
     reproducible: Reproducible = False,
     quiet: Quiet = False,
     progress: ShowProgress = None,
+    follow_symlinks: FollowSymlinks = False,
 ) -> None:
     """Check every series under PATHS and report findings with stable codes.
 
@@ -75,4 +77,5 @@ def validate(
     with exit_on_error():  # a series failing is a finding; a failure of the run itself, exit 3
         run_validation(paths, settings, output.value, junit_xml, workers, scheduler,
                        reproducible, quiet, progress_enabled(progress, quiet),
-                       series_timeout=series_timeout, worker_memory=worker_memory)
+                       series_timeout=series_timeout, worker_memory=worker_memory,
+                       follow_symlinks=follow_symlinks)

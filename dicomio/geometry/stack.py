@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from dicomio.errors import ConfigError
 from dicomio.geometry.conventions import FloatArray, affine_from, slice_normal
 
 __all__ = [
@@ -61,9 +62,23 @@ class GeometryIssue:
     severity: Severity = "error"
 
 
+#: The accepted range of each threshold of :class:`GeometryTolerances`: a NaN or an infinite
+#: one would switch its check off (``orientation = nan`` lets a sheared stack pass).
+TOLERANCE_RANGES: dict[str, tuple[float, float]] = {
+    "spacing_relative": (0.0, 0.5),
+    "spacing_absolute": (0.0, 1.0),
+    "duplicate": (0.0, 1.0),
+    "tilt_fraction": (0.0, 10.0),
+    "thickness_relative": (0.0, 10.0),
+    "orientation": (0.0, 0.1),
+}
+
+
 @dataclass(frozen=True)
 class GeometryTolerances:
     """Thresholds of the geometry checks.
+
+    Each must be finite and within :data:`TOLERANCE_RANGES` (else :class:`ConfigError`).
 
     Attributes
     ----------
@@ -87,6 +102,14 @@ class GeometryTolerances:
     tilt_fraction: float = 0.1
     thickness_relative: float = 0.01
     orientation: float = 1e-3
+
+    def __post_init__(self) -> None:
+        for name, (low, high) in TOLERANCE_RANGES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not math.isfinite(value) or not low <= value <= high:
+                raise ConfigError(f"GeometryTolerances.{name} must be a finite number from "
+                                  f"{low:g} to {high:g}, not {value!r}")
 
 
 @dataclass(frozen=True)

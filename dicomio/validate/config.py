@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Any
 
 from dicomio.errors import ConfigError
-from dicomio.geometry.stack import GeometryTolerances
+from dicomio.geometry.stack import TOLERANCE_RANGES, GeometryTolerances
 from dicomio.validate.findings import CODES, SEVERITIES, Finding, Severity
 
 if sys.version_info >= (3, 11):
@@ -73,14 +73,6 @@ _OFF = "off"
 _MAX_BYTES = 1 << 20
 
 #: (lowest, highest) of each threshold (see the module docstring).
-_RANGES: dict[str, tuple[float, float]] = {
-    "spacing_relative": (0.0, 0.5),
-    "spacing_absolute": (0.0, 1.0),
-    "duplicate": (0.0, 1.0),
-    "tilt_fraction": (0.0, 10.0),
-    "thickness_relative": (0.0, 10.0),
-    "orientation": (0.0, 0.1),
-}
 
 #: What marks the root of a project: the upward search stops there.
 _PROJECT_MARKERS = (".git", ".hg", ".svn")
@@ -226,7 +218,7 @@ def _tolerances(table: Any, label: str) -> GeometryTolerances:
         if key not in known:
             raise ConfigError(f"{label}: unknown threshold {raw_key!r}; known: "
                               f"{', '.join(sorted(k.replace('_', '-') for k in known))}")
-        values[key] = _number(value, f"{label}.{raw_key}", _RANGES.get(key, (0, math.inf))[1])
+        values[key] = _number(value, f"{label}.{raw_key}", TOLERANCE_RANGES[key][1])
     return GeometryTolerances(**values)
 
 

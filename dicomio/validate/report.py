@@ -212,6 +212,7 @@ def validate(
     config: ValidationConfig = ValidationConfig(),
     *,
     progress: Callable[[int, int, str], None] | None = None,
+    follow_symlinks: bool = False,
 ) -> ValidationReport:
     """Validate every series under ``paths``, one after another, in this process.
 
@@ -223,6 +224,9 @@ def validate(
         What to check, thresholds and severities (see :mod:`dicomio.validate.config`).
     progress
         Called as ``progress(done, total, label)`` before each series.
+    follow_symlinks
+        Follow symbolic links that lead out of the given folders (by default they are skipped,
+        and listed with the skipped files).
 
     Raises
     ------
@@ -234,7 +238,7 @@ def validate(
     dicomio.archive.validate_archive : the same report, series checked in parallel.
     """
     start = time.perf_counter()
-    found, inventory = scan(paths, tolerances=config.tolerances)
+    found, inventory = scan(paths, tolerances=config.tolerances, follow_symlinks=follow_symlinks)
     reports = validate_stacks(found, config, progress=progress)
     return assemble_report(inventory.roots, reports, check_files(inventory, config), config,
                            seconds=time.perf_counter() - start)

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+import dicomio
 from dicomio.geometry.conventions import slice_normal
 from dicomio.geometry.stack import (
     GeometryTolerances,
@@ -135,3 +136,12 @@ def test_gaps_too_wide_for_a_float_ratio_are_irregular_not_an_overflow() -> None
                              (1.0, 1.0))
     assert [i.code for i in geometry.errors] == ["IRREGULAR_SPACING"]
     assert geometry.errors[0].slices == (2, 3)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -0.1, 5.0, True])
+def test_tolerances_that_would_switch_a_check_off_are_refused(value) -> None:
+    """A NaN orientation tolerance let a 45-degree shear through: every threshold must be a
+    finite number in its range, given in code as in a configuration file."""
+    with pytest.raises(dicomio.ConfigError, match="orientation"):
+        dicomio.GeometryTolerances(orientation=value)
+    assert dicomio.GeometryTolerances(orientation=0.05).orientation == 0.05

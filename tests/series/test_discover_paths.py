@@ -158,3 +158,24 @@ def test_a_link_to_a_fifo_given_as_the_path_is_never_opened(tmp_path: Path) -> N
     result = _run_isolated(code, timeout=30)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["1", "0"]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_archive_runs_stay_inside_the_archive_unless_asked(root_and_outside, tmp_path: Path,
+                                                           workers: str) -> None:
+    """validate and convert over an archive plan it folder by folder: a link out of the
+    archive is skipped there too, and followed with --follow-symlinks."""
+    root, _ = root_and_outside
+    report = json.loads(runner.invoke(app, ["validate", str(root), "-f", "json", "--workers",
+                                            workers]).stdout)
+    assert [s["slices"] for s in report["series"]] == [3]
+    assert any("outside the scanned folder" in f["message"] for f in report["findings"])
+    followed = json.loads(runner.invoke(app, ["validate", str(root), "-f", "json",
+                                              "--workers", workers, "--follow-symlinks"]).stdout)
+    assert sorted(s["slices"] for s in followed["series"]) == [3, 4]
+    converted = runner.invoke(app, ["convert", str(root), str(tmp_path / f"out{workers}"),
+                                    "--json", "--workers", workers])
+    written = json.loads(converted.stdout)["series"]
+    assert [s["status"] for s in written] == ["written"]
+    assert dicomio.validate.validate(root).series[0].series.n_slices == 3
+    assert len(dicomio.validate.validate(root, follow_symlinks=True).series) == 2
