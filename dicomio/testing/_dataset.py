@@ -79,6 +79,9 @@ def image_dataset(
     ds.SOPClassUID = sop_class
     ds.SOPInstanceUID = sop_uid
     ds.StudyDate = "20260101"
+    # A fixed StudyTime: GDCM, writing lossless JPEG, fills a missing one with the time of
+    # writing, which then differs between the images of one series.
+    ds.StudyTime = "120000"
     ds.Modality = spec.modality
     ds.Manufacturer = "dicomio"
     ds.SeriesDescription = spec.description
