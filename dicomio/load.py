@@ -100,11 +100,9 @@ def load_volume(
         read = read_series(chosen, chosen.frames, backend, ReadOptions(rescale, workers, decoder))
         array, affine, positions = regularized(read.array, placed, chosen, chosen.frames,
                                                irregular, rescale, warnings)
-        volume = Volume(array, affine, series_metadata(chosen),
-                        read.provenance(chosen, chosen.frames, warnings), positions)
-        if read.reported_geometry is not None:
-            volume.metadata["reported_geometry"] = read.reported_geometry  # type: ignore[index]
-        return volume
+        provenance = read.provenance(chosen, chosen.frames, warnings,
+                                     resampled=array is not read.array)
+        return Volume(array, affine, series_metadata(chosen), provenance, positions)
 
 
 def load_4d(
@@ -171,8 +169,10 @@ def load_4d(
         metadata["NumberOfVolumes"] = n_volumes
         rule, keys = ((layout.rule or "", layout.keys) if layout.kind == "4d"
                       else ("single volume", (None,)))
-        return Volume4D(array, results[0][1], metadata, read.provenance(chosen, frames, warnings),
-                        rule, keys, results[0][2])
+        provenance = read.provenance(chosen, frames, warnings, resampled=not unchanged,
+                                     volumes=n_volumes)
+        return Volume4D(array, results[0][1], metadata, provenance, rule, keys, results[0][2])
+
 
 def _named(path: PathInput | SeriesInfo) -> PathInput:
     """The files or folders an error of a load names: those given, or a series' files."""

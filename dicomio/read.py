@@ -70,8 +70,8 @@ class SeriesRead:
         Pixel data longer than its frames need (or RLE data holding frames beyond
         NumberOfFrames), and what the backend warned about.
     reported_geometry
-        The geometry the toolkit itself reported (SimpleITK, VTK), when the images it read
-        are the slices asked for; else None.
+        The geometry the toolkit itself reported (SimpleITK, VTK, pydicom, dcm2niix), when
+        the images it read are the slices asked for; else None.
     all_zero
         The zero guard's note when every voxel is zero and so is the pixel data; else None.
     out_of_range
@@ -88,10 +88,22 @@ class SeriesRead:
     all_zero: str | None = None
     out_of_range: dict[Path, int] = field(default_factory=dict)
 
-    def provenance(self, series: SeriesInfo, frames: Sequence[Frame],
-                   warnings: list[str]) -> Provenance:
-        """The provenance of a volume of ``frames``, ``warnings`` (the caller's) first."""
+    def provenance(self, series: SeriesInfo, frames: Sequence[Frame], warnings: list[str],
+                   *, resampled: bool = False, volumes: int = 1) -> Provenance:
+        """The provenance of a volume of ``frames`` (``volumes`` volumes of the same slices,
+        in (volume, slice) order), ``warnings`` (the caller's) first.
+
+        It carries the toolkit's :attr:`reported_geometry` when that describes the volume's
+        slices: not when they were ``resampled`` onto another grid (:func:`regularized`), nor
+        for several volumes unless the toolkit placed the slices of one volume (dcm2niix, which
+        reads 4-D series itself); the other toolkits are given every image as one stack, and
+        their grid of it (a step of span / (images - 1)) is not the volumes'.
+        """
         zeros = [] if self.all_zero is None else [self.all_zero]
+        reported = None if resampled else self.reported_geometry
+        if reported is not None and volumes > 1 \
+                and len(reported.positions) != len(frames) // volumes:
+            reported = None
         return Provenance(
             backend=self.backend,
             decoders=self.decoders,
@@ -100,6 +112,7 @@ class SeriesRead:
             warnings=tuple([*warnings, *self.warnings, *zeros]),
             skipped_backends=self.skipped,
             series_uid=series.key,
+            reported_geometry=reported,
         )
 
 

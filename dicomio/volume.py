@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:  # for the annotation only: backends sit above this module
+    from dicomio.backends.base import ReportedGeometry
 
 __all__ = ["Provenance", "Volume", "Volume4D"]
 
@@ -33,6 +36,17 @@ class Provenance:
         ``(backend, reason)`` for each backend ``auto`` passed over.
     series_uid
         SeriesInstanceUID (with ``#stack`` when the series held several stacks).
+    reported_geometry
+        The geometry the backend's toolkit itself gives these slices, as a
+        :class:`dicomio.backends.base.ReportedGeometry` in the contract's axis order:
+        SimpleITK's origin, spacing and direction, VTK's origin and spacing (it has no
+        direction), the position pydicom reads from each file, dcm2niix's sform and where it
+        puts each slice. The volume's affine never comes from it (it comes from the headers);
+        ``dicomio compare`` measures how far apart the two place the voxels. None when the
+        backend reports none (``direct``); when the images it read are not the volume's slices
+        one for one (mosaic tiles; the images of a 4-D series, unless the toolkit placed the
+        slices of one volume itself, as dcm2niix does); and after ``irregular="resample"``
+        changed the grid, as it would describe the slices before resampling.
     """
 
     backend: str
@@ -42,6 +56,7 @@ class Provenance:
     warnings: tuple[str, ...] = ()
     skipped_backends: tuple[tuple[str, str], ...] = ()
     series_uid: str = ""
+    reported_geometry: ReportedGeometry | None = None
 
 
 class _Placed:

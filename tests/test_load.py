@@ -10,6 +10,8 @@ import pydicom
 import pytest
 
 import dicomio
+from dicomio.backends.registry import get_spec
+from dicomio.testing.multiframe import write_4d
 from dicomio.testing.synthetic import JPEG_LOSSLESS_SV1, SeriesSpec
 from tests.support.contract import assert_slices_match_files
 
@@ -228,3 +230,63 @@ def test_workers_do_not_change_the_result(make_series) -> None:
     one = dicomio.load_volume(truth.folder, workers=1)
     four = dicomio.load_volume(truth.folder, workers=4)
     np.testing.assert_array_equal(one.array, four.array)
+
+
+# --- the toolkit's own geometry, in the provenance --------------------------------------------
+
+def installed(backend: str) -> None:
+    """Skip, saying why, when ``backend`` is not installed."""
+    spec = get_spec(backend)
+    if not spec.installed():
+        pytest.skip(f"{backend} is not installed: {spec.install_hint()}")
+
+
+# SMALL without its fourth slice: axial slices at z = 40, 42.5, 45, 50, 52.5 from (-80, -60),
+# rows 0.7 mm apart, columns 0.9 mm; VTK puts its origin at the bottom-left pixel, (0, 9 × 0.7,
+# 0), with no position of its own.
+TOOLKIT_ORIGIN = {"pydicom": (-80.0, -60.0, 40.0), "sitk": (-80.0, -60.0, 40.0),
+                  "vtk": (0.0, 9 * 0.7, 0.0), "dcm2niix": (-80.0, -60.0, 40.0)}
+
+
+@pytest.mark.parametrize("backend", list(TOOLKIT_ORIGIN))
+def test_provenance_keeps_the_toolkits_geometry_until_resampling(make_series,
+                                                                  backend: str) -> None:
+    installed(backend)
+    truth = make_series(SMALL, skip=[3])
+    accepted = dicomio.load_volume(truth.folder, backend=backend, irregular="accept")
+    reported = accepted.provenance.reported_geometry
+    assert reported is not None and reported.source
+    assert reported.origin == pytest.approx(TOOLKIT_ORIGIN[backend], abs=1e-4)
+    assert reported.spacing[1:] == pytest.approx((0.7, 0.9), abs=1e-5)
+    # Resampled onto 2.5 mm from z = 40 to 52.5: six slices the toolkit never saw.
+    resampled = dicomio.load_volume(truth.folder, backend=backend, irregular="resample")
+    assert resampled.shape[0] == 6
+    assert any(w.startswith("resampled:") for w in resampled.provenance.warnings)
+    assert resampled.provenance.reported_geometry is None
+
+
+def test_dicomios_own_reader_reports_no_toolkit_geometry(make_series) -> None:
+    volume = dicomio.load_volume(make_series(SMALL).folder, backend="direct")
+    assert volume.provenance.reported_geometry is None
+
+
+@pytest.mark.parametrize("backend", ["pydicom", "sitk", "dcm2niix"])
+def test_a_4d_volume_keeps_only_a_geometry_of_its_own_slices(tmp_path: Path,
+                                                              backend: str) -> None:
+    """Three volumes of four axial slices at z = 40 + 2.5 k: dcm2niix places the four slices
+    itself; pydicom and SimpleITK are handed the twelve images as one stack, whose grid (a step
+    of 7.5 / 11 mm) is not the volumes'. A series of one volume keeps its toolkit's geometry."""
+    installed(backend)
+    write_4d(tmp_path / "4d", SeriesSpec(shape=(4, 9, 11)), volumes=3, key="temporal")
+    volume = dicomio.load_4d(tmp_path / "4d", backend=backend)
+    assert volume.shape[:2] == (3, 4)
+    reported = volume.provenance.reported_geometry
+    if backend == "dcm2niix":
+        assert reported is not None
+        np.testing.assert_allclose(reported.positions,
+                                   [(-80.0, -60.0, 40.0 + 2.5 * k) for k in range(4)], atol=1e-4)
+    else:
+        assert reported is None
+    write_4d(tmp_path / "3d", SeriesSpec(shape=(4, 9, 11)), volumes=1, key="temporal")
+    single = dicomio.load_4d(tmp_path / "3d", backend=backend)
+    assert single.provenance.reported_geometry is not None

@@ -61,7 +61,7 @@ def run(request: Request, folder: Path) -> dict[str, Any]:
         return {"status": "failed", "reason": f"unexpected {type(exc).__name__}: {exc}"}
     np.save(folder / "array.npy", volume.array)
     provenance = volume.provenance
-    reported = volume.metadata.get("reported_geometry")
+    reported = provenance.reported_geometry if provenance else None
     return {
         "status": "ok",
         "seconds": seconds,
@@ -70,10 +70,8 @@ def run(request: Request, folder: Path) -> dict[str, Any]:
         "decoders": list(provenance.decoders if provenance else ()),
         "warnings": list(provenance.warnings if provenance else ()),
         "affine": volume.affine.tolist(),
-        "reported": None if reported is None else {
-            "origin": [float(v) for v in reported.origin],
-            "spacing": [float(v) for v in reported.spacing],
-            "direction": [[float(v) for v in row] for row in reported.direction]},
+        # Whole: per-slice positions (pydicom, dcm2niix) and whether it has a direction (VTK).
+        "reported": None if reported is None else reported.to_dict(),
     }
 
 

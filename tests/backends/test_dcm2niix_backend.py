@@ -94,7 +94,7 @@ def test_voxels_equal_direct_and_geometry_is_the_spec(name: str, make_series) ->
         direct = dicomio.load_volume(truth.folder, backend="direct", rescale=rescale)
         assert ours.dtype == direct.dtype
         np.testing.assert_array_equal(ours.array, direct.array)
-    reported = ours.metadata["reported_geometry"]
+    reported = ours.provenance.reported_geometry
     np.testing.assert_allclose(reported.affine(), expected, atol=1e-3, rtol=0)
     slices = np.arange(spec.shape[0])[:, None] * expected[:3, 0] + expected[:3, 3]
     np.testing.assert_allclose(reported.slice_origins(spec.shape[0]), slices, atol=1e-3)
@@ -267,7 +267,7 @@ def test_dcm2niix_own_geometry_on_real_stacks(name: str) -> None:
     (reference,) = [r for r in REFERENCES if r.name == name]
     series = series_of(reference)
     volume = dicomio.load_volume(series, backend="dcm2niix", rescale=False)
-    reported = volume.metadata["reported_geometry"]
+    reported = volume.provenance.reported_geometry
     positions = np.asarray(volume.slice_positions)
     n = len(positions)
     grid = volume.affine.copy()

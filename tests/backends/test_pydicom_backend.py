@@ -27,7 +27,7 @@ def test_each_slice_is_where_its_file_says(make_series) -> None:
     spec = SeriesSpec(shape=(5, 8, 10), orientation=OBLIQUE, slice_spacing=-2.0)
     truth = make_series(spec, naming="instance")
     volume = dicomio.load_volume(truth.folder, backend="pydicom")
-    reported = volume.metadata["reported_geometry"]
+    reported = volume.provenance.reported_geometry
     expected = instance_positions(spec)[::-1]  # sorted along the normal: last instance first
     np.testing.assert_allclose(reported.positions, expected, atol=1e-6)
     np.testing.assert_allclose(np.asarray(reported.direction)[:, 2], OBLIQUE[:3], atol=1e-6)
@@ -41,7 +41,7 @@ def test_enhanced_frames_are_placed_by_their_functional_groups(tmp_path) -> None
                       pixel_spacing=(0.8, 1.1))
     write_enhanced(tmp_path, spec)
     volume = dicomio.load_volume(tmp_path, backend="pydicom")
-    reported = volume.metadata["reported_geometry"]
+    reported = volume.provenance.reported_geometry
     np.testing.assert_allclose(reported.positions, instance_positions(spec), atol=1e-6)
     assert reported.spacing[1:] == (0.8, 1.1)
 
@@ -50,4 +50,4 @@ def test_a_file_without_a_position_leaves_the_geometry_unreported(make_series) -
     truth = make_series(SeriesSpec(shape=(3, 8, 10)))
     rewrite(truth.files[1], ImagePositionPatient=None)
     volume = dicomio.load_volume(truth.folder, backend="pydicom", irregular="accept")
-    assert volume.metadata.get("reported_geometry") is None
+    assert volume.provenance.reported_geometry is None

@@ -33,7 +33,7 @@ def test_reported_geometry_is_the_truth(case: Case, make_series) -> None:
     """Given dicomio's sorted files, SimpleITK places a stack where dicomio does."""
     truth = make_series(case.spec, naming=case.naming)
     volume = dicomio.load_volume(truth.folder, backend="sitk")
-    reported = volume.metadata["reported_geometry"]
+    reported = volume.provenance.reported_geometry
     np.testing.assert_allclose(reported.affine(), truth.affine, atol=1e-4, rtol=0)
     np.testing.assert_allclose(reported.spacing, volume.spacing, atol=1e-4)
     np.testing.assert_allclose(np.asarray(reported.direction), volume.direction, atol=1e-5)
@@ -43,7 +43,7 @@ def test_reported_spacing_of_a_single_slice_is_1_mm(make_series) -> None:
     """ITK gives one slice a thickness of 1 mm; dicomio takes SliceThickness (here 2.5)."""
     truth = make_series(SeriesSpec(shape=(1, 8, 10), slice_spacing=2.5))
     volume = dicomio.load_volume(truth.folder, backend="sitk")
-    reported = volume.metadata["reported_geometry"]
+    reported = volume.provenance.reported_geometry
     assert volume.spacing[0] == pytest.approx(2.5)
     assert reported.spacing == pytest.approx((1.0, 0.7, 0.9))
     assert reported.origin == pytest.approx(volume.origin)

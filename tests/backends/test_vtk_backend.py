@@ -62,7 +62,7 @@ def test_reported_geometry_is_what_vtk_states(make_series) -> None:
                       pixel_spacing=(0.4, 1.7), slice_spacing=2.0, slice_thickness=5.0)
     truth = make_series(spec)
     volume = dicomio.load_volume(truth.folder, backend="vtk")
-    reported = volume.metadata["reported_geometry"]
+    reported = volume.provenance.reported_geometry
     assert reported.origin == pytest.approx((0.0, 0.4 * (9 - 1), 0.0))
     assert reported.spacing == pytest.approx((5.0, 0.4, 1.7))
     np.testing.assert_allclose(np.asarray(reported.direction),

@@ -18,6 +18,7 @@ from dicomio.compare.report import implied_slice_order, reported_displacement
 from dicomio.compare.side_by_side import compare_series, spatial_shape
 from dicomio.testing import synthetic as s
 from dicomio.testing.synthetic import SeriesSpec
+from tests.support.schemas import check_schema
 
 AXIAL_IDENTITY = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
 
@@ -104,7 +105,7 @@ def explicit_affine(step: float) -> np.ndarray:
 def load(series, backend: str) -> tuple[dicomio.Volume, ReportedGeometry]:
     volume = dicomio.load_volume(series, backend=backend, irregular="accept")
     np.testing.assert_allclose(volume.affine, explicit_affine(MEAN_STEP), atol=1e-9)
-    return volume, volume.metadata["reported_geometry"]
+    return volume, volume.provenance.reported_geometry
 
 
 def test_pydicom_reports_each_file_where_it_is(gapped) -> None:
@@ -166,7 +167,7 @@ def test_vtk_on_sagittal_slices_stacks_them_along_z(make_series) -> None:
     stacks them along +z: its slices do not advance along dicomio's slice axis."""
     truth = make_series(SeriesSpec(shape=(4, 9, 11), orientation=s.SAGITTAL))
     volume = dicomio.load_volume(truth.folder, backend="vtk")
-    reported = volume.metadata["reported_geometry"]
+    reported = volume.provenance.reported_geometry
     assert implied_slice_order(reported, volume.affine, 4) == "none"
 
 
@@ -179,7 +180,16 @@ def test_compare_measures_every_toolkit_on_the_gapped_stack(gapped) -> None:
     rows = {row.backend: row for row in report.results}
     assert all(row.status == "ok" and row.disagreement is None for row in rows.values())
     assert rows["sitk"].reported_agrees is True
+    # pydicom's grid is dicomio's; its per-slice positions reach the comparison whole: the
+    # file after the gap is 1.25 mm from dicomio's grid.
+    assert rows["pydicom"].reported_diff_mm == pytest.approx(1.25)
     assert rows["vtk"].reported_diff_mm == pytest.approx(math.sqrt(80**2 + 65.6**2 + 42.5**2))
+    assert rows["vtk"].reported is not None and rows["vtk"].reported.has_direction is False
+    check_schema("compare", report.to_dict())
+    written = {row["backend"]: row["reported_geometry"] for row in report.to_dict()["results"]}
+    assert {name: written[name]["per_slice_positions"] for name in written} == {
+        "pydicom": 5, "sitk": 0, "vtk": 0, "dcm2niix": 5}
+    assert written["vtk"]["has_direction"] is False and written["sitk"]["has_direction"] is True
     assert rows["dcm2niix"].reported_diff_mm == pytest.approx(2.5, abs=1e-4)
     assert rows["dcm2niix"].reported_agrees is False
     assert all(rows[name].reported_slice_order == "same" for name in rows)
