@@ -211,6 +211,11 @@ class BackendSpec:
         Returns the transfer syntax UIDs it can decode (as installed now).
     unable
         Returns why the backend cannot read a series, or None when it can.
+    decoder_check
+        Whether ``validate --cross-check``, a decoder-disagreement check, runs this backend.
+        False for a backend that groups the files into series by its own rules (dcm2niix):
+        where it splits a sound series it has not decoded anything differently, so that is
+        no finding; ``dicomio compare`` still runs it.
     """
 
     name: str
@@ -221,6 +226,7 @@ class BackendSpec:
     summary: str
     syntaxes: Callable[[], frozenset[str]]
     unable: Callable[[SeriesInfo], str | None]
+    decoder_check: bool = True
 
     def installed(self) -> bool:
         return all(_installed(m) for m in self.requires)

@@ -36,7 +36,9 @@ _FAMILY = {
 }
 
 # (decoder, family) -> library. A decoder is named as in Provenance.decoders; pydicom's are
-# "pydicom/<plugin>".
+# "pydicom/<plugin>", dcm2niix's "dcm2niix <version>" (looked up as "dcm2niix"). dcm2niix's
+# PyPI build says "(JP2:OpenJPEG) (JP-LS:CharLS)" in its help; lossless JPEG, lossy JPEG
+# (without TurboJPEG: the bundled NanoJPEG) and RLE are decoded by its own sources.
 _LIBRARIES = {
     ("imagecodecs", "j2k"): "OpenJPEG",
     ("imagecodecs", "jls"): "CharLS",
@@ -61,6 +63,11 @@ _LIBRARIES = {
     ("SimpleITK/GDCM", "ljpeg"): "IJG libjpeg (GDCM)",
     ("SimpleITK/GDCM", "jpeg"): "IJG libjpeg (GDCM)",
     ("SimpleITK/GDCM", "rle"): "GDCM RLE",
+    ("dcm2niix", "j2k"): "OpenJPEG",
+    ("dcm2niix", "jls"): "CharLS",
+    ("dcm2niix", "ljpeg"): "dcm2niix lossless JPEG (jpg_0XC3)",
+    ("dcm2niix", "jpeg"): "NanoJPEG (dcm2niix)",
+    ("dcm2niix", "rle"): "dcm2niix RLE",
 }
 
 
@@ -73,4 +80,6 @@ def decoder_library(decoder: str, uid: str) -> str:
     if lookup(uid).native:
         return UNCOMPRESSED
     family = _FAMILY.get(uid)
-    return _LIBRARIES.get((decoder, family), decoder) if family else decoder
+    # A program's decoder carries its version ("dcm2niix v1.0.20240202"): its name is the key.
+    name = "dcm2niix" if decoder.startswith("dcm2niix ") else decoder
+    return _LIBRARIES.get((name, family), decoder) if family else decoder

@@ -323,15 +323,20 @@ def _cross_check(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
 
     This is a decoder-disagreement check: backends that run one library (OpenJPEG behind
     imagecodecs, pylibjpeg and GDCM) agree on damaged data that library decodes to a
-    plausible image, so the libraries are named and counted, never claimed as more.
+    plausible image, so the libraries are named and counted, never claimed as more. A
+    backend that groups the files into series by its own rules (``decoder_check`` False:
+    dcm2niix) is left out, so that its splits of sound data are no findings; the message
+    names it, and ``dicomio compare`` runs it.
     """
     from dicomio.compare.side_by_side import compare_series
 
-    able = [spec.name for spec in backend_specs() if spec.cannot_read(series) is None]
+    readers = [spec for spec in backend_specs() if spec.cannot_read(series) is None]
+    able = [spec.name for spec in readers if spec.decoder_check]
+    left_out = [spec.name for spec in readers if not spec.decoder_check]
     if len(able) < 2:
         return config.finding("CROSS_CHECKED", f"not cross-checked: only "
-                              f"{', '.join(able) or 'no backend'} can read this series",
-                              series.files[:1], series.key)
+                              f"{', '.join(able) or 'no backend'} can read this series"
+                              f"{_left_out(left_out)}", series.files[:1], series.key)
     comparison = compare_series(series, able, rescale=True, tolerance=config.tolerance,
                                 timeout=config.timeout)
     found: list[Finding] = []
@@ -358,8 +363,17 @@ def _cross_check(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
                 f"({', '.join(libraries)}): damage that every one of them decodes to a "
                 f"plausible image is not detected")
     found += config.finding("CROSS_CHECKED", f"decoder-disagreement check by {len(read)} "
-                            f"backend(s): {what}", series.files[:1], series.key)
+                            f"backend(s): {what}{_left_out(left_out)}", series.files[:1],
+                            series.key)
     return found
+
+
+def _left_out(names: Sequence[str]) -> str:
+    """What the cross-check message says of the backends it leaves out (none: nothing)."""
+    if not names:
+        return ""
+    return (f"; not compared: {', '.join(names)} (groups the files into series by its own "
+            f"rules; `dicomio compare` runs it)")
 
 
 def internal_error(

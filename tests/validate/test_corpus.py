@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from dicomio.backends.registry import get_spec
 from dicomio.cli import app
 from dicomio.validate.findings import Finding
 from dicomio.validate.report import ValidationReport, validate
@@ -131,3 +132,6 @@ def test_cross_check_of_a_real_4d_series_compares_volumes_and_names_the_library(
     assert "BACKEND_MISMATCH" not in found and found["FOUR_D"]["severity"] == "info"
     checked = found["CROSS_CHECKED"]["message"]
     assert "1 distinct codec library compared (OpenJPEG)" in checked
+    if get_spec("dcm2niix").installed():  # it groups series itself: named, not compared
+        assert "dcm2niix (" not in checked.split("; not compared:")[0]
+        assert "not compared: dcm2niix" in checked
