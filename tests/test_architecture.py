@@ -55,9 +55,11 @@ PIPELINE = ("dicomio.dicom", "dicomio.series", "dicomio.geometry", "dicomio.pixe
 #: What is built on the pipeline: commands, checks, comparisons, archives, files, test data.
 APPLICATIONS = ("dicomio.cli", "dicomio.validate", "dicomio.compare", "dicomio.archive",
                 "dicomio.io", "dicomio.testing")
-#: The modules that wrap one toolkit each, reached through the registry by name as data.
+#: The modules that wrap one toolkit each, reached through the registry by name as data (and
+#: nifti_layout, the dcm2niix backend's own reading of a NIfTI).
 BACKEND_MODULES = ("dicomio.backends.direct", "dicomio.backends.pydicom_backend",
-                   "dicomio.backends.sitk_backend", "dicomio.backends.vtk_backend")
+                   "dicomio.backends.sitk_backend", "dicomio.backends.vtk_backend",
+                   "dicomio.backends.dcm2niix_backend", "dicomio.backends.nifti_layout")
 
 RULES = {
     "pipeline below applications": Rule(

@@ -23,7 +23,7 @@ def invoke_json() -> dict:
 def test_json_tells_what_is_installed_and_what_each_decodes() -> None:
     report = invoke_json()
     backends = {b["name"]: b for b in report["backends"]}
-    assert list(backends) == ["direct", "pydicom", "sitk", "vtk"]
+    assert list(backends) == ["direct", "pydicom", "sitk", "vtk", "dcm2niix"]
     for spec in backend_specs():
         entry = backends[spec.name]
         assert entry["installed"] == spec.installed()
@@ -33,6 +33,7 @@ def test_json_tells_what_is_installed_and_what_each_decodes() -> None:
     assert backends["vtk"]["transfer_syntaxes"] == [s.IMPLICIT_LE, s.EXPLICIT_LE]
     assert s.JPEG_BASELINE not in backends["vtk"]["transfer_syntaxes"]
     assert [backends[n]["auto_rank"] for n in ("direct", "pydicom", "sitk", "vtk")] == [1, 2, 3, 4]
+    assert backends["dcm2niix"]["auto_rank"] is None  # a reference, run by name only
     assert report["decoders"] == decodable_syntaxes()
     assert report["decoders"][s.EXPLICIT_LE] == []  # native: no decoder needed
 
