@@ -13,6 +13,7 @@ import pytest
 
 import dicomio
 from dicomio.backends.registry import backend_specs, get_spec
+from dicomio.compare.report import implied_slice_order, reported_displacement
 from dicomio.pixels.assembly import read_plan
 from tests.support.agreement import DICOM2NIFTI_STACKS
 from tests.support.contract import assert_slices_match_files
@@ -160,11 +161,106 @@ def test_toolkit_backends_decode_every_corpus_series_like_pydicom(corpus_series,
             np.testing.assert_array_equal(volume.affine, reference.affine)
             # A toolkit's own geometry describes the images it read: a volume's geometry only
             # when those images are its slices (not for mosaic tiles or reordered 4-D frames).
+            assert volume.provenance is not None
             if read_plan(series).identity:
-                assert volume.metadata["reported_geometry"] is not None
+                assert volume.provenance.reported_geometry is not None
             else:
-                assert "reported_geometry" not in volume.metadata
+                assert volume.provenance.reported_geometry is None
         else:
             compared += 1
     assert not problems, "\n".join(problems)
     assert compared >= 40, f"only {compared} corpus series compared"
+
+
+# --- dcm2niix, the reference converter, on every corpus series it says it reads ----------------
+# Where it differs from pydicom (and from direct and SimpleITK, which agree with pydicom on each
+# of these), measured with dcm2niix v1.0.20260724; each is asserted as it is, so that one that
+# goes away, or a new one, fails.
+#: Files every other backend decodes and dcm2niix refuses, with what it says.
+DCM2NIIX_CANNOT_DECODE = {
+    "pylibjpeg_data/ds/JPEGLS/CT1_JLSN.dcm":  # JPEG-LS near-lossless in two fragments
+        "Compressed image with 0 frames stored as 2 fragments",
+    "nibabel_nicom/data/slicethickness_empty_string.dcm":  # JPEG 2000
+        "OpenJPEG failed to read the header",
+}
+#: Two Siemens mosaics dicomio stacks as one series of slices; dcm2niix writes two volumes.
+DCM2NIIX_TWO_VOLUMES = {
+    "nibabel_nicom/data/0.dcm": "wrote 2 volume(s) from 2 mosaic(s) whose first tiles lie at 2 "
+                                "position(s)",
+}
+#: A damaged lossless JPEG: dcm2niix's own decoder agrees with the others up to the damage,
+#: the 738th pixel in raster order (row 1, column 225), then decodes the rest differently.
+DCM2NIIX_DAMAGED = ("pylibjpeg_data/ds/JPEGLossless/JPEGLossless_1s_1f_i_16_16_bad.dcm", 737)
+#: NIfTI stores its sform in float32: dcm2niix's voxel centres lie this close to the files'.
+DCM2NIIX_SFORM_MM = 5e-3
+#: An RT dose grid: dcm2niix ignores GridFrameOffsetVector (frames 5 mm apart) and steps by
+#: 1 mm, so its 15th frame is 14 × (5 - 1) = 56 mm from where the file puts it.
+DCM2NIIX_RT_DOSE = ("pydicom_testfiles/test_files/rtdose.dcm", 1.0, 14 * (5.0 - 1.0))
+#: The geometry issues dicomio finds where dcm2niix lays a regular grid over the slices.
+IRREGULAR = {"MISSING_SLICE", "IRREGULAR_SPACING", "GANTRY_TILT"}
+
+
+def test_dcm2niix_reads_every_corpus_series_like_pydicom_but_the_known_exceptions(
+        corpus, corpus_series, pydicom_volumes) -> None:
+    """Every series dcm2niix says it reads and pydicom reads as one volume: the same values
+    and dtype (rescaled and stored, exactly), and dcm2niix's own voxel centres, from its NIfTI,
+    where the files put them by dicomio's affine; or the exception listed above, exactly."""
+    spec = get_spec("dcm2niix")
+    if not spec.installed():
+        pytest.skip(f"dcm2niix is not installed: {spec.install_hint()}")
+    root = corpus(".")
+    seen: dict[str, str] = {}
+    problems, compared, irregular = [], 0, 0
+    for series in corpus_series:
+        if spec.cannot_read(series):
+            continue
+        name = series.frames[0].path.relative_to(root).as_posix()
+        for rescale in (True, False):
+            reference = pydicom_volume(pydicom_volumes, series, rescale)
+            if reference is None:
+                break  # not one volume (4-D...): nothing to compare with
+            try:
+                volume = dicomio.load_volume(series, backend="dcm2niix", rescale=rescale,
+                                             irregular="accept")
+            except dicomio.BackendReadError as exc:
+                expected = {**DCM2NIIX_CANNOT_DECODE, **DCM2NIIX_TWO_VOLUMES}.get(name)
+                if expected is None or expected not in str(exc):
+                    problems.append(f"{name}: {exc}")
+                seen[name] = "refused"
+                break
+            assert volume.dtype == reference.dtype, name
+            differing = np.flatnonzero(volume.array.ravel() != reference.array.ravel())
+            if name == DCM2NIIX_DAMAGED[0]:
+                assert differing.size and differing[0] == DCM2NIIX_DAMAGED[1], differing[:1]
+                seen[name] = "damaged"
+            elif differing.size:
+                problems.append(f"{name} (rescale={rescale}): {differing.size} voxels differ")
+            reported = volume.provenance.reported_geometry if volume.provenance else None
+            if reported is None:  # mosaic tiles: dcm2niix's grid is that of the tiles
+                assert not read_plan(series).identity, name
+                continue
+            distance = reported_displacement(reported, volume.affine, volume.shape[:3])
+            issues = ({i.code for i in series.geometry.errors} if series.geometry else set())
+            warned = any("slice grid lies up to" in w for w in volume.provenance.warnings)
+            if name == DCM2NIIX_RT_DOSE[0]:
+                assert reported.spacing[0] == pytest.approx(DCM2NIIX_RT_DOSE[1], abs=1e-6)
+                assert distance == pytest.approx(DCM2NIIX_RT_DOSE[2], abs=DCM2NIIX_SFORM_MM)
+                assert warned
+                seen[name] = "rt dose"
+            elif issues & IRREGULAR:
+                # Its regular grid over irregular slices: said, and found by dicomio too.
+                assert warned and distance > DCM2NIIX_SFORM_MM, (name, distance)
+                irregular += 1
+            elif distance > DCM2NIIX_SFORM_MM or warned:
+                problems.append(f"{name}: dcm2niix places voxels {distance:.3g} mm from "
+                                f"dicomio's affine")
+            else:
+                assert implied_slice_order(reported, volume.affine,
+                                           volume.shape[0]) in ("same", None), name
+        else:
+            compared += 1
+    assert not problems, "\n".join(problems)
+    assert seen == {**dict.fromkeys([*DCM2NIIX_CANNOT_DECODE, *DCM2NIIX_TWO_VOLUMES], "refused"),
+                    DCM2NIIX_DAMAGED[0]: "damaged", DCM2NIIX_RT_DOSE[0]: "rt dose"}
+    assert irregular == 5 * 2  # five irregular stacks, rescaled and stored
+    assert compared >= 60, f"only {compared} corpus series compared"
