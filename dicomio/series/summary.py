@@ -7,6 +7,7 @@ the same way by ``info``, ``compare`` and ``validate``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,10 @@ SCHEMA_VERSION = 1
 
 
 def _rounded(values: Sequence[float] | None, digits: int = 6) -> list[float] | None:
-    return None if values is None else [round(float(v), digits) for v in values]
+    """The values rounded; None when absent or not all finite (JSON has no NaN)."""
+    if values is None or not all(math.isfinite(float(v)) for v in values):
+        return None
+    return [round(float(v), digits) for v in values]
 
 
 def describe_series(series: SeriesInfo, index: int | None = None) -> dict[str, Any]:
