@@ -12,8 +12,11 @@ real files need.
 
 from __future__ import annotations
 
+from dicomio.errors import InvalidDicomError
+
 __all__ = ["DEFLATE_SLACK", "MAX_FRAMES", "MAX_HEADER_BYTES", "MAX_HEADER_ELEMENTS",
-           "MAX_NESTING_DEPTH", "MIN_FRAME_BYTES", "SMALL_FRAME_COUNT", "max_fragments"]
+           "MAX_NESTING_DEPTH", "MIN_FRAME_BYTES", "SMALL_FRAME_COUNT", "check_element_count",
+           "max_elements", "max_fragments", "too_many_elements"]
 
 MAX_HEADER_BYTES = 128 << 20
 """The most header bytes held at once (128 MiB): the longest element read whole (a sequence of
@@ -58,3 +61,32 @@ def max_fragments(number_of_frames: int, value_bytes: int) -> int:
     (large images into fragments of tens of KiB); 128 MB of empty items, 16 million of them,
     would otherwise cost half a minute to walk."""
     return max(4096, 64 * number_of_frames, value_bytes // 1024)
+
+
+def max_elements(number_of_frames: int) -> int:
+    """The most elements, items and delimiters a header may hold for its NumberOfFrames:
+    100,000, or 1,000 per frame, whichever is larger (and never more than
+    :data:`MAX_HEADER_ELEMENTS`). Enhanced files carry one functional-groups item of about a
+    hundred elements per frame; a million empty items beside ten frames would cost the parse of
+    those groups (pydicom's) a quarter of a minute and most of a gigabyte."""
+    return min(MAX_HEADER_ELEMENTS, max(100_000, 1_000 * number_of_frames))
+
+
+def check_element_count(count: int, number_of_frames: int) -> None:
+    """Refuse a header of more than :func:`max_elements` elements for its frames.
+
+    Raises
+    ------
+    InvalidDicomError
+        Without a path: the reader adds it.
+    """
+    if count > max_elements(number_of_frames):
+        raise InvalidDicomError(f"{count} elements and items for {number_of_frames} frame(s): "
+                                f"damaged or hostile; dicomio reads no more (max_elements)")
+
+
+def too_many_elements() -> InvalidDicomError:
+    """The error of a header walked past :data:`MAX_HEADER_ELEMENTS`."""
+    return InvalidDicomError(
+        f"more than {MAX_HEADER_ELEMENTS} elements and items before the pixel data: damaged "
+        f"or hostile; dicomio walks no more (MAX_HEADER_ELEMENTS)")

@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from dicomio.dicom.attributes import PIXEL_DATA_TAGS, WANTED, fill_header, text
-from dicomio.dicom.budgets import MAX_HEADER_BYTES, MAX_HEADER_ELEMENTS, MAX_NESTING_DEPTH
+from dicomio.dicom.budgets import (
+    MAX_HEADER_BYTES,
+    MAX_HEADER_ELEMENTS,
+    MAX_NESTING_DEPTH,
+    check_element_count,
+    too_many_elements,
+)
 from dicomio.dicom.deflate import Inflater, finish_inflating
 from dicomio.dicom.transfer_syntax import (
     EXPLICIT_VR_LITTLE_ENDIAN,
@@ -127,7 +133,7 @@ class _Walk:
                 previous = tag
                 count += 1
                 if count > MAX_HEADER_ELEMENTS:
-                    raise _too_many_elements()
+                    raise too_many_elements()
                 if tag in PIXEL_DATA_TAGS:
                     self.pixel, self.count = (tag, value, length), count
                     return value
@@ -183,7 +189,7 @@ class _Walk:
                 pos += 8
                 count += 1
                 if count > MAX_HEADER_ELEMENTS:
-                    raise _too_many_elements()
+                    raise too_many_elements()
                 tag = group << 16 | elem
                 if tag == _SEQUENCE_END:
                     self.count = count
@@ -208,7 +214,7 @@ class _Walk:
             group, elem = self._tag(buf, pos)
             count += 1
             if count > MAX_HEADER_ELEMENTS:
-                raise _too_many_elements()
+                raise too_many_elements()
             if group << 16 | elem == _ITEM_END:
                 self.count = count
                 return pos + 8
@@ -220,12 +226,6 @@ class _Walk:
                 count = self.count
             else:
                 pos += header + length
-
-
-def _too_many_elements() -> InvalidDicomError:
-    return InvalidDicomError(
-        f"more than {MAX_HEADER_ELEMENTS} elements and items before the pixel data: damaged "
-        f"or hostile; dicomio walks no more (MAX_HEADER_ELEMENTS)")
 
 
 def _looks_explicit(buf: bytes | bytearray, pos: int) -> bool:
@@ -394,6 +394,7 @@ def _read(path: Path, handle: BinaryIO, size: int) -> FileHeader:
         # A deflated data set has no file offset for its pixel data: readers inflate it again.
         header.pixel_data_offset = None if syntax.deflated else offset
     fill_header(header, walk.raw, walk.little, path)
+    check_element_count(walk.count, header.pixel.number_of_frames if header.pixel else 1)
     if isinstance(source, Inflater) and walk.pixel is not None:
         fmt = header.pixel
         finish_inflating(source, path, walk.base + len(walk.buf) - walk.pixel[1],

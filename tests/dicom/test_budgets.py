@@ -274,3 +274,17 @@ def test_deflated_files_within_the_ceiling_read_as_pydicom_reads_them(tmp_path: 
     assert found.pixel_data_length == len(ds.PixelData) == 48
     (info,) = dicomio.list_series(path)
     assert info.shape == (3, 4, 4)
+
+
+def test_elements_out_of_proportion_to_the_frames_are_refused(tmp_path: Path) -> None:
+    """150,000 empty items beside one 4 x 4 frame: under the absolute limit, but no image
+    needs them, and parsing them as functional groups would cost seconds and gigabytes."""
+    count = 150_000
+    assert count < budgets.MAX_HEADER_ELEMENTS
+    path = write_explicit(tmp_path / "items.dcm", image_data_set(in_group_8=_empty_items(count)))
+    with pytest.raises(InvalidDicomError, match="max_elements") as caught:
+        read_header(path)
+    assert caught.value.path == path
+    assert budgets.max_elements(1) == 100_000 and budgets.max_elements(500) == 500_000
+    fewer = write_explicit(tmp_path / "fewer.dcm", image_data_set(in_group_8=_empty_items(9000)))
+    assert read_header(fewer).pixel_data_length == 16
