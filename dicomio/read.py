@@ -200,8 +200,16 @@ def placement(
         A geometry error (missing slice, irregular spacing, tilt...) with ``irregular="raise"``.
     """
     first = series.frames[0].path
+    layout = lay_out(series)
+    if layout.as_stored:
+        if irregular != "accept":
+            raise MissingGeometryError(
+                f"cannot place the {series.n_slices} slices of series {series.key} as their "
+                f"file says: {layout.problem}. Pass irregular='accept' to load the frames as "
+                f"stored.", path=_unplaced_file(series))
+        warnings.append(f"frames taken as stored: {layout.problem}")
     if geometry is None:
-        if lay_out(series).kind == "unplaced" and irregular != "accept":
+        if layout.kind == "unplaced" and not layout.as_stored and irregular != "accept":
             raise MissingGeometryError(
                 f"cannot place the {series.n_slices} slices of series {series.key} in space: "
                 f"{_geometry_problem(series)}. Pass irregular='accept' to stack them in "

@@ -43,9 +43,12 @@ def _names(error: DicomIOError, path: Path) -> bool:
 @pytest.mark.parametrize("kind", KINDS, ids=_ids)
 def test_load_volume_raises_a_dicomio_error_naming_the_file_or_warns(tmp_path, kind) -> None:
     bad = kind.write(tmp_path / kind.name)
-    if kind.raises is Exception:  # a mosaic whose tiles cannot be told: used as stored
-        volume = dicomio.load_volume(bad.parent)
-        assert any(str(bad) in w and "used as stored" in w for w in volume.provenance.warnings)
+    if kind.raises is Exception:  # a mosaic whose tiles cannot be told: refused, unless
+        with pytest.raises(dicomio.MissingGeometryError) as refused:  # accepted as stored
+            dicomio.load_volume(bad.parent)
+        assert _names(refused.value, bad) and "as their file says" in str(refused.value)
+        volume = dicomio.load_volume(bad.parent, irregular="accept")
+        assert any(str(bad) in w and "as stored" in w for w in volume.provenance.warnings)
         return
     with pytest.raises(kind.raises) as raised:
         dicomio.load_volume(bad.parent)

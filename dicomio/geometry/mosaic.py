@@ -33,7 +33,12 @@ from dicomio.dicom.frame import Frame, Tile
 from dicomio.dicom.types import FileHeader
 from dicomio.errors import InvalidDicomError
 from dicomio.geometry.conventions import slice_normal
-from dicomio.geometry.stack import MAX_COORDINATE_MM, orientation_problem, spacing_problem
+from dicomio.geometry.stack import (
+    MAX_COORDINATE_MM,
+    orientation_problem,
+    position_problem,
+    spacing_problem,
+)
 
 __all__ = ["MAX_TILES", "is_mosaic", "mosaic_frames"]
 
@@ -138,7 +143,7 @@ def mosaic_frames(header: FileHeader) -> list[Frame]:
     tiles = [Tile(k, per_row, rows, columns) for k in range(count)]
     single = Frame.single(header)
     if (orientation_problem(header.orientation) or spacing_problem(header.pixel_spacing)
-            or header.position is None):
+            or position_problem(header.position)):
         # The tiles are still slices, in stored order; grouping reports why they cannot be
         # placed in space.
         return [replace(single, position=None, tile=tile) for tile in tiles]

@@ -49,23 +49,25 @@ def read_frames(header: FileHeader) -> tuple[list[Frame], list[SeriesNote]]:
       without per-frame positions cannot be placed in space: grouping says so).
 
     A mosaic, functional groups or grid offsets that cannot be used leave the file as plain
-    frames, as stored, and a note says why: SERIES_WARNING for a problem of the data that
+    frames, as stored, and a note says why: FRAMES_AS_STORED for a problem of the data that
     dicomio foresaw (:class:`~dicomio.errors.InvalidDicomError`), INTERNAL_ERROR for any
-    other failure (translated by :func:`dicomio.errors.from_foreign`): the frames may then be
-    wrong in a way nothing else reports.
+    other failure (translated by :func:`dicomio.errors.from_foreign`). Frames as stored are not
+    where the file says they are: the series is then unplaced (:mod:`dicomio.series.layout`),
+    and loading it refuses unless told to accept.
     """
     notes: list[SeriesNote] = []
     count = header.pixel.number_of_frames if header.pixel is not None else 1
     try:
         with translated(header.path, "placing the frames of the file"):
+            # A single-frame image that says MOSAIC is a mosaic, whatever else it carries.
+            if is_mosaic(header) and count == 1:
+                return mosaic_frames(header), notes
             if header.has_functional_groups:
                 return functional_group_frames(header), notes
-            if is_mosaic(header):
-                return mosaic_frames(header), notes
             if header.sop_class_uid == RT_DOSE and count > 1:
                 return grid_offset_frames(header), notes
     except DicomIOError as exc:
-        code = "SERIES_WARNING" if isinstance(exc, InvalidDicomError) else "INTERNAL_ERROR"
+        code = "FRAMES_AS_STORED" if isinstance(exc, InvalidDicomError) else "INTERNAL_ERROR"
         notes.append(SeriesNote(code, f"{header.path}: {exc.message}; its frames are used as "
                                       f"stored", (header.path,)))
     single = Frame.single(header)

@@ -22,7 +22,8 @@ class SeriesNote:
     ----------
     code
         What kind of thing: a finding code of :mod:`dicomio.validate.findings`
-        (``DUPLICATE_FILE``, ``SHARED_SOP_INSTANCE_UID``, ``SERIES_WARNING``).
+        (``DUPLICATE_FILE``, ``SHARED_SOP_INSTANCE_UID``, ``FRAMES_AS_STORED``,
+        ``INTERNAL_ERROR``).
     message
         What was noticed, naming the files.
     files

@@ -21,7 +21,8 @@ The kinds:
     geometry (an ultrasound or angiography cine, a multi-frame secondary capture): it loads in
     stored frame order with a nominal affine.
 ``"unplaced"``
-    Two images or more without a usable geometry: where each lies is unknown.
+    Two images or more without a usable geometry, or images of a mosaic or enhanced file that
+    could not be placed as the file says (taken as stored): where each lies is unknown.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ from dicomio.series.info import SeriesInfo
 __all__ = ["SeriesKind", "SeriesLayout", "lay_out"]
 
 SeriesKind = Literal["volume", "4d", "repeated", "image", "unplaced"]
+
+# Notes saying a file's frames could not be placed as the file says (taken as stored instead).
+_FRAMES_NOT_PLACED = frozenset({"FRAMES_AS_STORED", "INTERNAL_ERROR"})
 
 # SOP classes of multi-frame images that carry no patient geometry by definition (cines and
 # captures): their frames are a sequence in the file, not slices to place in space.
@@ -76,6 +80,9 @@ class SeriesLayout:
         ``"image"``: why they cannot be placed.
     mixed_types
         For a 4-D series whose volumes differ in ImageType: how.
+    as_stored
+        The series is unplaced because the frames of a mosaic or enhanced file could not be
+        placed as the file says, and were taken as stored.
     """
 
     kind: SeriesKind
@@ -85,6 +92,7 @@ class SeriesLayout:
     keys: tuple[Any, ...] = ()
     problem: str | None = None
     mixed_types: str | None = None
+    as_stored: bool = False
 
     @property
     def frames(self) -> tuple[Frame, ...]:
@@ -115,6 +123,10 @@ def lay_out(series: SeriesInfo,
             tolerances: GeometryTolerances = GeometryTolerances()) -> SeriesLayout:
     """Decide what ``series`` is (see the module's description), from its headers only."""
     frames = tuple(series.frames)
+    unplaced = next((n for n in series.notes if n.code in _FRAMES_NOT_PLACED), None)
+    if unplaced is not None:  # a mosaic or enhanced file whose frames were taken as stored
+        return SeriesLayout("unplaced", (frames,), series.geometry, problem=unplaced.message,
+                            as_stored=True)
     if series.geometry is None:
         kind: SeriesKind = "image" if series.n_slices == 1 or _one_cine(series) else "unplaced"
         return SeriesLayout(kind, (frames,), None, problem=series.geometry_problem)

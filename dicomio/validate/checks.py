@@ -221,6 +221,8 @@ def _layout_findings(series: SeriesInfo, layout: SeriesLayout, config: Validatio
         files = [series.frames[k].path for k in repeated.slices]
         return config.finding("DUPLICATE_POSITION", f"{repeated.message}; and not a 4-D "
                               f"series: {layout.problem}", files, key)
+    if layout.as_stored:
+        return []  # frames taken as stored: their note (FRAMES_AS_STORED) is the finding
     if layout.kind == "unplaced":
         return config.finding("MISSING_GEOMETRY",
                               f"cannot place the {series.n_slices} image(s) in space: "

@@ -103,8 +103,13 @@ CODES: dict[str, tuple[Severity, str]] = {
     "DUPLICATE_FILE": ("info", "copies of an image (same SOPInstanceUID, same position) were "
                                "dropped"),
     "SHARED_SOP_INSTANCE_UID": ("error", "different images share one SOPInstanceUID"),
+    "FRAMES_AS_STORED": ("error", "the tiles of a mosaic or the frames of an enhanced file "
+                                  "could not be placed as the file says: taken as stored, "
+                                  "the series does not load"),
     "SERIES_WARNING": ("warning", "something else noticed while grouping the files of the "
-                                  "series (a mosaic or functional groups that cannot be used)"),
+                                  "series (no longer given: what it reported is "
+                                  "FRAMES_AS_STORED; kept so that configurations naming it "
+                                  "stay valid)"),
     # what the series is
     "FOUR_D": ("info", "a 4-D series: several volumes of the same slices, in a stated order"),
     "DUPLICATE_POSITION": ("error", "images share slice positions but do not form complete "

@@ -240,7 +240,7 @@ def _shared_sop_uid(base: Path) -> Site:
     return Site(truth.series_uid, files=(truth.files[3], truth.files[4]))
 
 
-def _series_warning(base: Path) -> Site:
+def _frames_as_stored(base: Path) -> Site:
     """A Siemens mosaic whose slice count was stripped (neither in 0019 nor in the CSA
     header): its tiles cannot be separated, so the file is used as one image."""
     truth = write_mosaic(base, SeriesSpec(shape=(4, 8, 8), modality="MR", rescale_intercept=0.0),
@@ -391,7 +391,7 @@ DEFECTS: tuple[Defect, ...] = (
     Defect("duplicate_file", "DUPLICATE_FILE", "info", _duplicate_files(3)),
     Defect("duplicate_files_two", "DUPLICATE_FILE", "info", _duplicate_files(2, 6)),
     Defect("shared_sop_uid", "SHARED_SOP_INSTANCE_UID", "error", _shared_sop_uid),
-    Defect("mosaic_without_count", "SERIES_WARNING", "warning", _series_warning),
+    Defect("mosaic_without_count", "FRAMES_AS_STORED", "error", _frames_as_stored),
     Defect("four_d_instance", "FOUR_D", "info", _four_d("instance")),
     Defect("four_d_temporal", "FOUR_D", "info", _four_d("temporal")),
     Defect("four_d_time", "FOUR_D", "info", _four_d("time")),

@@ -125,6 +125,9 @@ def _volume_step(load: Callable[[], Any], results: Path, name: str) -> dict[str,
     array = np.asarray(volume.array)
     np.save(results / f"{name}.npy", array, allow_pickle=False)
     np.save(results / f"{name}.affine.npy", np.asarray(volume.affine), allow_pickle=False)
+    said = [w for w in volume.provenance.warnings if w.startswith("frames taken as stored")]
+    if said:  # irregular="accept" asked for them: the oracle has no truth to judge them by
+        (results / f"{name}.as_stored").write_text(said[0], encoding="utf-8")
     return {"outcome": "ok", "detail": "a volume", "shape": list(array.shape),
             "dtype": str(array.dtype)}
 
