@@ -339,3 +339,23 @@ def test_a_crash_in_a_command_exits_3_without_a_traceback(tmp_path, monkeypatch,
     assert isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
     assert "internal error: TypeError: unsupported operand type(s)" in result.stderr
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", ["rtdose_rle.dcm", "mosaic"])
+def test_a_position_of_seven_values_is_invalid_geometry_not_a_crash(corpus, tmp_path,
+                                                                    name: str) -> None:
+    """ImagePositionPatient must hold three numbers: seven of them once broke the placing of
+    RT Dose frames and mosaic tiles (a broadcast ValueError, an INTERNAL_ERROR)."""
+    import pydicom
+
+    source = (corpus("pylibjpeg_data/ds/RLELossless/rtdose_rle.dcm") if name != "mosaic"
+              else corpus("dcm_qa_ts/In/1.dcm"))
+    ds = pydicom.dcmread(source)
+    ds.ImagePositionPatient = [1, 2, 3, 4, 5, 6, 7]
+    ds.save_as(tmp_path / "bad.dcm")
+    report = validate(tmp_path)
+    codes = {f.code for f in report.all_findings}
+    assert "INTERNAL_ERROR" not in codes and "MISSING_GEOMETRY" in codes
+    with pytest.raises(dicomio.MissingGeometryError, match="ImagePositionPatient"):
+        dicomio.load_volume(tmp_path)

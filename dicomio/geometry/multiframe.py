@@ -42,7 +42,7 @@ from dicomio.dicom.frame import Frame, seconds
 from dicomio.dicom.types import FileHeader
 from dicomio.errors import InvalidDicomError
 from dicomio.geometry.conventions import slice_normal
-from dicomio.geometry.stack import orientation_problem
+from dicomio.geometry.stack import orientation_problem, position_problem
 
 __all__ = ["RT_DOSE", "functional_group_frames", "grid_offset_frames"]
 
@@ -128,8 +128,8 @@ def grid_offset_frames(header: FileHeader) -> list[Frame]:
         raise InvalidDicomError(f"GridFrameOffsetVector is {found} for {count} frames",
                                 path=header.path)
     single = Frame.single(header)
-    if header.position is None or orientation_problem(header.orientation) is not None:
-        return [replace(single, index=k) for k in range(count)]
+    if position_problem(header.position) or orientation_problem(header.orientation):
+        return [replace(single, index=k) for k in range(count)]  # grouping says why
     assert header.orientation is not None
     start = np.asarray(header.position, dtype=np.float64)
     normal = slice_normal(header.orientation)
