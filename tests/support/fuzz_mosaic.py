@@ -105,6 +105,10 @@ def _positions(dataset: Any, mosaic: Plane, count: int, size: tuple[int, int],
     step = None
     for keyword in ("SpacingBetweenSlices", "SliceThickness"):
         value = dataset.get(keyword)
+        element = dataset.data_element(keyword)
+        if element is not None and element.VR != "DS":
+            # A VR that is not the standard's: readers differ (as numbers, or as its text).
+            raise Unsure(f"{keyword} has VR {element.VR}, not DS")
         try:
             step = float(value) if value not in (None, "") else None
         except (TypeError, ValueError):
