@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import os
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -242,15 +243,16 @@ def read_pixel_value(header: FileHeader) -> bytes:
     """
     assert header.pixel_data_offset is not None
     with open(header.path, "rb") as handle:
+        available = max(os.fstat(handle.fileno()).st_size - header.pixel_data_offset, 0)
+        if header.pixel_data_length is not None and header.pixel_data_length > available:
+            # Refused before reading: a forged length must not become a huge allocation.
+            raise CorruptDataError(
+                f"pixel data truncated: {available} of {header.pixel_data_length} bytes "
+                f"present", path=header.path)
         handle.seek(header.pixel_data_offset)
         if header.pixel_data_length is None:
             return handle.read()
-        value = handle.read(header.pixel_data_length)
-    if len(value) < header.pixel_data_length:
-        raise CorruptDataError(
-            f"pixel data truncated: {len(value)} of {header.pixel_data_length} bytes present",
-            path=header.path)
-    return value
+        return handle.read(header.pixel_data_length)
 
 
 def is_decoder_failure(exc: BaseException) -> bool:

@@ -204,3 +204,19 @@ def test_a_flood_of_empty_items_is_refused_without_walking_it(make_series) -> No
     with pytest.raises(dicomio.CorruptDataError, match="more than 4096 items") as info:
         dicomio.load_volume(truth.folder, backend="direct")
     assert truth.files[1].name in str(info.value)
+
+
+def test_a_forged_pixel_data_length_is_refused_before_reading(make_series) -> None:
+    """An encapsulated Pixel Data element declaring 4 GiB in a file of a few hundred bytes: the
+    read is refused from the file's size, never attempted (it was a MemoryError)."""
+    truth = make_series(SMALL.with_(transfer_syntax=RLE))
+    header, _ = _encoded(truth.files[2])
+    data = bytearray(truth.files[2].read_bytes())
+    length_at = header.pixel_data_offset - 4  # explicit VR OB: the 4-byte length before it
+    data[length_at:length_at + 4] = (0xFFFFFFFE).to_bytes(4, "little")
+    truth.files[2].write_bytes(bytes(data))
+    forged = read_header(truth.files[2])
+    assert forged.pixel_data_length == 0xFFFFFFFE
+    with pytest.raises(dicomio.CorruptDataError, match="4294967294") as info:
+        read_pixel_value(forged)
+    assert info.value.path == truth.files[2]
