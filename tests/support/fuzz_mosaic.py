@@ -105,7 +105,7 @@ def _positions(dataset: Any, mosaic: Plane, count: int, size: tuple[int, int],
     step = None
     for keyword in ("SpacingBetweenSlices", "SliceThickness"):
         value = dataset.get(keyword)
-        element = dataset.data_element(keyword)
+        element = dataset[keyword] if keyword in dataset else None
         if element is not None and element.VR != "DS":
             # A VR that is not the standard's: readers differ (as numbers, or as its text).
             raise Unsure(f"{keyword} has VR {element.VR}, not DS")

@@ -36,6 +36,12 @@ MAX_IMAGES = 20_000
 FAILED = (Exception, BaseException)
 
 
+# Geometry elements whose value is text (DS): under another VR, pydicom reads their bytes as
+# that VR (numbers, a person's name) while a lenient reader reads the text.
+_GEOMETRY_DS = ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing",
+                "SliceThickness", "SpacingBetweenSlices")
+
+
 class Unsure(Exception):
     """The oracle cannot say what a correct result is (the reason is the message)."""
 
@@ -224,6 +230,10 @@ def _place(dataset: Any, name: str, values: NDArray[Any], frames: int,
     per_frame = dataset.get("PerFrameFunctionalGroupsSequence")
     if per_frame is not None and len(per_frame) != frames:
         raise Unsure(f"{name}: {len(per_frame)} per-frame groups for {frames} frames")
+    for keyword in _GEOMETRY_DS:  # a VR that is not the standard's has no single reading
+        element = dataset[keyword] if keyword in dataset else None
+        if element is not None and element.VR != "DS":
+            raise Unsure(f"{name}: {keyword} has VR {element.VR}, not DS")
     planes = []
     top_position = dataset.get("ImagePositionPatient")
     offsets = dataset.get("GridFrameOffsetVector")
