@@ -52,6 +52,13 @@ def _decimal(raw: bytes, little: bool) -> float | None:
     return values[0] if values else None
 
 
+def _one_decimal(raw: bytes, little: bool) -> float | None:
+    """A decimal whose value multiplicity is 1: several values are damage, not a choice
+    (taking the first of them placed garbage mosaics 1 mm apart)."""
+    values = _decimals(raw, little)
+    return values[0] if values and len(values) == 1 else None
+
+
 def _integer(raw: bytes, little: bool) -> int | None:
     value = _decimal(raw, little)
     return int(value) if value is not None and math.isfinite(value) else None
@@ -80,8 +87,8 @@ WANTED: dict[int, tuple[str, _Converter]] = {
     0x00080060: ("modality", text),
     0x00080070: ("manufacturer", text),
     0x0008103E: ("series_description", text),
-    0x00180050: ("slice_thickness", _decimal),
-    0x00180088: ("spacing_between_slices", _decimal),
+    0x00180050: ("slice_thickness", _one_decimal),
+    0x00180088: ("spacing_between_slices", _one_decimal),
     0x00181120: ("gantry_tilt", _decimal),
     0x0020000D: ("study_uid", text),
     0x0020000E: ("series_uid", text),

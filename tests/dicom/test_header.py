@@ -17,6 +17,7 @@ from dicomio.testing.synthetic import (
     JPEG_LOSSLESS_SV1,
     SeriesSpec,
 )
+from tests.support.dicom_files import rewrite
 
 
 @pytest.mark.parametrize("syntax", ["1.2.840.10008.1.2.1", IMPLICIT_LE, EXPLICIT_BE, DEFLATED,
@@ -98,3 +99,13 @@ def test_float_pixel_data_is_flagged(corpus) -> None:
     header = read_header(corpus("pydicom_data/data/parametric_map_float.dcm"))
     assert header.pixel is not None and header.pixel.float_data
     assert header.pixel.stored_dtype == np.dtype(np.float32)
+
+
+def test_a_slice_spacing_of_several_values_is_no_spacing(make_series) -> None:
+    """SliceThickness and SpacingBetweenSlices hold one value; several are damage, and taking
+    the first placed the tiles of a garbage mosaic 1 mm apart."""
+    truth = make_series(SeriesSpec(shape=(3, 4, 4)))
+    rewrite(truth.files[:2], lambda ds: setattr(ds, "SpacingBetweenSlices", "2.5"))
+    rewrite(truth.files[:1], lambda ds: setattr(ds, "SpacingBetweenSlices", ["1", "nan", "31"]))
+    assert read_header(truth.files[0]).spacing_between_slices is None
+    assert read_header(truth.files[1]).spacing_between_slices == 2.5
