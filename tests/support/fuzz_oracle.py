@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pydicom
 from numpy.typing import NDArray
+from pydicom.datadict import dictionary_VR
 
 LOSSY = frozenset({"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51",
                    "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.4.91",
@@ -35,6 +36,10 @@ MAX_IMAGES = 20_000
 #: Rust decoder (pylibjpeg-rle), which is not an ``Exception``.
 FAILED = (Exception, BaseException)
 
+
+# Elements that order the images (their VR is text: IS, TM, DT, DA).
+_ORDERING = ("InstanceNumber", "TemporalPositionIdentifier", "AcquisitionTime",
+             "AcquisitionDateTime", "AcquisitionDate", "SeriesNumber", "NumberOfFrames")
 
 # Geometry elements whose value is text (DS): under another VR, pydicom reads their bytes as
 # that VR (numbers, a person's name) while a lenient reader reads the text.
@@ -187,6 +192,20 @@ def _holds_pixel_data(path: Path) -> bool:
     return b"\xe0\x7f\x10\x00" in data or b"\x7f\xe0\x00\x10" in data
 
 
+def _check_order(path: Path, name: str, dataset: Any) -> None:
+    """Unsure when an element the oracle reads lies after the pixel data in the file (elements
+    out of order): pydicom, reading the whole file, finds it; a reader that stops at the pixel
+    data, as the standard's order allows, does not."""
+    try:
+        header = pydicom.dcmread(path, stop_before_pixels=True)
+    except FAILED:
+        return
+    late = [k for k in (*_GEOMETRY_DS, *_ORDERING, "PerFrameFunctionalGroupsSequence",
+                        "SharedFunctionalGroupsSequence") if k in dataset and k not in header]
+    if late:
+        raise Unsure(f"{name}: {', '.join(late)} after the pixel data (elements out of order)")
+
+
 def read_planes(path: Path, name: str) -> list[Plane] | None:
     """Every image of one file, placed; None when the file is not an image (not DICOM for
     pydicom, or no pixel data). Raises :class:`Unsure` when pydicom fails on it."""
@@ -201,6 +220,7 @@ def read_planes(path: Path, name: str) -> list[Plane] | None:
         if _holds_pixel_data(path):
             raise Unsure(f"{name} holds a pixel data element pydicom does not find")
         return None
+    _check_order(path, name, dataset)
     try:
         frames = int(dataset.get("NumberOfFrames") or 1)
         if frames > MAX_IMAGES:
@@ -230,10 +250,11 @@ def _place(dataset: Any, name: str, values: NDArray[Any], frames: int,
     per_frame = dataset.get("PerFrameFunctionalGroupsSequence")
     if per_frame is not None and len(per_frame) != frames:
         raise Unsure(f"{name}: {len(per_frame)} per-frame groups for {frames} frames")
-    for keyword in _GEOMETRY_DS:  # a VR that is not the standard's has no single reading
-        element = dataset[keyword] if keyword in dataset else None
-        if element is not None and element.VR != "DS":
-            raise Unsure(f"{name}: {keyword} has VR {element.VR}, not DS")
+    # An element under a VR other than the standard's has no single reading.
+    for element in (dataset[k] for k in (*_GEOMETRY_DS, *_ORDERING) if k in dataset):
+        if dictionary_VR(element.tag) != element.VR:
+            raise Unsure(f"{name}: {element.keyword} has VR {element.VR}, not "
+                         f"{dictionary_VR(element.tag)}")
     planes = []
     top_position = dataset.get("ImagePositionPatient")
     offsets = dataset.get("GridFrameOffsetVector")
