@@ -180,7 +180,8 @@ def _same_image(first: Frame, other: Frame) -> bool:
     if first.position is None or other.position is None:
         return first.position is None and other.position is None
     try:
-        return bool(np.allclose(first.position, other.position, atol=1e-3, rtol=0))
+        return bool(np.allclose(first.position, other.position, atol=1e-3, rtol=0,
+                                equal_nan=True))  # the same invalid position is the same
     except (TypeError, ValueError):  # positions of different lengths
         return False
 
