@@ -105,10 +105,10 @@ def _positions(dataset: Any, mosaic: Plane, count: int, size: tuple[int, int],
     step = None
     for keyword in ("SpacingBetweenSlices", "SliceThickness"):
         value = dataset.get(keyword)
-        element = dataset[keyword] if keyword in dataset else None
-        if element is not None and element.VR != "DS":
+        elements = [dataset[k] for k in (keyword,) if k in dataset]
+        if elements and elements[0].VR != "DS":
             # A VR that is not the standard's: readers differ (as numbers, or as its text).
-            raise Unsure(f"{keyword} has VR {element.VR}, not DS")
+            raise Unsure(f"{keyword} has VR {elements[0].VR}, not DS")
         try:
             step = float(value) if value not in (None, "") else None
         except (TypeError, ValueError):
