@@ -96,7 +96,7 @@ def load_volume(
         layout = lay_out(chosen, tolerances)
         if layout.kind in ("4d", "repeated"):
             raise _repeated_positions_error(chosen, layout)
-        placed = placement(chosen, chosen.geometry, irregular, warnings)
+        placed = placement(chosen, layout, irregular, warnings)
         read = read_series(chosen, chosen.frames, backend, ReadOptions(rescale, workers, decoder))
         array, affine, positions = regularized(read.array, placed, chosen, chosen.frames,
                                                irregular, rescale, warnings)
@@ -154,7 +154,7 @@ def load_4d(
                 path=chosen.frames[0].path, issues=chosen.issues)
         if layout.mixed_types:
             warnings.append(layout.mixed_types)
-        placed = placement(chosen, layout.geometry, irregular, warnings)
+        placed = placement(chosen, layout, irregular, warnings)
         frames = layout.frames
         read = read_series(chosen, frames, backend, ReadOptions(rescale, workers, decoder))
         n_volumes, n_slices = len(layout.volumes), len(layout.volumes[0])

@@ -43,7 +43,7 @@ from dicomio.pixels.codestream import rle_frame_excess
 from dicomio.pixels.values import count_out_of_range, to_stored
 from dicomio.pixels.zero_guard import check_not_all_zero
 from dicomio.series.info import SeriesInfo
-from dicomio.series.layout import lay_out
+from dicomio.series.layout import SeriesLayout
 from dicomio.volume import Provenance
 
 __all__ = ["Irregular", "SeriesRead", "placement", "read_series", "regularized",
@@ -183,11 +183,11 @@ def _count_and_mask(array: NDArray[Any], stored: SeriesInfo) -> dict[Path, int]:
 
 
 def placement(
-    series: SeriesInfo, geometry: StackGeometry | None, irregular: Irregular,
-    warnings: list[str],
+    series: SeriesInfo, layout: SeriesLayout, irregular: Irregular, warnings: list[str],
 ) -> StackGeometry | NDArray[np.float64]:
-    """The checked geometry (or, without geometry, a nominal affine), after enforcing the
-    geometry policy ``irregular`` (see :func:`dicomio.load_volume`).
+    """The checked geometry of each volume of ``layout`` (or, without geometry, a nominal
+    affine), after enforcing the geometry policy ``irregular`` (see
+    :func:`dicomio.load_volume`).
 
     The issues accepted are appended to ``warnings``.
 
@@ -199,8 +199,7 @@ def placement(
     GeometryError
         A geometry error (missing slice, irregular spacing, tilt...) with ``irregular="raise"``.
     """
-    first = series.frames[0].path
-    layout = lay_out(series)
+    first, geometry = series.frames[0].path, layout.geometry
     if layout.as_stored:
         if irregular != "accept":
             raise MissingGeometryError(
