@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from dicomio.archive.budget import Budget
 from dicomio.errors import SchedulerError
@@ -150,7 +150,7 @@ def _connect(address: str, timeout: float) -> Client:
             raise error
         raise SchedulerError(f"cannot connect to the Dask scheduler at {address}: "
                              f"{type(error).__name__}: {error}") from None
-    return made["client"]  # type: ignore[return-value]
+    return cast("Client", made["client"])
 
 
 @contextmanager
@@ -164,6 +164,10 @@ def dask_client(scheduler: str, workers: int | None, budget: Budget
     SchedulerError
         Dask is not installed, or the address is refused (see :func:`probe`).
     """
+    if scheduler != "local":
+        # The address is checked first: what answers there is the user's mistake with or
+        # without Dask installed.
+        probe(scheduler, CONNECT_TIMEOUT)
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -176,7 +180,6 @@ def dask_client(scheduler: str, workers: int | None, budget: Budget
                           memory_limit=memory) as cluster, Client(cluster) as client:
             yield client, str(cluster.scheduler_address)
         return
-    probe(scheduler, CONNECT_TIMEOUT)
     address = scheduler if "://" in scheduler else f"tcp://{scheduler}"
     with _connect(address, CONNECT_TIMEOUT) as client:
         yield client, scheduler
