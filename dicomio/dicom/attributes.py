@@ -16,10 +16,11 @@ from typing import Any
 from dicomio.dicom.types import FileHeader, PixelFormat
 from dicomio.errors import InvalidDicomError
 
-__all__ = ["DOUBLE_FLOAT_PIXEL_DATA", "FLOAT_PIXEL_DATA", "PIXEL_DATA", "PIXEL_DATA_TAGS",
-           "WANTED", "fill_header", "text"]
+__all__ = ["DOUBLE_FLOAT_PIXEL_DATA", "FLOAT_PIXEL_DATA", "NUMBER_OF_FRAMES", "PIXEL_DATA",
+           "PIXEL_DATA_TAGS", "WANTED", "declared_frames", "fill_header", "text"]
 
 PIXEL_DATA = 0x7FE00010
+NUMBER_OF_FRAMES = 0x00280008
 FLOAT_PIXEL_DATA = 0x7FE00008
 DOUBLE_FLOAT_PIXEL_DATA = 0x7FE00009
 #: Where a header walk stops: the pixel data, of integers or of floats.
@@ -62,6 +63,15 @@ def _one_decimal(raw: bytes, little: bool) -> float | None:
 def _integer(raw: bytes, little: bool) -> int | None:
     value = _decimal(raw, little)
     return int(value) if value is not None and math.isfinite(value) else None
+
+
+def declared_frames(raw: bytes) -> int:
+    """The NumberOfFrames an IS value declares, as :func:`fill_header` reads it; 1 when it
+    is invalid or below 1 (where ``fill_header`` refuses the file)."""
+    try:
+        return max(_integer(raw, True) or 1, 1)
+    except ValueError:
+        return 1
 
 
 def _ushort(raw: bytes, little: bool) -> int | None:

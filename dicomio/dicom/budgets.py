@@ -15,8 +15,8 @@ from __future__ import annotations
 from dicomio.errors import InvalidDicomError
 
 __all__ = ["DEFLATE_SLACK", "MAX_FRAMES", "MAX_HEADER_BYTES", "MAX_HEADER_ELEMENTS",
-           "MAX_NESTING_DEPTH", "MIN_FRAME_BYTES", "SMALL_FRAME_COUNT", "check_element_count",
-           "max_elements", "max_fragments", "too_many_elements"]
+           "MAX_NESTING_DEPTH", "MIN_FRAME_BYTES", "SMALL_FRAME_COUNT", "max_elements",
+           "max_fragments", "too_many_elements"]
 
 MAX_HEADER_BYTES = 128 << 20
 """The most header bytes held at once (128 MiB): the longest element read whole (a sequence of
@@ -72,21 +72,13 @@ def max_elements(number_of_frames: int) -> int:
     return min(MAX_HEADER_ELEMENTS, max(100_000, 1_000 * number_of_frames))
 
 
-def check_element_count(count: int, number_of_frames: int) -> None:
-    """Refuse a header of more than :func:`max_elements` elements for its frames.
+def too_many_elements(limit: int) -> InvalidDicomError:
+    """The error of a header walked past ``limit`` elements: :func:`max_elements` of the
+    NumberOfFrames it declares (of one frame until the walk reaches NumberOfFrames).
 
-    Raises
-    ------
-    InvalidDicomError
-        Without a path: the reader adds it.
+    Without a path: the reader adds it.
     """
-    if count > max_elements(number_of_frames):
-        raise InvalidDicomError(f"{count} elements and items for {number_of_frames} frame(s): "
-                                f"damaged or hostile; dicomio reads no more (max_elements)")
-
-
-def too_many_elements() -> InvalidDicomError:
-    """The error of a header walked past :data:`MAX_HEADER_ELEMENTS`."""
     return InvalidDicomError(
-        f"more than {MAX_HEADER_ELEMENTS} elements and items before the pixel data: damaged "
-        f"or hostile; dicomio walks no more (MAX_HEADER_ELEMENTS)")
+        f"more than {limit} elements and items before the pixel data for the frames it "
+        f"declares: damaged or hostile; dicomio walks no more (max_elements, at most "
+        f"MAX_HEADER_ELEMENTS)")

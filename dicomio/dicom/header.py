@@ -22,15 +22,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from dicomio.dicom.attributes import PIXEL_DATA_TAGS, WANTED, fill_header, text
+from dicomio.dicom.attributes import (
+    NUMBER_OF_FRAMES,
+    PIXEL_DATA_TAGS,
+    WANTED,
+    declared_frames,
+    fill_header,
+    text,
+)
 from dicomio.dicom.budgets import (
     MAX_HEADER_BYTES,
-    MAX_HEADER_ELEMENTS,
     MAX_NESTING_DEPTH,
-    check_element_count,
+    max_elements,
     too_many_elements,
 )
 from dicomio.dicom.deflate import Inflater, finish_inflating
+from dicomio.dicom.source import FileSource
 from dicomio.dicom.transfer_syntax import (
     EXPLICIT_VR_LITTLE_ENDIAN,
     IMPLICIT_VR_LITTLE_ENDIAN,
@@ -95,6 +102,9 @@ class _Walk:
         self.pixel: tuple[int, int, int] | None = None  # (tag, value position, length)
         self.previous = -1  # the last top-level tag
         self.count = 0  # elements, items and delimiters walked
+        # ... and the most it may walk: for one frame until NumberOfFrames says more, so that
+        # a bomb of empty items costs in proportion to the frames declared before it.
+        self.limit = max_elements(1)
         self._tag, self._u16, self._u32, self._explicit, self._implicit = _UNPACKERS[little]
 
     def top_level(self, pos: int) -> int | None:
@@ -106,7 +116,7 @@ class _Walk:
         wanted, raw, strict, u32 = WANTED, self.raw, self.strict_order, self._u32
         # One unpack per element: (group, element, VR, short length) or (group, element, length)
         is_explicit, explicit, implicit = not self.implicit, self._explicit, self._implicit
-        previous, count = self.previous, self.count
+        previous, count, limit = self.previous, self.count, self.limit
         start, before = pos, (previous, count)
         try:
             while True:
@@ -132,8 +142,8 @@ class _Walk:
                                         f"{tag:08X})")
                 previous = tag
                 count += 1
-                if count > MAX_HEADER_ELEMENTS:
-                    raise too_many_elements()
+                if count > limit:
+                    raise too_many_elements(limit)
                 if tag in PIXEL_DATA_TAGS:
                     self.pixel, self.count = (tag, value, length), count
                     return value
@@ -152,6 +162,8 @@ class _Walk:
                     raise _NeedMore(pos)
                 if tag in wanted:
                     raw[tag] = bytes(buf[value:pos])
+                    if tag == NUMBER_OF_FRAMES:
+                        limit = self.limit = max_elements(declared_frames(raw[tag]))
         except _NeedMore as more:
             more.resume = start
             self.previous, self.count = before
@@ -188,8 +200,8 @@ class _Walk:
                 group, elem, length = item(buf, pos)
                 pos += 8
                 count += 1
-                if count > MAX_HEADER_ELEMENTS:
-                    raise too_many_elements()
+                if count > self.limit:
+                    raise too_many_elements(self.limit)
                 tag = group << 16 | elem
                 if tag == _SEQUENCE_END:
                     self.count = count
@@ -213,8 +225,8 @@ class _Walk:
                 raise _NeedMore
             group, elem = self._tag(buf, pos)
             count += 1
-            if count > MAX_HEADER_ELEMENTS:
-                raise too_many_elements()
+            if count > self.limit:
+                raise too_many_elements(self.limit)
             if group << 16 | elem == _ITEM_END:
                 self.count = count
                 return pos + 8
@@ -231,27 +243,6 @@ class _Walk:
 def _looks_explicit(buf: bytes | bytearray, pos: int) -> bool:
     vr = buf[pos + 4:pos + 6]
     return len(vr) == 2 and vr.isalpha() and vr.isupper()
-
-
-class _FileSource:
-    """The rest of a plain file, read in order: what :class:`~dicomio.dicom.deflate.Inflater`
-    is for a deflated data set."""
-
-    def __init__(self, handle: BinaryIO, size: int) -> None:
-        self._handle, self._size = handle, size
-
-    @property
-    def at_end(self) -> bool:
-        return self._handle.tell() >= self._size
-
-    def extend(self, buf: bytearray, size: int) -> None:
-        buf += self._handle.read(size)
-
-    def skip(self, size: int) -> int:
-        here = self._handle.tell()
-        there = min(here + size, self._size)
-        self._handle.seek(there)
-        return there - here
 
 
 @dataclass
@@ -307,7 +298,7 @@ def _walk_meta(buf: bytearray, pos: int, out: dict[int, bytes], wanted: set[int]
         pos += header + length
 
 
-def _walk_data_set(walk: _Walk, source: _FileSource | Inflater, buf: bytearray, pos: int
+def _walk_data_set(walk: _Walk, source: FileSource | Inflater, buf: bytearray, pos: int
                    ) -> None:
     """Walk from ``pos`` in ``buf`` to the pixel data (or the end), reading on from
     ``source`` as the walk needs, at most :data:`MAX_HEADER_BYTES` held at once."""
@@ -372,13 +363,13 @@ def _read(path: Path, handle: BinaryIO, size: int) -> FileHeader:
                                         ) from None
             buf += handle.read(len(buf))  # twice what we have
     syntax = lookup(start.uid)
-    source: _FileSource | Inflater
+    source: FileSource | Inflater
     if syntax.deflated:
         source = Inflater(handle, start.pos)
         buf, pos = bytearray(), 0
         source.extend(buf, _FIRST_READ)
     else:
-        source, pos = _FileSource(handle, size), start.pos
+        source, pos = FileSource(handle, size), start.pos
     walk = _Walk(little=syntax.little_endian, implicit=syntax.implicit_vr,
                  strict_order=not start.has_preamble)
     # Some writers label implicit data sets as explicit (and vice versa): trust the bytes.
@@ -394,7 +385,6 @@ def _read(path: Path, handle: BinaryIO, size: int) -> FileHeader:
         # A deflated data set has no file offset for its pixel data: readers inflate it again.
         header.pixel_data_offset = None if syntax.deflated else offset
     fill_header(header, walk.raw, walk.little, path)
-    check_element_count(walk.count, header.pixel.number_of_frames if header.pixel else 1)
     if isinstance(source, Inflater) and walk.pixel is not None:
         fmt = header.pixel
         finish_inflating(source, path, walk.base + len(walk.buf) - walk.pixel[1],

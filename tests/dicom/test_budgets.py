@@ -71,11 +71,14 @@ def test_deep_nesting_is_a_skipped_file_in_discovery(tmp_path: Path) -> None:
 
 # --- elements and items -------------------------------------------------------------------------
 
-def _empty_items(count: int) -> bytes:
-    """A sequence of undefined length holding ``count`` empty items of length 0."""
+def _empty_items(count: int, tag: bytes = b"\x08\x00\x15\x11") -> bytes:
+    """A sequence of undefined length holding ``count`` empty items of length 0 (tag: the
+    sequence's, little endian; Referenced Series Sequence by default)."""
     item = b"\xfe\xff\x00\xe0" + bytes(4)
-    return (b"\x08\x00\x15\x11SQ\0\0\xff\xff\xff\xff" + item * count
-            + b"\xfe\xff\xdd\xe0" + bytes(4))
+    return tag + b"SQ\0\0\xff\xff\xff\xff" + item * count + b"\xfe\xff\xdd\xe0" + bytes(4)
+
+
+PER_FRAME_GROUPS = b"\x00\x52\x30\x92"  # (5200,9230), after NumberOfFrames
 
 
 def test_millions_of_empty_items_are_refused_in_bounded_time(tmp_path: Path) -> None:
@@ -94,9 +97,9 @@ def test_the_element_limit_counts_elements_items_and_delimiters(
     """The sequence element, its 1000 items and its delimiter, the image's elements."""
     path = write_explicit(tmp_path / "items.dcm", image_data_set(in_group_8=_empty_items(1000)))
     walked = _IMAGE_ELEMENTS + 1 + 1000 + 1
-    monkeypatch.setattr(header, "MAX_HEADER_ELEMENTS", walked)
+    monkeypatch.setattr(header, "max_elements", lambda frames: walked)
     assert read_header(path).pixel_data_length == 16
-    monkeypatch.setattr(header, "MAX_HEADER_ELEMENTS", walked - 1)
+    monkeypatch.setattr(header, "max_elements", lambda frames: walked - 1)
     with pytest.raises(InvalidDicomError, match="more than"):
         read_header(path)
 
@@ -106,9 +109,30 @@ def test_many_top_level_elements_are_counted_too(tmp_path: Path,
     """Empty private elements, each jumped over in the top-level walk."""
     padding = b"".join(element(0x00090000 | 0x1000 + i, "LO", b"") for i in range(50))
     path = write_explicit(tmp_path / "flat.dcm", image_data_set(before_pixels=padding))
-    monkeypatch.setattr(header, "MAX_HEADER_ELEMENTS", _IMAGE_ELEMENTS + 49)
-    with pytest.raises(InvalidDicomError, match="MAX_HEADER_ELEMENTS"):
+    monkeypatch.setattr(header, "max_elements", lambda frames: _IMAGE_ELEMENTS + 49)
+    with pytest.raises(InvalidDicomError, match="more than 66 elements"):
         read_header(path)
+
+
+@pytest.mark.parametrize("deflated", [False, True], ids=["explicit", "deflated"])
+def test_the_walk_stops_at_the_limit_of_the_frames_declared(tmp_path: Path,
+                                                            deflated: bool) -> None:
+    """Four million empty functional-group items beside two frames (a bomb: 32 MB, or 40 KB
+    deflated) are refused once the walk passes max_elements(2), not after walking them all
+    (1.5 s, for each file of a series and each command that reads it)."""
+    data = image_data_set(frames=2, before_pixels=_empty_items(4_000_000, PER_FRAME_GROUPS))
+    path = (write_deflated if deflated else write_explicit)(tmp_path / "bomb.dcm", data)
+    start = _cpu()
+    with pytest.raises(InvalidDicomError, match=r"more than 100000 elements") as caught:
+        read_header(path)
+    assert _cpu() - start < 0.5 and caught.value.path == path
+
+
+def test_frames_declared_before_their_groups_raise_the_limit(tmp_path: Path) -> None:
+    """300 frames allow 300,000 elements: 150,000 items of their groups are read."""
+    data = image_data_set(frames=300, before_pixels=_empty_items(150_000, PER_FRAME_GROUPS))
+    found = read_header(write_explicit(tmp_path / "many.dcm", data))
+    assert found.pixel is not None and found.pixel.number_of_frames == 300
 
 
 # --- bytes held ---------------------------------------------------------------------------------
