@@ -1,4 +1,9 @@
-"""The Typer application that every command module registers its command on, and --version."""
+"""The Typer application that every command module registers its command on, and --version.
+
+Help is plain text (``rich_markup_mode=None``): rich markup would swallow every ``[...]`` of the
+help strings (``pip install 'dicomio[plot]'``, ``[tool.dicomio]``, ``[default: ...]``), and
+escaping each string by hand is a rule every new option would have to remember.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 
