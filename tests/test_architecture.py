@@ -80,7 +80,8 @@ RULES = {
 #: below it, never one above (``dicomio/__init__.py``, the public surface, sits on top; testing
 #: beside, kept out of the pipeline by the rule above).
 LAYERS = (
-    ("dicomio._version", "dicomio.errors", "dicomio.limits", "dicomio.parallel", "dicomio.volume"),
+    ("dicomio._version", "dicomio.errors", "dicomio.extras", "dicomio.limits", "dicomio.parallel",
+     "dicomio.volume"),
     ("dicomio.dicom",),
     ("dicomio.geometry",),
     ("dicomio.series",),

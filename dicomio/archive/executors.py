@@ -22,8 +22,8 @@ and the others go on. A
 scheduler's address is checked before Dask is given it (:mod:`dicomio.archive.scheduler`).
 
 Functions and items must be picklable, and importable where they run: Dask workers need
-dicomio installed (``pip install 'dicomio[dask]'``), of the same version. Nothing here imports
-Dask unless a scheduler is asked for.
+dicomio installed (the ``dask`` extra), of the same version. Nothing here imports Dask unless a
+scheduler is asked for.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from dicomio._version import __version__
 from dicomio.archive.budget import Budget
 from dicomio.archive.scheduler import dask_client
 from dicomio.errors import SchedulerError
+from dicomio.extras import pip_install
 from dicomio.limits import Limited, Overrun, limit_memory
 from dicomio.parallel import usable_cores
 
@@ -272,7 +273,8 @@ class DaskExecutor:
         except Exception as exc:  # a worker without dicomio cannot even unpickle the call
             raise SchedulerError(
                 f"the workers of {self.address} cannot run dicomio ({type(exc).__name__}: "
-                f"{exc}): install it there, pip install 'dicomio[dask]'=={__version__}"
+                f"{exc}): install dicomio {__version__} there, "
+                f"{pip_install('dask', version=__version__)}"
             ) from None
         wrong = {worker: v for worker, v in versions.items() if v != __version__}
         if wrong:

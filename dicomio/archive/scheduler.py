@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, cast
 
 from dicomio.archive.budget import Budget
 from dicomio.errors import SchedulerError
+from dicomio.extras import pip_install
 from dicomio.parallel import usable_cores
 
 if TYPE_CHECKING:
@@ -171,7 +172,7 @@ def dask_client(scheduler: str, workers: int | None, budget: Budget
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise SchedulerError("--scheduler needs Dask: pip install 'dicomio[dask]'") from None
+        raise SchedulerError(f"--scheduler needs Dask: {pip_install('dask')}") from None
     if scheduler == "local":
         memory = budget.memory_mib << 20 if budget.memory_mib else 0
         # Any free port for the dashboard: two runs side by side must not collide on 8787.

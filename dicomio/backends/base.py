@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dicomio.dicom.types import FileHeader
+from dicomio.extras import pip_install
 from dicomio.geometry.conventions import affine_from_xyz
 from dicomio.pixels.pydicom_read import Slot
 from dicomio.pixels.values import output_dtype
@@ -240,7 +241,7 @@ class BackendSpec:
     def install_hint(self) -> str:
         if self.extra is None:
             return f"pip install {self.distribution}"
-        return f"pip install 'dicomio[{self.extra}]'"
+        return pip_install(self.extra)
 
     def cannot_read(self, series: SeriesInfo) -> str | None:
         """Why this backend cannot read ``series`` (not installed included), or None."""

@@ -1,7 +1,7 @@
 """The Typer application that every command module registers its command on, and --version.
 
 Help is plain text (``rich_markup_mode=None``): rich markup would swallow every ``[...]`` of the
-help strings (``pip install 'dicomio[plot]'``, ``[tool.dicomio]``, ``[default: ...]``), and
+help strings (the ``[plot]`` of a pip command, ``[tool.dicomio]``, ``[default: ...]``), and
 escaping each string by hand is a rule every new option would have to remember.
 """
 

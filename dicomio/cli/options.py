@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from dicomio.extras import pip_install
+
 __all__ = ["AcceptIrregular", "ConvertFormat", "ExistingPath", "FailOn", "Quiet", "Reproducible",
            "Scheduler", "SeriesOption", "SeriesTimeout", "ShowProgress", "TextOrJson",
            "ValidateFormat", "WorkerMemory", "Workers"]
@@ -60,7 +62,7 @@ Workers = Annotated[int | None, typer.Option(
 Scheduler = Annotated[str | None, typer.Option(
     "--scheduler", metavar="ADDRESS",
     help="Process the series on a Dask cluster: the scheduler's address (tcp://host:8786), or "
-         "'local' to start one here. Needs pip install 'dicomio[dask]', on the workers too.")]
+         f"'local' to start one here. Needs {pip_install('dask')}, on the workers too.")]
 
 
 SeriesTimeout = Annotated[float | None, typer.Option(

@@ -11,11 +11,20 @@ from dicomio.cli.app import app
 from dicomio.cli.console import out, progress_enabled, shown, usage_error
 from dicomio.cli.loading import FollowSymlinks, load_for_output, print_warnings
 from dicomio.cli.options import ExistingPath, Quiet, SeriesOption, ShowProgress
+from dicomio.extras import pip_install
 
 __all__ = ["preview"]
 
 
-@app.command()
+_HELP = f"""Draw the three orthogonal mid-planes of a series into a PNG.
+
+Physical aspect ratio, patient-direction labels from the affine, a CT window in HU (the header's,
+else soft tissue) or percentiles, MONOCHROME1 inverted. Needs matplotlib ({pip_install('plot')}).
+Irregular geometry is shown as read (with a warning).
+"""
+
+
+@app.command(help=_HELP)
 def preview(
     path: ExistingPath,
     output: Annotated[Path, typer.Option("--output", "-o", dir_okay=False,
@@ -27,12 +36,8 @@ def preview(
     progress: ShowProgress = None,
     follow_symlinks: FollowSymlinks = False,
 ) -> None:
-    """Draw the three orthogonal mid-planes of a series into a PNG.
-
-    Physical aspect ratio, patient-direction labels from the affine, a CT window in HU (the
-    header's, else soft tissue) or percentiles, MONOCHROME1 inverted. Needs matplotlib
-    (pip install 'dicomio[plot]'). Irregular geometry is shown as read (with a warning).
-    """
+    """``dicomio preview``: the help says what it does (it names how to install matplotlib,
+    which depends on where dicomio was installed from)."""
     from dicomio.io.preview import choose_window, render_preview
 
     if output.exists() and not force:

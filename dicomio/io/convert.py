@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dicomio.extras import pip_install
 from dicomio.geometry.conventions import (
     affine_from_nifti,
     affine_from_xyz,
@@ -55,7 +56,7 @@ def _require(module: str, extra: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise ImportError(f"{module} is not installed: pip install 'dicomio[{extra}]'") from exc
+        raise ImportError(f"{module} is not installed: {pip_install(extra)}") from exc
 
 
 def _xyz_geometry(volume: Volume) -> tuple[list[float], list[float], list[float]]:

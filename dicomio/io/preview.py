@@ -1,7 +1,7 @@
 """Three orthogonal mid-planes of a volume, shown the way radiologists look at them.
 
 The pure functions decide what to draw; :func:`render_preview` draws it with matplotlib (Agg,
-no display needed; ``pip install 'dicomio[plot]'``):
+no display needed; the ``plot`` extra):
 
 - :func:`display_plane` cuts the volume through its middle across one array axis and turns the
   cut so that it reads in the radiological convention of its plane: axial with the patient's
@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dicomio.extras import pip_install
 from dicomio.volume import Volume
 
 __all__ = [
@@ -216,13 +217,13 @@ def render_preview(
     Raises
     ------
     ImportError
-        matplotlib is not installed (``pip install 'dicomio[plot]'``).
+        matplotlib is not installed (the ``plot`` extra: the message says how to install it).
     """
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise ImportError("preview needs matplotlib: pip install 'dicomio[plot]'") from None
+        raise ImportError(f"preview needs matplotlib: {pip_install('plot')}") from None
     from dicomio.io.atomic import write_bytes_atomically
 
     views = mid_planes(volume)

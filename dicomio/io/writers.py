@@ -2,11 +2,11 @@
 
 Each format keeps the geometry of the contract:
 
-NIfTI (``.nii``, ``.nii.gz``; needs nibabel, ``pip install 'dicomio[nifti]'``)
+NIfTI (``.nii``, ``.nii.gz``; needs nibabel, the ``nifti`` extra)
     Voxel ``(i, j, k)`` is the volume's ``(column, row, slice)``; the sform (and the qform when
     the axes are orthogonal, that is without gantry tilt) maps it to RAS millimetres: the LPS
     affine with x and y negated. Colour is written as RGB24.
-NRRD (``.nrrd``; needs pynrrd, ``pip install 'dicomio[nrrd]'``)
+NRRD (``.nrrd``; needs pynrrd, the ``nrrd`` extra)
     ``space: left-posterior-superior``, with ``space directions`` and ``space origin`` taken
     from the affine (axes listed fastest first: column, row, slice). Colour adds a leading
     ``RGB-color`` axis. Gzip encoded.
@@ -35,6 +35,7 @@ import numpy as np
 
 from dicomio._version import __version__
 from dicomio.errors import MissingGeometryError
+from dicomio.extras import pip_install
 from dicomio.geometry.conventions import reverse_index
 from dicomio.io.atomic import write_atomically
 from dicomio.io.convert import to_nibabel
@@ -66,10 +67,11 @@ FORMATS: dict[Format, tuple[str, ...]] = {
 EXTENSIONS: dict[Format, str] = {"nifti": ".nii.gz", "nrrd": ".nrrd", "npz": ".npz"}
 
 
-#: The package each format needs, and the message when it is missing.
+#: What each format needs: the format's name, the module and its package, the dicomio extra
+#: that installs it.
 _PACKAGES = {
-    "nifti": ("nibabel", "writing NIfTI needs nibabel: pip install 'dicomio[nifti]'"),
-    "nrrd": ("nrrd", "writing NRRD needs pynrrd: pip install 'dicomio[nrrd]'"),
+    "nifti": ("NIfTI", "nibabel", "nibabel", "nifti"),
+    "nrrd": ("NRRD", "nrrd", "pynrrd", "nrrd"),
 }
 
 
@@ -93,11 +95,11 @@ def _writer_package(format: str) -> Any:
     """Import the package that writes ``format`` (None for .npz: NumPy)."""
     if format not in _PACKAGES:
         return None
-    name, message = _PACKAGES[format]
+    label, module, package, extra = _PACKAGES[format]
     try:
-        return importlib.import_module(name)
+        return importlib.import_module(module)
     except ImportError:
-        raise ImportError(message) from None
+        raise ImportError(f"writing {label} needs {package}: {pip_install(extra)}") from None
 
 
 def check_writer(format: Format) -> None:

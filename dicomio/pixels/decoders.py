@@ -49,6 +49,7 @@ from dicomio.dicom.transfer_syntax import (
 )
 from dicomio.dicom.types import FileHeader, PixelFormat
 from dicomio.errors import CorruptDataError, MissingDecoderError, UnsupportedTransferSyntaxError
+from dicomio.extras import pip_install
 from dicomio.pixels.codestream import CodestreamError, check_frame
 from dicomio.pixels.imagecodecs_decoders import FrameDecode, jpeg2000, jpeg_ls, lossless_jpeg, rle
 
@@ -211,9 +212,8 @@ def choose_decoder(
         return wanted[0]
     if not found:
         raise MissingDecoderError(
-            f"no installed decoder for {syntax}; install one with "
-            f"`pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg pylibjpeg-rle` "
-            f"(dicomio's own dependencies) or `pip install imagecodecs`")
+            f"no installed decoder for {syntax}; pylibjpeg and its plugins are dicomio's own "
+            f"dependencies: reinstall them with `{pip_install()}`, or `pip install imagecodecs`")
     return found[0]
 
 

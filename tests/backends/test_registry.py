@@ -23,6 +23,7 @@ from dicomio.backends.registry import (
     register,
     select,
 )
+from dicomio.extras import pip_install
 from dicomio.testing import synthetic as s
 from dicomio.testing.synthetic import SeriesSpec
 
@@ -62,7 +63,7 @@ def test_missing_toolkit_explicit_request_names_the_extra(without_toolkits, smal
     assert not get_spec(name).installed()
     with pytest.raises(dicomio.BackendUnavailableError) as raised:
         dicomio.load_volume(small.folder, backend=name)
-    assert f"pip install 'dicomio[{name}]'" in str(raised.value)
+    assert pip_install(name) in str(raised.value)
     assert isinstance(raised.value, ImportError)
 
 
@@ -76,8 +77,8 @@ def test_missing_toolkits_auto_falls_back_and_records_why(without_toolkits, smal
     volume = dicomio.load_volume(small.folder)
     assert volume.provenance.backend == "pydicom"
     assert volume.provenance.skipped_backends == (
-        ("sitk", "not installed (pip install 'dicomio[sitk]')"),
-        ("vtk", "not installed (pip install 'dicomio[vtk]')"),
+        ("sitk", f"not installed ({pip_install('sitk')})"),
+        ("vtk", f"not installed ({pip_install('vtk')})"),
     )
 
 
@@ -85,7 +86,7 @@ def test_describe_backends_reports_absent_toolkits(without_toolkits) -> None:
     infos = {info.name: info for info in describe_backends()}
     assert [infos[name].installed for name in ("direct", "pydicom", "sitk", "vtk")] == [
         True, True, False, False]
-    assert infos["sitk"].version is None and infos["sitk"].install == "pip install 'dicomio[sitk]'"
+    assert infos["sitk"].version is None and infos["sitk"].install == pip_install("sitk")
     assert infos["vtk"].auto_rank == 4
     # What a toolkit decodes is known without it.
     assert s.JPEG_LS in infos["sitk"].transfer_syntaxes

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from dicomio.backends.registry import backend_specs
 from dicomio.cli import app, console
+from dicomio.extras import pip_install
 from dicomio.pixels.decoders import decodable_syntaxes
 from dicomio.testing import synthetic as s
 
@@ -29,7 +30,7 @@ def test_json_tells_what_is_installed_and_what_each_decodes() -> None:
         assert entry["installed"] == spec.installed()
         assert entry["version"] == (spec.version() if spec.installed() else None)
         assert set(entry["transfer_syntaxes"]) == set(spec.syntaxes())
-    assert backends["sitk"]["install"] == "pip install 'dicomio[sitk]'"
+    assert backends["sitk"]["install"] == pip_install("sitk")
     assert backends["vtk"]["transfer_syntaxes"] == [s.IMPLICIT_LE, s.EXPLICIT_LE]
     assert s.JPEG_BASELINE not in backends["vtk"]["transfer_syntaxes"]
     assert [backends[n]["auto_rank"] for n in ("direct", "pydicom", "sitk", "vtk")] == [1, 2, 3, 4]
@@ -42,7 +43,7 @@ def test_json_without_the_toolkits(without_toolkits) -> None:
     backends = {b["name"]: b for b in invoke_json()["backends"]}
     for name in ("sitk", "vtk"):
         assert backends[name]["installed"] is False and backends[name]["version"] is None
-        assert backends[name]["install"] == f"pip install 'dicomio[{name}]'"
+        assert backends[name]["install"] == pip_install(name)
     assert s.J2K_LOSSLESS in backends["sitk"]["transfer_syntaxes"]
 
 
@@ -52,7 +53,7 @@ def test_text_lists_backends_and_syntaxes(without_toolkits, monkeypatch) -> None
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     sitk_row = next(line for line in lines if line.startswith("│ sitk "))
-    assert "│ no " in sitk_row and "pip install 'dicomio[sitk]'" in sitk_row
+    assert "│ no " in sitk_row and pip_install("sitk") in sitk_row
     direct_row = next(line for line in lines if line.startswith("│ direct "))
     assert "│ yes " in direct_row and "included" in direct_row
     jpeg_row = next(line for line in lines if "(1.2.840.10008.1.2.4.50)" in line)

@@ -13,6 +13,7 @@ from dicomio.backends.registry import backend_specs, register
 from dicomio.cli import app
 from dicomio.compare.report import affine_displacement, voxel_difference
 from dicomio.compare.side_by_side import compare_series
+from dicomio.extras import pip_install
 from dicomio.testing.synthetic import SeriesSpec
 from tests.support import fake_backends
 from tests.support.cases import OBLIQUE
@@ -116,7 +117,7 @@ def test_unavailable_and_unsupported_backends_are_rows_not_failures(folder,
     report = compare_series(series, ["direct", "fake-missing", "fake-unable"])
     rows = {r.backend: r for r in report.results}
     assert rows["fake-missing"].status == "not installed"
-    assert rows["fake-missing"].reason == "pip install 'dicomio[missing]'"
+    assert rows["fake-missing"].reason == pip_install("missing")
     assert rows["fake-unable"].status == "unsupported"
     assert rows["fake-unable"].reason == "it never can"
     assert report.agree
