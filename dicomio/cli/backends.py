@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Annotated
-
-import typer
+from typing import TYPE_CHECKING
 
 from dicomio.cli.app import app
-from dicomio.cli.console import print_json, print_table, shown, usage_error
+from dicomio.cli.console import print_json, print_table, shown
+from dicomio.cli.options import OutputFormat, TextOrJson
 
 if TYPE_CHECKING:
     from dicomio.backends.registry import BackendInfo
@@ -18,17 +17,15 @@ __all__ = ["backends_command"]
 
 @app.command("backends")
 def backends_command(
-    output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    output: OutputFormat = TextOrJson.text,
 ) -> None:
     """List every backend (installed or not), what it decodes, and the installed decoders."""
     from dicomio.backends.registry import describe_backends
     from dicomio.pixels.decoders import decodable_syntaxes
 
-    if output not in ("text", "json"):
-        usage_error(f"--format must be text or json, not {output!r}")
     infos = describe_backends()
     decoders = decodable_syntaxes()
-    if output == "json":
+    if output is TextOrJson.json:
         print_json({"backends": [dataclasses.asdict(info) for info in infos],
                     "decoders": decoders})
         return

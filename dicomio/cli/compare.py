@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 __all__ = ["compare"]
 
 
+#: The reference when --reference is not given, if it runs.
+DEFAULT_REFERENCE = "pydicom"
+
+
 def _backend_names(text: str | None) -> list[str] | None:
     if text is None:
         return None
@@ -42,6 +46,22 @@ def _backend_names(text: str | None) -> list[str] | None:
     return names
 
 
+def _reference(given: str | None, names: list[str] | None) -> str:
+    """The reference backend: ``--reference``, which must be among ``--backends``; by default
+    pydicom, or the first of ``--backends`` when they leave it out."""
+    from dicomio.backends.registry import get_spec
+
+    if given is None:
+        return DEFAULT_REFERENCE if names is None or DEFAULT_REFERENCE in names else names[0]
+    with exit_on_error():  # an unknown name: exit 2, listing the backends
+        get_spec(given)
+    if names is not None and given not in names:
+        usage_error(f"--reference {given} is not among --backends {','.join(names)}: add it "
+                    f"to --backends, or leave --reference out (the reference is then "
+                    f"{DEFAULT_REFERENCE if DEFAULT_REFERENCE in names else names[0]})")
+    return given
+
+
 @app.command()
 def compare(
     path: ExistingPath,
@@ -49,9 +69,11 @@ def compare(
         "--backends", "-b", help="Comma-separated backends (default: every registered one).")]
         = None,
     series: SeriesOption = None,
-    reference: Annotated[str, typer.Option(
-        help="Backend the others are compared with (if it fails: the first that succeeds).")]
-        = "pydicom",
+    reference: Annotated[str | None, typer.Option(
+        show_default=False,
+        help="Backend the others are compared with, one of --backends (if it fails: the first "
+             "that succeeds) [default: pydicom, or the first of --backends without it].")]
+        = None,
     raw: Annotated[bool, typer.Option("--raw", help="Compare stored values (no rescale).")]
         = False,
     tolerance: Annotated[float, typer.Option(
@@ -82,11 +104,12 @@ def compare(
 
     show = progress_enabled(progress, quiet)
     names = _backend_names(backends)
+    chosen_reference = _reference(reference, names)
     with exit_on_error():
         with status(f"scanning {path}", show):
             chosen, _ = select_series(path, series, follow_symlinks=follow_symlinks)
         with progress_bar("reading", len(names or default_backends()), show) as step:
-            report = compare_series(chosen, names, reference=reference, rescale=not raw,
+            report = compare_series(chosen, names, reference=chosen_reference, rescale=not raw,
                                     tolerance=tolerance, timeout=timeout,
                                     strict_geometry=strict_geometry,
                                     geometry_tolerance=geometry_tolerance, on_backend=step)

@@ -24,7 +24,7 @@ from dicomio.cli.console import (
 )
 from dicomio.cli.formatting import format_size, format_spacing, syntax_names
 from dicomio.cli.loading import FollowSymlinks
-from dicomio.cli.options import Quiet, ShowProgress, TextOrJson
+from dicomio.cli.options import OutputFormat, Quiet, ShowProgress, TextOrJson
 from dicomio.series.layout import lay_out
 
 if TYPE_CHECKING:
@@ -37,8 +37,7 @@ __all__ = ["info"]
 @app.command()
 def info(
     path: Annotated[list[Path], typer.Argument(exists=True, help="Folder(s) or file(s).")],
-    output: Annotated[TextOrJson, typer.Option("--format", "-f", help="Output format.")]
-        = TextOrJson.text,
+    output: OutputFormat = TextOrJson.text,
     quiet: Quiet = False,
     progress: ShowProgress = None,
     follow_symlinks: FollowSymlinks = False,

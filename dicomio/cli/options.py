@@ -10,9 +10,10 @@ import typer
 
 from dicomio.extras import pip_install
 
-__all__ = ["AcceptIrregular", "ConvertFormat", "ExistingPath", "FailOn", "Quiet", "Reproducible",
-           "Scheduler", "SeriesOption", "SeriesTimeout", "ShowProgress", "TextOrJson",
-           "ValidateFormat", "WorkerMemory", "Workers"]
+__all__ = ["MAX_SERIES_TIMEOUT", "MAX_WORKER_MEMORY", "AcceptIrregular", "ConvertFormat",
+           "ExistingPath", "FailOn", "OutputFormat", "Quiet",
+           "Reproducible", "Scheduler", "SeriesOption", "SeriesTimeout", "ShowProgress",
+           "TextOrJson", "ValidateFormat", "ValidateOutput", "WorkerMemory", "Workers"]
 
 
 class TextOrJson(str, Enum):
@@ -20,6 +21,10 @@ class TextOrJson(str, Enum):
 
     text = "text"
     json = "json"
+
+
+#: ``--format`` (``-f``) of the commands that print text or JSON.
+OutputFormat = Annotated[TextOrJson, typer.Option("--format", "-f", help="Output format.")]
 
 
 Quiet = Annotated[bool, typer.Option(
@@ -46,6 +51,10 @@ class ValidateFormat(str, Enum):
     junit = "junit"
 
 
+#: ``dicomio validate --format``: as :data:`OutputFormat`, JUnit XML besides.
+ValidateOutput = Annotated[ValidateFormat, typer.Option("--format", "-f", help="Output format.")]
+
+
 class FailOn(str, Enum):
     """``dicomio validate --fail-on``: the least severe finding that fails."""
 
@@ -65,14 +74,21 @@ Scheduler = Annotated[str | None, typer.Option(
          f"'local' to start one here. Needs {pip_install('dask')}, on the workers too.")]
 
 
+#: The longest ``--series-timeout``, in seconds (about 31 years; a thread waits at most
+#: ``threading.TIMEOUT_MAX``, 2**63 ns, and the grace period is added to it). 0 is no limit.
+MAX_SERIES_TIMEOUT = 1e9
+
+#: The largest ``--worker-memory``, in MiB: what ``setrlimit`` holds in bytes (2**63 - 1).
+MAX_WORKER_MEMORY = (2**63 - 1) >> 20
+
 SeriesTimeout = Annotated[float | None, typer.Option(
-    "--series-timeout", metavar="SECONDS", min=0, show_default=False,
+    "--series-timeout", metavar="SECONDS", min=0, max=MAX_SERIES_TIMEOUT, show_default=False,
     help="Give up a series still running after this long: it is reported (OVER_BUDGET) and the "
          "others go on [default: 600]. 0: no limit.")]
 
 
 WorkerMemory = Annotated[int | None, typer.Option(
-    "--worker-memory", metavar="MiB", min=0, show_default=False,
+    "--worker-memory", metavar="MiB", min=0, max=MAX_WORKER_MEMORY, show_default=False,
     help="Memory each worker process may use; a series needing more is reported "
          "(OVER_BUDGET) and the others go on [default: the machine's memory shared among the "
          "workers, at least 2048]. 0: no ceiling. Not in this process (--workers 1), nor on a "

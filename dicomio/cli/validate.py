@@ -18,6 +18,7 @@ from dicomio.cli.options import (
     SeriesTimeout,
     ShowProgress,
     ValidateFormat,
+    ValidateOutput,
     WorkerMemory,
     Workers,
 )
@@ -28,8 +29,7 @@ __all__ = ["validate"]
 @app.command()
 def validate(
     paths: Annotated[list[Path], typer.Argument(exists=True, help="Folders and files.")],
-    output: Annotated[ValidateFormat, typer.Option("--format", "-f", help="Output format.")]
-        = ValidateFormat.text,
+    output: ValidateOutput = ValidateFormat.text,
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", exists=True, dir_okay=False,
         help="TOML settings (default: the first dicomio.toml, or pyproject.toml with "

@@ -18,7 +18,8 @@ from dicomio.dicom import transfer_syntax as ts
 if TYPE_CHECKING:
     from dicomio.testing.synthetic import SeriesSpec
 
-__all__ = ["encode_frame", "image_dataset", "native_bytes", "per_slice", "save", "slice_geometry"]
+__all__ = ["ENCODERS", "encode_frame", "image_dataset", "native_bytes", "per_slice", "save",
+           "slice_geometry"]
 
 _CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
 _MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4"
@@ -130,6 +131,28 @@ def native_bytes(
     if big_endian:
         data = data.byteswap()
     return np.ascontiguousarray(data).tobytes()
+
+
+#: What encodes each transfer syntax written here: the module, the package that installs it and
+#: the imagecodecs codec it uses (None: the module as a whole); None for the uncompressed
+#: syntaxes, which pydicom writes. Kept beside :func:`save` and :func:`encode_frame`, which use
+#: them.
+ENCODERS: dict[str, tuple[str, str, str | None] | None] = {
+    ts.EXPLICIT_VR_LITTLE_ENDIAN: None,
+    ts.IMPLICIT_VR_LITTLE_ENDIAN: None,
+    ts.EXPLICIT_VR_BIG_ENDIAN: None,
+    ts.DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN: None,
+    ts.RLE_LOSSLESS: ("imagecodecs", "imagecodecs", None),  # imported; pydicom encodes
+    ts.JPEG_BASELINE_8BIT: ("imagecodecs", "imagecodecs", "JPEG8"),
+    ts.JPEG_EXTENDED_12BIT: ("imagecodecs", "imagecodecs", "JPEG8"),
+    ts.JPEG_LOSSLESS: ("gdcm", "python-gdcm", None),
+    ts.JPEG_LOSSLESS_SV1: ("gdcm", "python-gdcm", None),
+    ts.JPEG_LS_LOSSLESS: ("imagecodecs", "imagecodecs", "JPEGLS"),
+    ts.JPEG_LS_NEAR_LOSSLESS: ("imagecodecs", "imagecodecs", "JPEGLS"),
+    ts.JPEG2000_LOSSLESS: ("imagecodecs", "imagecodecs", "JPEG2K"),
+    ts.JPEG2000: ("imagecodecs", "imagecodecs", "JPEG2K"),
+    ts.HTJ2K_LOSSLESS: ("imagecodecs", "imagecodecs", "HTJ2K"),
+}
 
 
 def save(dataset: Any, path: Path, spec: SeriesSpec, pixels: NDArray[Any]) -> None:

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dicomio.dicom import transfer_syntax as ts
-from dicomio.testing._dataset import image_dataset, per_slice, save, slice_geometry
+from dicomio.testing._dataset import ENCODERS, image_dataset, per_slice, save, slice_geometry
 
 __all__ = [
     "AXIAL",
@@ -35,6 +35,7 @@ __all__ = [
     "SAGITTAL",
     "SeriesSpec",
     "WrittenSeries",
+    "missing_encoder",
     "phantom",
     "write_series",
 ]
@@ -60,9 +61,7 @@ J2K = ts.JPEG2000
 HTJ2K_LOSSLESS = ts.HTJ2K_LOSSLESS
 
 #: Every transfer syntax this module can write.
-ENCODABLE_SYNTAXES = (EXPLICIT_LE, IMPLICIT_LE, EXPLICIT_BE, DEFLATED, RLE, JPEG_BASELINE,
-                      JPEG_EXTENDED, JPEG_LOSSLESS, JPEG_LOSSLESS_SV1, JPEG_LS, JPEG_LS_NEAR,
-                      J2K_LOSSLESS, J2K, HTJ2K_LOSSLESS)
+ENCODABLE_SYNTAXES = tuple(ENCODERS)
 #: The lossy ones: decoded values differ from ``stored`` (within the codec's error).
 LOSSY_SYNTAXES = (JPEG_BASELINE, JPEG_EXTENDED, JPEG_LS_NEAR, J2K)
 
@@ -255,6 +254,33 @@ def _ct_slice(
     values = np.clip((hu - intercept) / slope, low, high)
     values[x**2 + y**2 > 1] = low  # outside the reconstruction circle: padding
     return values
+
+
+def missing_encoder(syntax: str) -> str | None:
+    """Why ``syntax`` cannot be written here, or None when :func:`write_series` can write it.
+
+    >>> missing_encoder(EXPLICIT_LE) is None
+    True
+    >>> missing_encoder("1.2.3")  # doctest: +ELLIPSIS
+    '1.2.3 is not a transfer syntax dicomio.testing writes; it writes ...'
+    """
+    import importlib
+
+    if syntax not in ENCODERS:
+        listed = ", ".join(f"{ts.lookup(uid).name} ({uid})" for uid in ENCODABLE_SYNTAXES)
+        return f"{syntax} is not a transfer syntax dicomio.testing writes; it writes {listed}"
+    encoder = ENCODERS[syntax]
+    if encoder is None:
+        return None
+    module, package, codec = encoder
+    name = ts.lookup(syntax).name
+    try:
+        imported = importlib.import_module(module)
+    except ImportError:
+        return f"writing {name} needs {package}, which is not installed"
+    if codec is not None and not getattr(getattr(imported, codec, None), "available", False):
+        return f"writing {name} needs the {codec} codec, which this build of {package} lacks"
+    return None
 
 
 def write_series(

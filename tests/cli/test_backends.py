@@ -64,3 +64,10 @@ def test_text_lists_backends_and_syntaxes(without_toolkits, monkeypatch) -> None
 def test_unknown_format_is_a_usage_error() -> None:
     result = runner.invoke(app, ["backends", "--format", "xml"])
     assert result.exit_code == 2
+
+
+def test_format_is_the_option_of_the_other_commands() -> None:
+    # -f as in info and compare: one option definition for every command printing JSON.
+    result = runner.invoke(app, ["backends", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == invoke_json()
