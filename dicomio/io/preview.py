@@ -30,14 +30,21 @@ from dicomio.volume import Volume
 
 __all__ = [
     "CT_WINDOW",
+    "PREVIEW_FORMATS",
     "View",
     "Window",
     "choose_window",
     "direction_letters",
     "display_plane",
     "mid_planes",
+    "preview_format",
     "render_preview",
 ]
+
+#: The endings a preview is written with, and the format each names (matplotlib writes them,
+#: through Pillow for JPEG, TIFF and WebP).
+PREVIEW_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".tif": "tiff",
+                   ".tiff": "tiff", ".webp": "webp", ".pdf": "pdf", ".svg": "svg"}
 
 #: (centre, width) in HU used for CT without a window in its header: soft tissue.
 CT_WINDOW = (40.0, 400.0)
@@ -190,18 +197,34 @@ def _fit(ax: Any, width: float, height: float, pad: float) -> None:
     ax.set_aspect("equal", adjustable="box")
 
 
+def preview_format(path: str | os.PathLike[str]) -> str:
+    """The image format the ending of ``path`` names (any case): ``"png"``, ``"jpeg"``...
+
+    Raises
+    ------
+    ValueError
+        The ending is none of :data:`PREVIEW_FORMATS`: the message lists them.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in PREVIEW_FORMATS:
+        raise ValueError(f"{os.fspath(path)!r} does not end as an image dicomio writes: "
+                         f"{', '.join(PREVIEW_FORMATS)}")
+    return PREVIEW_FORMATS[suffix]
+
+
 def render_preview(
     volume: Volume, path: str | os.PathLike[str], *, title: str | None = None, dpi: int = 120,
     window: Window | None = None,
 ) -> Path:
-    """Draw the three mid-planes of ``volume`` into a PNG at ``path`` (written atomically).
+    """Draw the three mid-planes of ``volume`` into an image at ``path`` (written atomically),
+    in the format its ending names (:func:`preview_format`).
 
     Parameters
     ----------
     volume
         The volume to draw.
     path
-        The PNG file to write.
+        The file to write: ``.png``, ``.jpg``, ``.tif``, ``.webp``, ``.pdf`` or ``.svg``.
     title
         Above the planes; default: the SeriesDescription.
     dpi
@@ -216,9 +239,12 @@ def render_preview(
 
     Raises
     ------
+    ValueError
+        ``path`` does not end as a format of :data:`PREVIEW_FORMATS`.
     ImportError
         matplotlib is not installed (the ``plot`` extra: the message says how to install it).
     """
+    image_format = preview_format(path)
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -267,5 +293,5 @@ def render_preview(
                            f"{' · MONOCHROME1 shown inverted' if window.invert else ''}",
                 color="lightgrey", ha="center", fontsize=9)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi, facecolor="black")
+    figure.savefig(buffer, format=image_format, dpi=dpi, facecolor="black")
     return write_bytes_atomically(path, buffer.getvalue())
