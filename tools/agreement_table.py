@@ -15,7 +15,14 @@ import sys
 from pathlib import Path
 
 from dicomio.backends.registry import backend_specs, get_spec
-from tests.support.agreement import CORPUS, REFERENCES, Expect, Outcome, Reference, check
+from tests.support.agreement import (
+    CORPUS,
+    DOCUMENTED,
+    REFERENCES,
+    Outcome,
+    Reference,
+    check,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKS = {"exact": "✅ exact", "documented": "✅ documented", "cannot read": "— cannot read"}
@@ -25,9 +32,14 @@ INTRO = """# Agreement with the reference converters
 Every reference in the corpus that is one 3-D or 4-D volume — the dcm2niix outputs shipped in
 `dcm_qa*/Ref` and the dicom2nifti ground truths that are not single stacks of classic slices
 (those are in `tests/contract/test_corpus.py`) — loaded by dicomio through each backend and compared
-voxel by voxel and voxel centre by voxel centre (within 1e-4 mm, after RAS → LPS).
+voxel by voxel and voxel centre by voxel centre (within 1e-4 mm, after RAS → LPS). None of it
+trusts dicomio's affine: the reference is put into dicomio's axes by the files' own cosines,
+and dicomio's grid and the reference's are each checked against the positions read from the
+files with pydicom (origin at the first slice's own position, slices ascending along the
+normal, step and pixel spacing the files').
 
-- **✅ exact**: stored values (`rescale=False`) identical, geometry within 1e-4 mm.
+- **✅ exact**: stored values (`rescale=False`) identical, geometry within 1e-4 mm of the
+  reference's and of the files'.
 - **✅ documented**: dicomio and the reference differ for a stated reason, and the test asserts
   exactly that difference (see *Documented differences* below).
 - **— cannot read**: the backend declares it cannot read these files (`auto` never picks it);
@@ -46,34 +58,6 @@ NOT_YET = (
     "`8_FM` voxel for voxel, the reversed ones equal `1006_FM` and `1008_FM` mirrored along the "
     "rows. `test_ge_epi_pepolar_volumes_agree_with_dcm2niix` asserts the first and is a strict "
     "xfail for the second, so it fails the day they agree.")
-
-DOCUMENTED = {
-    Expect.MEAN_STEP: (
-        "The reference's slice step is `(last IPP − first IPP) / (n − 1)` (dicom2nifti), "
-        "dicomio's is the slice normal × the median gap from the first IPP (the contract). The "
-        "files' positions are rounded to 1 µm, so the grids part by up to about 1 µm at the far "
-        "end. "
-        "Asserted: the reference lies within 1e-4 mm of dicomio's affine with that mean step."),
-    Expect.LAST_ANCHOR: (
-        "dcm2niix anchors its grid on the last slice, dicomio on the first; the file's positions "
-        "are rounded to 0.1 µm and span 190.0001 mm in 95 steps of 2 mm, so the grids are "
-        "1.04e-4 mm apart. Asserted: the reference lies within 1e-4 mm of dicomio's grid moved "
-        "onto the last slice."),
-    Expect.MODALITY: (
-        "The ground truth holds modality values (RescaleSlope/RescaleIntercept of each frame or "
-        "slice applied; for philips_enhanced these are the DICOM rescale values, not Philips' "
-        "private scale slope), so it is compared with `rescale=True`: equal once rounded to "
-        "float32, or within 1 float32 ulp where dicom2nifti multiplies in float32 (dicomio "
-        "computes in float64 and rounds once)."),
-    Expect.TILT_RESAMPLED: (
-        "Both resample the tilted stack with its missing slice onto an orthogonal grid. "
-        "dicom2nifti's slice spacing is the length of the sheared slice step (true spacing / "
-        "cos(tilt)), with trilinear interpolation and zero padding; dicomio's "
-        "(`irregular=\"resample\"`) is the true spacing, bilinear in-plane shift then linear "
-        "along the normal (see resampling.md). Asserted: same shape, parallel axes, "
-        "spacing in exactly that ratio; values are not compared, the grids do not coincide."),
-}
-
 
 def outcome_of(reference: Reference, backend: str) -> Outcome:
     spec = get_spec(backend)

@@ -4,6 +4,10 @@ agreement means for each, and docs/agreement.md for the table)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -15,10 +19,16 @@ from tests.support.agreement import (
     REFERENCES,
     Expect,
     Reference,
+    assert_geometry,
     cannot_read,
     check,
+    judge,
+    load,
+    series_of,
+    spatial_shape,
 )
-from tests.support.reference import load_reference, reference_in_contract_order
+from tests.support.file_geometry import file_stack
+from tests.support.reference import in_file_axes, load_reference
 
 pytestmark = pytest.mark.corpus
 INSTALLED = [spec.name for spec in backend_specs() if spec.installed()]
@@ -65,12 +75,13 @@ def test_ge_epi_pepolar_volumes_agree_with_dcm2niix(reference: str,
             strict=True, raises=AssertionError,
             reason="GE epi_pepolar reversed rows are not flipped back yet (issue #18)"))
     volume = dicomio.load_4d(CORPUS / source, rescale=False)
+    assert volume.provenance is not None
+    files = file_stack(volume.provenance.files)  # positions read with pydicom
     data, affine = load_reference(CORPUS / reference)
+    expected, their_affine = in_file_axes(data, affine, files)
+    assert_geometry(volume.affine, their_affine, files, spatial_shape(volume))
     for t, index in enumerate(volumes):
-        expected, distance = reference_in_contract_order(data[..., t], affine, volume.affine,
-                                                         volume.shape[1:])
-        assert distance < 1e-4, f"voxel centres {distance:.3g} mm apart"
-        np.testing.assert_array_equal(volume.array[index], expected)
+        np.testing.assert_array_equal(volume.array[index], expected[..., t])
 
 
 def test_every_reference_of_the_corpus_is_in_the_table() -> None:
@@ -85,3 +96,65 @@ def test_every_reference_of_the_corpus_is_in_the_table() -> None:
     truths = {str(p.relative_to(CORPUS))
               for p in CORPUS.glob("dicom2nifti/data/**/*_ground_truth.nii.gz")}
     assert truths - stacks <= listed, sorted(truths - stacks - listed)
+
+
+# The checks must fail on a wrong volume, whatever the reference's documented difference: each
+# of these changes a correct reading the way a bug in dicomio would. "slices reversed" keeps
+# voxels and affine consistent with each other (what a flipped slice normal gives): a check
+# that trusted dicomio's affine would pass it.
+def _reversed_slices(volume: Any) -> Any:
+    affine = volume.affine.copy()
+    affine[:3, 3] += (spatial_shape(volume)[0] - 1) * affine[:3, 0]
+    affine[:3, 0] *= -1
+    axis = volume.array.ndim - 3 - (volume.array.ndim == 5)
+    return replace(volume, array=np.flip(volume.array, axis=axis), affine=affine)
+
+
+def _scaled(volume: Any, column: int, factor: float) -> Any:
+    affine = volume.affine.copy()
+    affine[:3, column] *= factor
+    return replace(volume, affine=affine)
+
+
+def _moved(volume: Any, mm: float) -> Any:
+    affine = volume.affine.copy()
+    affine[:3, 3] += mm * affine[:3, 2] / np.linalg.norm(affine[:3, 2])
+    return replace(volume, affine=affine)
+
+
+def _rolled(volume: Any, axis: int) -> Any:
+    return replace(volume, array=np.roll(volume.array, 1, axis=axis - 3))
+
+
+WRONG = {
+    "slice spacing 5 % long": lambda v: _scaled(v, 0, 1.05),
+    "row spacing 5 % long": lambda v: _scaled(v, 1, 1.05),
+    "origin 0.5 mm along the rows": lambda v: _moved(v, 0.5),
+    "slices reversed": _reversed_slices,
+    "all zero": lambda v: replace(v, array=np.zeros_like(v.array)),
+    **{f"moved one voxel along axis {a}": partial(_rolled, axis=a) for a in range(3)},
+}
+# One reference of each kind of agreement.
+SAMPLES = ["dcm_qa/sag_asc_35sl", "dicom2nifti/ge/dti/002", "dcm_qa_xa30/T1w",
+           "dicom2nifti/philips_enhanced/anatomical/001", "dicom2nifti/failing/sliceincrement/002"]
+
+
+@pytest.fixture(scope="module")
+def correct_readings() -> dict[str, tuple[Any, dicomio.SeriesInfo]]:
+    return {}
+
+
+@pytest.mark.parametrize("wrong", list(WRONG))
+@pytest.mark.parametrize("name", SAMPLES)
+def test_a_wrong_volume_fails_the_check(name: str, wrong: str, correct_readings) -> None:
+    (reference,) = [r for r in REFERENCES if r.name == name]
+    if not (CORPUS / reference.source).exists():
+        pytest.skip(f"corpus not found at {CORPUS} (set DICOMIO_CORPUS)")
+    if name not in correct_readings:
+        series = series_of(reference)
+        volume = load(reference, series, "direct")
+        judge(reference, volume, series)  # the correct reading passes
+        correct_readings[name] = (volume, series)
+    volume, series = correct_readings[name]
+    with pytest.raises(AssertionError):
+        judge(reference, WRONG[wrong](volume), series)

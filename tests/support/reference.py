@@ -1,30 +1,23 @@
-"""Compare a Volume with a reference NIfTI (dcm2niix, dicom2nifti) voxel by voxel.
+"""A reference NIfTI (dcm2niix, dicom2nifti) in the contract's axes, found without dicomio.
 
 The reference may store the volume in any axis order and direction: its sform says where each
-voxel is. Mapping the reference's voxel indices through ``inv(volume.affine) @ LPS(sform)``
-must give a signed permutation with integral offsets; the reference array is then permuted into
-the contract's order and compared exactly.
+voxel is. :func:`in_file_axes` permutes and flips it by the *files'* row and column cosines
+(read with pydicom, :mod:`tests.support.file_geometry`), never through dicomio's affine, so a
+slice order or origin that dicomio gets wrong shows up both in the voxels and in the affine.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from tests.support.file_geometry import FileStack
+
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
-
-
-@dataclass
-class Agreement:
-    """How a volume and a reference compare."""
-
-    geometry_mm: float  # largest distance between corresponding voxel centres
-    max_abs_difference: float
-    differing_voxels: int
-    reference_shape: tuple[int, ...]
+# A reference axis is "along" a file direction when their cosine is above this (an oblique
+# stack's axes are exactly along; a tilted stack's slice axis is along the normal too).
+ALONG = 0.99
 
 
 def load_reference(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -41,41 +34,32 @@ def load_reference(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return data, RAS_TO_LPS @ affine
 
 
-def reference_in_contract_order(
-    data: np.ndarray, affine_lps: np.ndarray, volume_affine: np.ndarray, shape: tuple[int, ...]
-) -> tuple[np.ndarray, float]:
-    """Permute/flip a 3-D reference into (slice, row, column) of a volume; also return the
-    largest geometric distance (mm) between corresponding voxel centres."""
-    mapping = np.linalg.inv(volume_affine) @ affine_lps
-    rotation = mapping[:3, :3]
-    permutation = np.argmax(np.abs(rotation), axis=1)  # reference axis feeding each volume axis
-    if sorted(permutation.tolist()) != [0, 1, 2]:
-        raise AssertionError(f"reference axes do not map onto the volume's:\n{mapping}")
-    samples = data.shape[3:]
-    ordered = np.transpose(data, [*permutation, *range(3, data.ndim)])
-    for axis in range(3):
-        if rotation[axis, permutation[axis]] < 0:
-            ordered = np.flip(ordered, axis=axis)
-    # Where the reference's first voxel lands decides the offset.
-    corners = np.array([[0, 0, 0], [s - 1 for s in data.shape[:3]]], dtype=float)
-    ref_points = corners @ affine_lps[:3, :3].T + affine_lps[:3, 3]
-    ours = ref_points @ np.linalg.inv(volume_affine)[:3, :3].T + np.linalg.inv(volume_affine)[:3, 3]
-    rounded = np.rint(ours)
-    back = rounded @ volume_affine[:3, :3].T + volume_affine[:3, 3]
-    distance = float(np.max(np.linalg.norm(back - ref_points, axis=1)))
-    if ordered.shape != tuple(shape):
-        raise AssertionError(f"reference shape {ordered.shape} != volume shape {shape} "
-                             f"(samples {samples})")
-    return ordered, distance
+def in_file_axes(data: np.ndarray, affine_lps: np.ndarray,
+                 stack: FileStack) -> tuple[np.ndarray, np.ndarray]:
+    """A reference's array in the contract's (slice, row, column[, ...]) order, and its affine
+    in that order, found from the files' cosines alone.
 
-
-def compare(volume: Any, reference: Path, time_index: int | None = None) -> Agreement:
-    """Compare ``volume`` (loaded with ``rescale=False``) against a reference NIfTI."""
-    data, affine = load_reference(reference)
-    if data.ndim == 4 and time_index is not None:
-        data = data[..., time_index]
-    ordered, distance = reference_in_contract_order(data, affine, volume.affine, volume.shape)
-    ours = volume.array
-    difference = np.abs(ours.astype(np.float64) - ordered.astype(np.float64))
-    return Agreement(distance, float(difference.max()), int(np.count_nonzero(difference)),
-                     tuple(data.shape))
+    The reference axis along the slice normal becomes the slices, the one along the column
+    cosine the rows, the one along the row cosine the columns; an axis pointing the other way
+    is flipped (its far end becomes index 0, and the origin moves there). Axes past the third
+    (time, colour samples) stay where they are.
+    """
+    columns = affine_lps[:3, :3]
+    units = columns / np.sqrt((columns**2).sum(axis=0))
+    order, signs = [], []
+    for target in (stack.normal, stack.column, stack.row):
+        cosines = units.T @ target
+        axis = int(np.argmax(np.abs(cosines)))
+        assert abs(cosines[axis]) > ALONG, f"no reference axis along {target}:\n{affine_lps}"
+        order.append(axis)
+        signs.append(1.0 if cosines[axis] > 0 else -1.0)
+    assert sorted(order) == [0, 1, 2], f"reference axes do not map onto the files':\n{affine_lps}"
+    array = np.transpose(data, [*order, *range(3, data.ndim)])
+    affine = np.eye(4)
+    affine[:3, 3] = affine_lps[:3, 3]
+    for axis, (source, sign) in enumerate(zip(order, signs, strict=True)):
+        affine[:3, axis] = sign * columns[:, source]
+        if sign < 0:
+            array = np.flip(array, axis=axis)
+            affine[:3, 3] += (data.shape[source] - 1) * columns[:, source]
+    return array, affine
