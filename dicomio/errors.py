@@ -16,7 +16,9 @@ FileNotFoundError`` or ``except ValueError`` clauses keep working::
     ├── UnsupportedTransferSyntaxError         (NotImplementedError)
     ├── MissingDecoderError                    (ImportError) names the pip extra that fixes it
     ├── BackendUnavailableError                (ImportError) names the pip extra that fixes it
-    ├── UnknownBackendError                    (ValueError) lists the registered backends
+    ├── InvalidArgumentError                   (ValueError) a function was given a value it does
+    │   │                                      not take (``irregular="yes"``, ``workers=0``)
+    │   └── UnknownBackendError                lists the registered backends
     ├── BackendCannotReadError                 (ValueError) the backend cannot read this series
     ├── BackendReadError                       (RuntimeError) the toolkit failed while reading
     ├── ConfigError                            (ValueError) a dicomio configuration file is wrong
@@ -56,6 +58,7 @@ __all__ = [
     "DicomIOError",
     "GeometryError",
     "InternalError",
+    "InvalidArgumentError",
     "InvalidDicomError",
     "MissingDecoderError",
     "MissingGeometryError",
@@ -212,7 +215,15 @@ class BackendUnavailableError(DicomIOError, ImportError):  # type: ignore[misc]
     """The requested backend's toolkit is not installed."""
 
 
-class UnknownBackendError(DicomIOError, ValueError):
+class InvalidArgumentError(DicomIOError, ValueError):
+    """A dicomio function was given an argument value it does not take (an unknown choice, a
+    count below 1, a string for a flag); the message names the argument and what it takes.
+
+    Raised before any file is read: a typo never silently behaves like another value.
+    """
+
+
+class UnknownBackendError(InvalidArgumentError):
     """No backend of the requested name is registered; the message lists those that are."""
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from dicomio.backends.base import ReadOptions
 from dicomio.errors import RepeatedPositionsError, translated
 from dicomio.geometry.stack import GeometryTolerances
+from dicomio.load_arguments import check_load_arguments
 from dicomio.read import Irregular, placement, read_series, regularized, series_metadata
 from dicomio.series.choose import select_series
 from dicomio.series.info import SeriesInfo
@@ -80,6 +81,10 @@ def load_volume(
 
     Raises
     ------
+    InvalidArgumentError
+        An argument has a value this function does not take (an unknown ``irregular``,
+        ``backend`` or ``decoder``, ``workers`` below 1, a flag that is not a bool), before
+        any file is read.
     RepeatedPositionsError
         The series holds several images per position: its message says whether it is a 4-D
         series (then :func:`load_4d` loads it) and how its volumes would be ordered.
@@ -89,6 +94,8 @@ def load_volume(
         failure dicomio did not foresee is an :class:`~dicomio.errors.InternalError` naming
         the input and carrying the original exception's type and message.
     """
+    check_load_arguments(backend, series, rescale, irregular, ignore_unreadable, workers,
+                         decoder, tolerances, follow_symlinks)
     with translated(_named(path), "loading a volume"):
         chosen, warnings = select_series(path, series, ignore_unreadable=ignore_unreadable,
                                          tolerances=tolerances, workers=workers,
@@ -137,12 +144,16 @@ def load_4d(
 
     Raises
     ------
+    InvalidArgumentError
+        As for :func:`load_volume`.
     RepeatedPositionsError
         The positions do not all hold the same number of images (incomplete volumes or mixed
         acquisitions), or the volumes do not share their slice positions.
     DicomIOError
         As for :func:`load_volume`.
     """
+    check_load_arguments(backend, series, rescale, irregular, ignore_unreadable, workers,
+                         decoder, tolerances, follow_symlinks)
     with translated(_named(path), "loading a 4-D volume"):
         chosen, warnings = select_series(path, series, ignore_unreadable=ignore_unreadable,
                                          tolerances=tolerances, workers=workers,

@@ -80,14 +80,14 @@ RULES = {
 #: below it, never one above (``dicomio/__init__.py``, the public surface, sits on top; testing
 #: beside, kept out of the pipeline by the rule above).
 LAYERS = (
-    ("dicomio._version", "dicomio.errors", "dicomio.extras", "dicomio.limits", "dicomio.parallel",
-     "dicomio.volume"),
+    ("dicomio._version", "dicomio.arguments", "dicomio.errors", "dicomio.extras", "dicomio.limits",
+     "dicomio.parallel", "dicomio.volume"),
     ("dicomio.dicom",),
     ("dicomio.geometry",),
     ("dicomio.series",),
     ("dicomio.pixels",),
     ("dicomio.backends",),
-    ("dicomio.read", "dicomio.load"),
+    ("dicomio.read", "dicomio.load", "dicomio.load_arguments"),
     ("dicomio.validate", "dicomio.compare", "dicomio.io"),
     ("dicomio.archive",),
     ("dicomio.cli",),

@@ -30,11 +30,11 @@ from dicomio.errors import (
     ConfigError,
     DicomIOError,
     InternalError,
+    InvalidArgumentError,
     MultipleSeriesError,
     NoDicomFilesError,
     SchedulerError,
     SeriesNotFoundError,
-    UnknownBackendError,
 )
 
 __all__ = [
@@ -113,10 +113,11 @@ out = SafeConsole(highlight=False, soft_wrap=True)
 err = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
 #: The dicomio errors that mean the command was asked the wrong thing (a path without DICOM,
-#: several series and no ``--series``, an unknown backend, a bad configuration or scheduler):
-#: exit 2. Every other :class:`DicomIOError` is a problem of the data: exit 1.
+#: several series and no ``--series``, an unknown backend or another value a function does not
+#: take, a bad configuration or scheduler): exit 2. Every other :class:`DicomIOError` is a
+#: problem of the data: exit 1.
 USAGE_ERRORS: tuple[type[DicomIOError], ...] = (
-    NoDicomFilesError, MultipleSeriesError, SeriesNotFoundError, UnknownBackendError,
+    NoDicomFilesError, MultipleSeriesError, SeriesNotFoundError, InvalidArgumentError,
     ConfigError, SchedulerError)
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from numpy.typing import NDArray
 
+from dicomio.arguments import check_choice
 from dicomio.dicom.budgets import max_fragments
 from dicomio.dicom.transfer_syntax import (
     HTJ2K,
@@ -55,9 +56,11 @@ from dicomio.pixels.imagecodecs_decoders import FrameDecode, jpeg2000, jpeg_ls, 
 
 __all__ = [
     "DECODERS",
+    "DECODER_NAMES",
     "DecoderInfo",
     "EncodedPixels",
     "SyntaxDecoders",
+    "check_decoder",
     "choose_decoder",
     "decodable_syntaxes",
     "decodable_uids",
@@ -132,6 +135,26 @@ DECODERS: dict[str, SyntaxDecoders] = {
     HTJ2K: SyntaxDecoders(jpeg2000, ("pylibjpeg",)),
     RLE_LOSSLESS: SyntaxDecoders(rle, ("pylibjpeg", "pydicom")),
 }
+
+
+_PLUGINS = tuple(dict.fromkeys(p for entry in DECODERS.values() for p in entry.plugins))
+
+#: Every name a decoder may be asked for by (``decoder=``): ``"imagecodecs"``, a pydicom plugin
+#: (``"pylibjpeg"``) or its full name (``"pydicom/pylibjpeg"``), installed or not.
+DECODER_NAMES = ("imagecodecs", *_PLUGINS, *(f"pydicom/{p}" for p in _PLUGINS))
+
+
+def check_decoder(decoder: object) -> None:
+    """``decoder`` must be None or one of :data:`DECODER_NAMES` (one not installed is refused
+    when a series needs it, naming the installed ones).
+
+    Raises
+    ------
+    InvalidArgumentError
+        Any other value: a name that is no decoder's would be ignored for native data.
+    """
+    if decoder is not None:
+        check_choice("decoder", decoder, DECODER_NAMES)
 
 
 @functools.cache

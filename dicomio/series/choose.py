@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from dicomio.arguments import check_instance
 from dicomio.errors import (
     MultipleSeriesError,
     NoDicomFilesError,
@@ -56,7 +57,12 @@ def scan(
     workers: int | None = None,
     follow_symlinks: bool = False,
 ) -> tuple[list[SeriesInfo], Inventory]:
-    """Like :func:`list_series`, and also return the :class:`Inventory` (skipped files)."""
+    """Like :func:`list_series`, and also return the :class:`Inventory` (skipped files).
+
+    Raises :class:`~dicomio.errors.InvalidArgumentError` for ``tolerances`` that are not
+    :class:`GeometryTolerances` (and as :func:`discover` does), before any file is read.
+    """
+    check_instance("tolerances", tolerances, GeometryTolerances, "a GeometryTolerances")
     inventory = discover(paths, workers=workers, follow_symlinks=follow_symlinks)
     return group(inventory.headers, tolerances), inventory
 

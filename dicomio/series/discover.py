@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from dicomio.arguments import check_count, check_flag
 from dicomio.dicom.checks import header_problem
 from dicomio.dicom.header import HEADER_BYTES, read_header
 from dicomio.dicom.types import FileHeader
@@ -334,7 +335,12 @@ def discover(paths: PathInput, *, workers: int | None = None, recursive: bool = 
     ------
     NoDicomFilesError
         A given path does not exist.
+    InvalidArgumentError
+        ``workers`` below 1, or a flag that is not a bool, before any file is read.
     """
+    check_count("workers", workers, none="a read-ahead helper thread when it pays")
+    check_flag("recursive", recursive)
+    check_flag("follow_symlinks", follow_symlinks)
     inventory = Inventory(roots=tuple(_as_paths(paths)))
     entries: list[Path | SkippedFile] = []
     bounds = None if within is None else _as_paths(within)
