@@ -164,7 +164,7 @@ class MultipleSeriesError(DicomIOError, ValueError):
         rows = "\n".join(
             f"  [{i}] {s.uid}  #{s.number if s.number is not None else '-'}  "
             f"{s.description or '(no description)'!r}  {s.modality or '?'}  "
-            f"{s.rows}x{s.columns}x{s.n_slices}"
+            f"{s.n_slices}x{s.rows}x{s.columns}"
             for i, s in enumerate(self.series)
         )
         super().__init__(

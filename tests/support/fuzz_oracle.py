@@ -11,6 +11,7 @@ sure, any volume returned must match it.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -206,6 +207,29 @@ def _check_order(path: Path, name: str, dataset: Any) -> None:
         raise Unsure(f"{name}: {', '.join(late)} after the pixel data (elements out of order)")
 
 
+def _check_offsets(name: str, dataset: Any) -> None:
+    """Unsure when an Extended Offset Table does not fit the fragment items: pydicom cuts the
+    frames where the table says (and decodes what it cut, to zeros if need be), a reader that
+    finds the frames in the items decodes them whole. Neither reading is the file's."""
+    if "ExtendedOffsetTable" not in dataset or "PixelData" not in dataset:
+        return
+    data = dataset.PixelData
+    items: set[tuple[int, int]] = set()
+    try:
+        start = pos = 8 + struct.unpack_from("<L", data, 4)[0]  # after the basic table
+        while pos + 8 <= len(data):
+            length = struct.unpack_from("<L", data, pos + 4)[0]
+            items.add((pos - start, length))
+            pos += 8 + length
+        offsets = np.frombuffer(dataset.ExtendedOffsetTable, "<u8").tolist()
+        lengths = np.frombuffer(dataset.get("ExtendedOffsetTableLengths", b""), "<u8").tolist()
+    except (struct.error, ValueError, TypeError):
+        offsets, lengths = [], []
+    if not offsets or len(offsets) != len(lengths) or \
+            not items.issuperset(zip(offsets, lengths, strict=True)):
+        raise Unsure(f"{name}: an extended offset table that does not fit the fragments")
+
+
 def read_planes(path: Path, name: str) -> list[Plane] | None:
     """Every image of one file, placed; None when the file is not an image (not DICOM for
     pydicom, or no pixel data). Raises :class:`Unsure` when pydicom fails on it."""
@@ -221,6 +245,7 @@ def read_planes(path: Path, name: str) -> list[Plane] | None:
             raise Unsure(f"{name} holds a pixel data element pydicom does not find")
         return None
     _check_order(path, name, dataset)
+    _check_offsets(name, dataset)
     try:
         frames = int(dataset.get("NumberOfFrames") or 1)
         if frames > MAX_IMAGES:
