@@ -136,6 +136,21 @@ def fail(error: DicomIOError, code: int = EXIT_FINDINGS) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _several_series(error: MultipleSeriesError) -> NoReturn:
+    """Several series and no ``--series``: list them as the commands do (the library's message
+    names Python's ``series=``), and exit 2."""
+    from dicomio.cli.formatting import series_line
+
+    where = ", ".join(str(p) for p in error.paths[:3]) + (" (and more)" if len(error.paths) > 3
+                                                         else "")
+    err.print(f"[bold red]error[/]: {type(error).__name__}: {shown(where + ': ' if where else '')}"
+              f"found {len(error.series)} series; choose one with --series KEY (the first "
+              f"column) or --series INDEX (the # of dicomio info):")
+    for series in error.series:
+        err.print(f"  {shown(series_line(series))}")
+    raise typer.Exit(EXIT_USAGE)
+
+
 def usage_error(message: str) -> NoReturn:
     """Print ``message`` on stderr and exit with :data:`EXIT_USAGE`."""
     err.print(f"[bold red]error[/]: {escape(message)}")
@@ -157,6 +172,8 @@ def exit_on_error() -> Iterator[None]:
 
     try:
         yield
+    except MultipleSeriesError as exc:
+        _several_series(exc)
     except USAGE_ERRORS as exc:
         fail(exc, EXIT_USAGE)
     except InternalError as exc:

@@ -1,4 +1,9 @@
-"""How series, shapes and numbers are written for people (plain text, no markup)."""
+"""How series, shapes and numbers are written for people (plain text, no markup).
+
+Every size and shape a command prints is in the library's array order, slices × rows × columns
+(× samples; docs/contract.md): :func:`format_shape` of an array's shape, :func:`format_size` of a
+series, so that two numbers on one screen never count the same axes in two orders.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +13,26 @@ from dicomio.series.info import SeriesInfo
 from dicomio.series.layout import lay_out
 from dicomio.series.summary import SeriesSummary
 
-__all__ = ["format_number", "format_shape", "format_size", "format_spacing", "series_line",
-           "syntax_names"]
+__all__ = ["SIZE_HEADER", "format_number", "format_shape", "format_size", "format_spacing",
+           "series_line", "syntax_names"]
+
+
+#: The header of a column of :func:`format_size`.
+SIZE_HEADER = "slices×rows×cols"
 
 
 def format_shape(shape: Iterable[int] | None) -> str:
-    """``"40×128×96"``; ``"—"`` for no shape."""
+    """``"40×128×96"``, in the order given (an array's: slices, rows, columns); ``"—"`` for no
+    shape."""
     return "—" if shape is None else "×".join(str(n) for n in shape)
 
 
 def format_size(series: SeriesInfo | SeriesSummary) -> str:
-    """Rows × columns × slices of a series; of one volume and how many, for a 4-D series
-    (``"64×64×15, 10 volumes"``)."""
+    """Slices × rows × columns of a series, the order of its array; of one volume and how
+    many, for a 4-D series (``"15×64×64, 10 volumes"``)."""
     volumes = (series.fields["volumes"] if isinstance(series, SeriesSummary)
                else lay_out(series).n_volumes)
-    size = format_shape((series.rows, series.columns, series.n_slices // volumes))
+    size = format_shape((series.n_slices // volumes, series.rows, series.columns))
     return size if volumes == 1 else f"{size}, {volumes} volumes"
 
 

@@ -22,7 +22,7 @@ from dicomio.cli.console import (
     shown,
     status,
 )
-from dicomio.cli.formatting import format_size, format_spacing, syntax_names
+from dicomio.cli.formatting import SIZE_HEADER, format_size, format_spacing, syntax_names
 from dicomio.cli.loading import FollowSymlinks
 from dicomio.cli.options import OutputFormat, Quiet, ShowProgress, TextOrJson
 from dicomio.series.layout import lay_out
@@ -73,7 +73,7 @@ def _issues(series: SeriesInfo) -> list[str]:
 def _print_inventory(found: Sequence[SeriesInfo], inventory: Inventory, quiet: bool) -> None:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for name, justify in [("#", "right"), ("number", "right"), ("description", "left"),
-                          ("mod", "left"), ("rows×cols×slices", "right"),
+                          ("mod", "left"), (SIZE_HEADER, "right"),
                           ("transfer syntax", "left"), ("spacing mm (slice, row, col)", "left"),
                           ("orientation", "left"), ("SeriesInstanceUID", "left")]:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ import typer
 
 from dicomio.cli.app import app
 from dicomio.cli.console import exit_on_error, out, print_json, shown
+from dicomio.cli.formatting import format_shape
 from dicomio.cli.loading import FollowSymlinks, load_for_output
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ def load(
         if key == "warnings":
             for warning in value:
                 out.print(f"[yellow]warning[/]: {shown(warning)}")
+        elif key == "shape":  # as every command prints a shape
+            out.print(f"{key:>18}: {format_shape(value)}")
         else:
             out.print(f"{key:>18}: {shown(value)}")
 

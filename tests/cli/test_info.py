@@ -58,7 +58,7 @@ def test_info_text_has_one_row_per_series_then_the_skipped(study: Path) -> None:
     head = next(i for i, line in enumerate(lines) if "SeriesInstanceUID" in line)
     rows = [line for line in lines[head:] if "Explicit VR Little Endian" in line]
     assert len(rows) == 2
-    assert "head" in rows[0] and "10×12×4" in rows[0] and "AXIAL" in rows[0]
+    assert "head" in rows[0] and "4×10×12" in rows[0] and "AXIAL" in rows[0]
     assert "sag t1" in rows[1] and "SAGITTAL" in rows[1] and "1.5 × 0.5 × 0.6" in rows[1]
     assert "skipped 2 file(s)" in result.stdout
     assert "notes.txt: not DICOM" in result.stdout
@@ -98,7 +98,7 @@ def test_info_shows_a_4d_series_as_volumes_of_its_slices(make_series, tmp_path: 
         make_series(spec.with_(seed=t), folder=tmp_path / "fmri" / f"t{t}")
     result = runner.invoke(app, ["info", str(tmp_path / "fmri"), "-q"])
     assert result.exit_code == 0
-    assert "8×8×5, 3 volumes" in result.stdout
+    assert "5×8×8, 3 volumes" in result.stdout
     assert "DUPLICATE_POSITION" not in result.stdout  # the repeats are its volumes
     (entry,) = json.loads(runner.invoke(app, ["info", str(tmp_path / "fmri"), "-f", "json"]
                                         ).stdout)["series"]

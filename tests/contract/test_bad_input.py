@@ -244,7 +244,7 @@ def test_rows_differing_inside_a_series_are_separate_stacks(make_series, tmp_pat
     make_series(SMALL.with_(shape=(3, 14, 12), series_uid=a.series_uid), folder=folder / "b")
     with pytest.raises(dicomio.MultipleSeriesError) as info:
         dicomio.load_volume(folder)
-    assert "10x12x5" in str(info.value) and "14x12x3" in str(info.value)
+    assert "5x10x12" in str(info.value) and "3x14x12" in str(info.value)
     assert dicomio.load_volume(folder, series=0).shape == (5, 10, 12)
 
 
