@@ -87,6 +87,9 @@ def get_spec(name: str) -> BackendSpec:
     try:
         return _REGISTRY[name].spec
     except KeyError:
+        if name == "auto":  # a choice of load_volume's, not a backend: here one is named
+            raise UnknownBackendError(f"'auto' is no backend of its own (loading picks one); "
+                                      f"name one of {', '.join(_REGISTRY)}") from None
         known = ", ".join(["auto", *_REGISTRY])
         raise UnknownBackendError(f"unknown backend {name!r}; choose one of {known}") from None
 

@@ -181,3 +181,10 @@ def test_without_reference_it_is_pydicom_or_the_first_backend(series: Path, back
     code, output = run(["compare", str(series), "--backends", backends, "-f", "json"])
     assert code == 0, output
     assert json.loads(output)["reference"] == reference
+
+
+@pytest.mark.parametrize("option", ["--backends", "--reference"])
+def test_auto_is_no_backend_to_compare(series: Path, option: str) -> None:
+    code, output = run(["compare", str(series), option, "auto"])
+    assert code == 2, output
+    assert "'auto' is no backend of its own" in output and "choose one of auto" not in output
