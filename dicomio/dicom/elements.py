@@ -21,8 +21,8 @@ import struct
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-__all__ = ["attribute", "first_number", "frame_item", "functional_items", "numbers", "private",
-           "text", "texts"]
+__all__ = ["attribute", "first_number", "frame_groups", "frame_item", "functional_items", "numbers",
+           "private", "text", "texts"]
 
 _PRIVATE_BLOCK = 0x10  # the block vendors' private elements sit in when the creator is absent
 
@@ -115,9 +115,9 @@ def text(value: Any) -> str:
     return "\\".join(texts(value)).strip()
 
 
-def functional_items(dataset: Any, frame: int, sequence: str) -> Iterator[Any]:
-    """The items of ``sequence`` in frame ``frame``'s functional group, then in the shared one
-    (an enhanced file may put an attribute in either); nothing for a classic file."""
+def frame_groups(dataset: Any, frame: int) -> list[Any]:
+    """Frame ``frame``'s functional group item, then the shared one (those present); none for a
+    classic file."""
     groups = []
     try:
         per_frame = dataset.get("PerFrameFunctionalGroupsSequence")
@@ -127,8 +127,14 @@ def functional_items(dataset: Any, frame: int, sequence: str) -> Iterator[Any]:
         if shared:
             groups.append(shared[0])
     except Exception:  # a damaged sequence
-        return
-    for group in groups:
+        return []
+    return groups
+
+
+def functional_items(dataset: Any, frame: int, sequence: str) -> Iterator[Any]:
+    """The items of ``sequence`` in frame ``frame``'s functional group, then in the shared one
+    (an enhanced file may put an attribute in either); nothing for a classic file."""
+    for group in frame_groups(dataset, frame):
         try:
             items = group.get(sequence)
         except Exception:

@@ -28,6 +28,7 @@ __all__ = [
     "is_orthogonal",
     "lps_ras",
     "nifti_affine",
+    "nifti_axes",
     "reverse_index",
     "slice_normal",
     "xyz_geometry",
@@ -95,6 +96,13 @@ def nifti_affine(affine: FloatArray) -> FloatArray:
 def affine_from_nifti(affine: FloatArray) -> FloatArray:
     """The contract affine of a NIfTI affine (the inverse of :func:`nifti_affine`)."""
     return reverse_index(lps_ras(affine))
+
+
+def nifti_axes(affine: FloatArray) -> FloatArray:
+    """The unit LPS directions (columns) of a NIfTI image's voxel axes ``i, j, k``, from its
+    affine (RAS): what b-vectors and phase-encoding directions are expressed along."""
+    matrix = lps_ras(np.asarray(affine, dtype=np.float64))[:3, :3]
+    return matrix / np.linalg.norm(matrix, axis=0)
 
 
 def xyz_geometry(affine: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:

@@ -35,7 +35,7 @@ from dicomio.dicom.diffusion import (
 )
 from dicomio.dicom.elements import frame_item, numbers, private, text
 from dicomio.dicom.frame import Frame
-from dicomio.geometry.conventions import LPS_TO_RAS
+from dicomio.geometry.conventions import nifti_axes
 from dicomio.geometry.stack import GeometryTolerances
 from dicomio.io.atomic import write_text_atomically
 from dicomio.io.headers import SeriesHeaders, Source, series_headers
@@ -209,8 +209,7 @@ def fsl_bvecs(directions: ArrayLike, nifti_affine: ArrayLike) -> FloatArray:
         (zero stays zero).
     """
     vectors = np.asarray(directions, dtype=np.float64).reshape(-1, 3)
-    matrix = (LPS_TO_RAS @ np.asarray(nifti_affine, dtype=np.float64))[:3, :3]  # RAS -> LPS
-    axes = matrix / np.linalg.norm(matrix, axis=0)
+    axes = nifti_axes(np.asarray(nifti_affine, dtype=np.float64))
     bvecs = vectors @ axes
     if np.linalg.det(axes) > 0:
         bvecs[:, 0] = -bvecs[:, 0]
