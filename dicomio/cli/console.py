@@ -35,6 +35,7 @@ from dicomio.errors import (
     NoDicomFilesError,
     SchedulerError,
     SeriesNotFoundError,
+    UnreadableFilesError,
 )
 
 __all__ = [
@@ -151,6 +152,16 @@ def _several_series(error: MultipleSeriesError) -> NoReturn:
     raise typer.Exit(EXIT_USAGE)
 
 
+def _unreadable(error: UnreadableFilesError) -> NoReturn:
+    """Files of the series could not be read: list them, and exit 1 (the library's message
+    ends with Python's ``ignore_unreadable=True``, which no command takes)."""
+    err.print(f"[bold red]error[/]: {type(error).__name__}: {len(error.skipped)} DICOM file(s) "
+              f"could not be read, so the volume could be incomplete:")
+    for skipped in error.skipped:
+        err.print(f"  {shown(str(skipped.path))}: {shown(skipped.reason)}")
+    raise typer.Exit(EXIT_FINDINGS)
+
+
 def usage_error(message: str) -> NoReturn:
     """Print ``message`` on stderr and exit with :data:`EXIT_USAGE`."""
     err.print(f"[bold red]error[/]: {escape(message)}")
@@ -174,6 +185,8 @@ def exit_on_error() -> Iterator[None]:
         yield
     except MultipleSeriesError as exc:
         _several_series(exc)
+    except UnreadableFilesError as exc:
+        _unreadable(exc)
     except USAGE_ERRORS as exc:
         fail(exc, EXIT_USAGE)
     except InternalError as exc:

@@ -54,6 +54,7 @@ def test_load_refuses_with_the_file_named(damaged: Path) -> None:
     code, output = run("load", str(damaged))
     assert code == 1
     assert "UnreadableFilesError" in output and "could not be read" in output
+    assert "ignore_unreadable" not in output  # Python's argument: no command takes it
 
 
 def test_validate_fails_with_readable_findings(damaged: Path) -> None:
@@ -80,6 +81,7 @@ def test_compare_refuses_as_load_does(damaged: Path) -> None:
                        "json")
     assert code == 1
     assert "UnreadableFilesError" in output and "could not be read" in output
+    assert "ignore_unreadable" not in output  # Python's argument: no command takes it
 
 
 def test_convert_fails_cleanly_and_writes_nothing(damaged: Path, tmp_path: Path) -> None:
