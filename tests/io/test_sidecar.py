@@ -81,7 +81,14 @@ def source_of(case: Case, scratch: Path) -> Path | dicomio.SeriesInfo:
     if case.absent:
         raise FileNotFoundError(case.absent)
     folder = input_folder(case, scratch)
-    return folder if case.stack is None else dicomio.list_series(folder)[case.stack]
+    if case.stack is None:
+        return folder
+    found = dicomio.list_series(folder)
+    if case.stack >= len(found):  # until GE epi_pepolar's polarities are separate series
+        pytest.xfail(f"{case.source} lays out as {len(found)} series, not the {case.stack + 1} "
+                     f"dcm2niix writes: its reversed-polarity volumes are not a series of their "
+                     f"own (the GE epi_pepolar convention, issue #18)")
+    return found[case.stack]
 
 
 def dcm2niix_image(case: Case, scratch: Path) -> np.ndarray:
