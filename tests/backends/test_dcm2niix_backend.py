@@ -2,7 +2,7 @@
 reported, and every way dcm2niix reads a series differently said, never returned silently.
 
 Expected geometries are written out by plain arithmetic from each generated series' spec
-(:func:`stack_affine`), never with dicomio's geometry functions.
+(:func:`tests.support.contract.stated_affine`), never with dicomio's geometry functions.
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ from dicomio.testing import synthetic as s
 from dicomio.testing.multiframe import write_4d
 from dicomio.testing.synthetic import SeriesSpec
 from tests.support.agreement import REFERENCES, Expect, cannot_read, check, series_of
+from tests.support.contract import stated_affine
 from tests.support.corpus import CORPUS
 from tests.support.dicom_files import rewrite
+from tests.support.file_geometry import file_stack
 
 pytest.importorskip("dcm2niix", reason="dcm2niix is not installed: pip install "
                                        "'dicomio[dcm2niix]'")
@@ -52,34 +54,12 @@ CASES = {
 }
 
 
-def stack_affine(spec: SeriesSpec) -> np.ndarray:
-    """The affine the contract states for a generated stack, by plain arithmetic.
-
-    Column 0 is the step between slices sorted along ``row cosine × column cosine``, 1 the
-    column cosine × PixelSpacing[0], 2 the row cosine × PixelSpacing[1], 3 the first slice's
-    position. The writer puts instance ``k`` at ``origin + k × slice_spacing × normal``: with
-    a negative spacing the first slice along the normal is the last instance.
-    """
-    (rx, ry, rz), (cx, cy, cz) = spec.orientation[:3], spec.orientation[3:]
-    normal = np.array([ry * cz - rz * cy, rz * cx - rx * cz, rx * cy - ry * cx])
-    last = spec.shape[0] - 1
-    first = np.asarray(spec.origin, dtype=float)
-    if spec.slice_spacing < 0:
-        first = first + last * spec.slice_spacing * normal
-    affine = np.eye(4)
-    affine[:3, 0] = abs(spec.slice_spacing) * normal
-    affine[:3, 1] = spec.pixel_spacing[0] * np.array([cx, cy, cz])
-    affine[:3, 2] = spec.pixel_spacing[1] * np.array([rx, ry, rz])
-    affine[:3, 3] = first
-    return affine
-
-
-def test_stack_affine_is_the_written_axial_truth() -> None:
+def test_stated_affine_is_the_written_axial_truth() -> None:
     """The helper, on the default axial spec, against numbers written out by hand."""
     expected = [[0.0, 0.0, 0.9, -80.0], [0.0, 0.7, 0.0, -60.0], [2.5, 0.0, 0.0, 40.0],
                 [0.0, 0.0, 0.0, 1.0]]
-    np.testing.assert_array_equal(stack_affine(BASE), expected)
-    sagittal = stack_affine(BASE.with_(orientation=s.SAGITTAL, slice_spacing=-2.0))
+    np.testing.assert_array_equal(stated_affine(BASE), expected)
+    sagittal = stated_affine(BASE.with_(orientation=s.SAGITTAL, slice_spacing=-2.0))
     # normal = (0, 1, 0) × (0, 0, -1) = (-1, 0, 0); instance 5 lies 5 × 2 mm along +x.
     np.testing.assert_array_equal(sagittal[:3, 0], [-2.0, 0.0, 0.0])
     np.testing.assert_array_equal(sagittal[:3, 3], [-70.0, -60.0, 40.0])
@@ -89,7 +69,7 @@ def test_stack_affine_is_the_written_axial_truth() -> None:
 def test_voxels_equal_direct_and_geometry_is_the_spec(name: str, make_series) -> None:
     spec, naming = CASES[name]
     truth = make_series(spec, naming=naming)
-    expected = stack_affine(spec)
+    expected = stated_affine(spec)
     for rescale in (False, True):
         ours = dicomio.load_volume(truth.folder, backend="dcm2niix", rescale=rescale)
         direct = dicomio.load_volume(truth.folder, backend="direct", rescale=rescale)
@@ -247,11 +227,12 @@ def test_corpus_references_agree(reference) -> None:
 
 
 # dcm2niix's own grid on the 3-D references it reads (slices, not mosaic tiles), against the
-# grid it is documented to use, built from the files' positions: "first" is dicomio's (from the
-# first slice, median gap); "last" passes through the last slice instead (dcm_qa_xa30: the
-# positions are rounded, dicomio's grid is 1.04e-4 mm away); "thickness" steps by
+# grid it is documented to use, built from the files' positions read with pydicom (not from
+# dicomio's affine): "first" starts at the first slice's position and steps by the median gap
+# along the normal (dicomio's rule); "last" passes through the last slice instead (dcm_qa_xa30:
+# the positions are rounded, the first-slice grid is 1.04e-4 mm away); "thickness" steps by
 # SliceThickness × normal (0.9 mm, where the rounded gaps run 0.89984 to 0.90004: 1.5e-4 mm
-# from dicomio's). Its sform is float32: about 1e-5 mm of noise.
+# from the first-slice grid). Its sform is float32: about 1e-5 mm of noise.
 OWN_GRID = {
     "dcm_qa_xa30/T1w": "last",
     "dicom2nifti/siemens_multiframe/anatomical/001": "thickness",
@@ -269,22 +250,22 @@ def test_dcm2niix_own_geometry_on_real_stacks(name: str) -> None:
     series = series_of(reference)
     volume = dicomio.load_volume(series, backend="dcm2niix", rescale=False)
     reported = volume.provenance.reported_geometry
-    positions = np.asarray(volume.slice_positions)
-    n = len(positions)
-    grid = volume.affine.copy()
+    files = file_stack(series.files)
+    n = len(files.positions)
+    assert n == volume.shape[0]
+    gap = float(np.median(np.diff(files.positions @ files.normal)))
+    first = files.affine(gap * files.normal)
+    grid = first.copy()
     if OWN_GRID[name] == "thickness":
-        (rx, ry, rz), (cx, cy, cz) = volume.metadata["ImageOrientationPatient"][:3], \
-            volume.metadata["ImageOrientationPatient"][3:]
-        normal = np.array([ry * cz - rz * cy, rz * cx - rx * cz, rx * cy - ry * cx])
-        grid[:3, 0] = series.frames[0].slice_thickness * normal
+        grid[:3, 0] = series.frames[0].slice_thickness * files.normal
     elif OWN_GRID[name] == "last":
-        grid[:3, 3] = positions[-1] - (n - 1) * grid[:3, 0]
+        grid[:3, 3] = files.positions[-1] - (n - 1) * grid[:3, 0]
     assert reported_displacement(reported, grid, volume.shape) < 1e-4
     if OWN_GRID[name] != "first":  # the documented grid is the one that explains it
-        assert reported_displacement(reported, volume.affine, volume.shape) > 1e-4
-    assert implied_slice_order(reported, volume.affine, n) == "same"
+        assert reported_displacement(reported, first, volume.shape) > 1e-4
+    assert implied_slice_order(reported, first, n) == "same"
     # The reference's origin is the first file's own position (not dicomio's affine).
-    np.testing.assert_allclose(reported.origin, positions[0], atol=2e-3)
+    np.testing.assert_allclose(reported.origin, files.first, atol=2e-3)
 
 
 @needs_corpus
