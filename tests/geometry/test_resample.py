@@ -13,20 +13,27 @@ import numpy as np
 import pytest
 
 import dicomio
-from dicomio.geometry.conventions import slice_normal
 from dicomio.geometry.resample import regularize
-from dicomio.testing._dataset import slice_geometry
 from dicomio.testing.synthetic import SeriesSpec
 from tests.support.cases import OBLIQUE
+from tests.support.file_geometry import file_stack, unit_normal
 
 SPEC = SeriesSpec(shape=(6, 20, 16), pixel_spacing=(0.8, 0.6), slice_spacing=2.0,
                   rescale_intercept=0.0)
 
 
+def tilted_positions(spec: SeriesSpec) -> np.ndarray:
+    """Instance k at ``origin + k × (spacing × normal + tan(tilt) × |spacing| × column
+    cosine)``: the positions the test states and writes."""
+    step = (spec.slice_spacing * unit_normal(spec.orientation) + math.tan(math.radians(
+        spec.tilt_degrees)) * abs(spec.slice_spacing) * np.asarray(spec.orientation[3:]))
+    return np.asarray(spec.origin) + np.outer(np.arange(spec.shape[0]), step)
+
+
 def linear_phantom(spec: SeriesSpec, positions: np.ndarray) -> tuple[np.ndarray, object]:
     """Stored values f(voxel centre), and f."""
     iop = np.asarray(spec.orientation)
-    gradient = 11.0 * iop[3:] + 7.0 * iop[:3] + 13.0 * slice_normal(spec.orientation)
+    gradient = 11.0 * iop[3:] + 7.0 * iop[:3] + 13.0 * unit_normal(spec.orientation)
 
     def f(points: np.ndarray) -> np.ndarray:
         return 2000.0 + (points - positions[0]) @ gradient
@@ -45,7 +52,7 @@ def in_plane_index(points: np.ndarray, positions: np.ndarray,
                    spec: SeriesSpec) -> tuple[np.ndarray, np.ndarray]:
     """Continuous (row, column) of each point in the written slice nearest to it."""
     iop = np.asarray(spec.orientation)
-    normal = slice_normal(spec.orientation)
+    normal = unit_normal(spec.orientation)
     depths = (positions - positions[0]) @ normal
     depth = (points - positions[0]) @ normal
     k = np.abs(depth[..., None] - depths).argmin(axis=-1)
@@ -56,20 +63,20 @@ def in_plane_index(points: np.ndarray, positions: np.ndarray,
 @pytest.mark.parametrize("orientation", [SPEC.orientation, OBLIQUE], ids=["axial", "oblique"])
 def test_gantry_tilt_is_corrected_exactly(make_series, orientation) -> None:
     spec = SPEC.with_(tilt_degrees=20.0, orientation=orientation)
-    positions = slice_geometry(spec)[0]
+    positions = tilted_positions(spec)
     stored, f = linear_phantom(spec, positions)
-    truth = make_series(spec, stored=stored)
+    truth = make_series(spec, stored=stored, positions=positions)
     with pytest.raises(dicomio.GeometryError, match=r"GANTRY_TILT.*irregular='resample'"):
         dicomio.load_volume(truth.folder)
     volume = dicomio.load_volume(truth.folder, irregular="resample")
     drift = math.tan(math.radians(20)) * 2.0 * 5 / 0.8  # pixels, over the stack
     assert volume.shape == (6, 20 + math.ceil(drift), 16)
     assert volume.dtype == np.uint16  # 12-bit stored values, no intercept
-    normal = slice_normal(orientation)
+    normal = unit_normal(orientation)
     np.testing.assert_allclose(volume.affine[:3, 0], normal * 2.0, atol=1e-5)  # orthogonal
-    np.testing.assert_allclose(volume.affine[:3, 3], truth.positions[0], atol=1e-9)
+    np.testing.assert_allclose(volume.affine[:3, 3], positions[0], atol=1e-9)
     points = centres(volume)
-    j, i = in_plane_index(points, truth.positions, spec)
+    j, i = in_plane_index(points, positions, spec)
     # Away from the edges (where the lowest value is blended in), the function itself:
     valid = (j >= 1) & (j <= spec.shape[1] - 2) & (i >= 0) & (i <= spec.shape[2] - 1)
     assert valid.mean() > 0.6
@@ -84,7 +91,7 @@ def test_gantry_tilt_is_corrected_exactly(make_series, orientation) -> None:
 def test_uneven_gaps_are_resampled_at_the_smallest(make_series) -> None:
     depths = np.array([0.0, 2.0, 4.0, 7.0, 9.0, 15.0])  # gaps 2 2 3 2 6
     spec = SPEC.with_(orientation=OBLIQUE)
-    normal = slice_normal(OBLIQUE)
+    normal = unit_normal(OBLIQUE)
     positions = np.asarray(spec.origin) + np.outer(depths, normal)
     stored, f = linear_phantom(spec, positions)
     truth = make_series(spec, stored=stored, positions=positions, naming="uid")
@@ -149,7 +156,8 @@ def test_real_tilted_ct_with_uneven_gaps(corpus) -> None:
     volume = dicomio.load_volume(folder, irregular="resample")
     direction = volume.direction
     np.testing.assert_allclose(direction.T @ direction, np.eye(3), atol=1e-9)  # orthogonal
-    depth = accepted.slice_positions @ slice_normal(accepted.metadata["ImageOrientationPatient"])
+    files = file_stack(accepted.provenance.files)  # the files' positions, read with pydicom
+    depth = files.positions @ files.normal
     # The smallest gap (1.08 mm) would make over 100 slices from 28: capped at twice as many.
     assert (depth[-1] - depth[0]) / np.diff(depth).min() > 2 * 28
     assert volume.shape[0] == 56

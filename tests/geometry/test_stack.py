@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import dicomio
-from dicomio.geometry.conventions import slice_normal
 from dicomio.geometry.stack import (
     GeometryTolerances,
     analyse_stack,
@@ -17,6 +16,7 @@ from dicomio.geometry.stack import (
     position_problem,
     spacing_problem,
 )
+from tests.support.file_geometry import unit_normal
 
 AXIAL = (1, 0, 0, 0, 1, 0)
 OBLIQUE = (0.866025, 0.5, 0.0, -0.353553, 0.612372, 0.707107)
@@ -27,7 +27,7 @@ def positions_along(normal, distances, origin=(10.0, -20.0, 5.0)):
 
 
 def test_sorted_by_position_along_normal_not_input_order() -> None:
-    normal = slice_normal(OBLIQUE)
+    normal = unit_normal(OBLIQUE)  # the cross product written out in the test support
     distances = np.array([4.0, 0.0, 8.0, 2.0, 6.0])
     geometry = analyse_stack(positions_along(normal, distances), OBLIQUE, (0.5, 0.8))
     assert geometry.order.tolist() == [1, 3, 0, 4, 2]

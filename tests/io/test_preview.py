@@ -9,7 +9,6 @@ from typer.testing import CliRunner
 
 import dicomio
 from dicomio.cli import app
-from dicomio.geometry.conventions import affine_from
 from dicomio.io.preview import (
     CT_WINDOW,
     choose_window,
@@ -27,8 +26,12 @@ runner = CliRunner()
 
 def volume(orientation, shape=(6, 8, 10), spacing=(0.7, 0.9), step=2.5, **metadata) -> Volume:
     array = np.arange(np.prod(shape), dtype=np.int16).reshape(shape)
-    normal = np.cross(orientation[:3], orientation[3:])
-    affine = affine_from(orientation, spacing, (0, 0, 0), normal * step)
+    # The contract's columns, written out: slice step, column cosine × PixelSpacing[0], row
+    # cosine × PixelSpacing[1]; origin 0.
+    affine = np.eye(4)
+    affine[:3, 0] = np.cross(orientation[:3], orientation[3:]) * step
+    affine[:3, 1] = np.asarray(orientation[3:]) * spacing[0]
+    affine[:3, 2] = np.asarray(orientation[:3]) * spacing[1]
     return Volume(array, affine, metadata)
 
 
