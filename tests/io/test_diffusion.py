@@ -10,13 +10,16 @@ affine). b-values must be equal (to the converter's six significant digits) and 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+import pydicom
 import pytest
 
 import dicomio
+from dicomio.errors import DicomIOError
 from dicomio.io.diffusion import DiffusionTable, diffusion_table, fsl_bvecs, write_fsl
 from tests.support.conversion_refs import (
     DWI_CASES,
@@ -27,6 +30,7 @@ from tests.support.conversion_refs import (
     orientation_of,
 )
 from tests.support.corpus import CORPUS, corpus_path
+from tests.support.dwi_series import unit, write_ge_series
 
 #: Why a reference's b-vectors cannot be matched (strict xfails: they fail the day they match).
 VECTORS_DIFFER = {
@@ -40,11 +44,6 @@ VECTORS_DIFFER = {
         "FSL's x flip for an image of positive determinant (dicomio's vectors are opposite, "
         "which is the same diffusion direction)"),
 }
-
-
-def unit(vectors: np.ndarray) -> np.ndarray:
-    lengths = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return np.divide(vectors, lengths, out=np.zeros_like(vectors), where=lengths > 0)
 
 
 @pytest.fixture(scope="module")
@@ -122,8 +121,6 @@ def test_the_table_follows_load_4d(scratch: Path) -> None:
     volumes = dicomio.load_4d(folder)
     table = diffusion_table(volumes)
     assert table is not None and len(table) == len(volumes) == 17
-    import pydicom
-
     first_files = [volumes.provenance.files[t * volumes.shape[1]] for t in range(len(volumes))]
     stored = [float(pydicom.dcmread(f, stop_before_pixels=True).DiffusionBValue)
               for f in first_files]
@@ -183,3 +180,33 @@ def test_write_fsl_writes_three_rows_and_no_negative_zero(tmp_path: Path) -> Non
         write_fsl([0, 1], [[0, 0, 0]], tmp_path / "bad")
     with pytest.raises(ValueError, match="finite"):
         write_fsl([np.nan], [[0, 0, 0]], tmp_path / "bad")
+
+
+@pytest.mark.parametrize(("directions", "expected"), [(0, (1000.0, True)), (6, (0.0, False))])
+def test_ge_weighted_volume_without_direction(tmp_path: Path, directions: int,
+                                              expected: tuple[float, bool]) -> None:
+    """GE's b > 0 with a zero gradient is a trace image when (0019,10E0), the number of
+    diffusion directions, is 0 (its b-value kept, marked isotropic, a warning), else a b=0
+    image (dcm2niix's reading)."""
+    folder = tmp_path / "dicom"
+    write_ge_series(folder, "axial", "COL", [(0.0, (0, 0, 0)), (1000.0, (1, 0, 0)),
+                                             (1000.0, (0, 0, 0))])
+    for path in folder.iterdir():
+        dataset = pydicom.dcmread(path)
+        dataset.add_new(0x001910E0, "DS", str(directions))
+        dataset.save_as(path)
+    table = diffusion_table(folder)
+    assert table is not None
+    assert (table.bvals[2], bool(table.isotropic[2])) == expected
+    assert not table.bvecs[2].any()
+    assert any("trace" in w for w in table.warnings) == expected[1]
+
+
+def test_a_volume_whose_files_lay_out_otherwise_is_refused(scratch: Path) -> None:
+    volumes = dicomio.load_4d(corpus_path("dicom2nifti/data/philips/dti/001"))
+    assert volumes.provenance is not None
+    shuffled = dataclasses.replace(volumes.provenance,
+                                   files=tuple(reversed(volumes.provenance.files)))
+    moved = dataclasses.replace(volumes, provenance=shuffled)
+    with pytest.raises(DicomIOError, match="lay out as"):
+        diffusion_table(moved)
