@@ -84,6 +84,26 @@ def _present(raw: bytes, little: bool) -> bool:
     return True
 
 
+def _short(raw: bytes, little: bool) -> int | None:
+    """A signed short (SS), or its text where a converter wrote it as IS (two bytes that are
+    digits, a sign or padding are text: no SS value the conventions read looks like that)."""
+    if len(raw) == 2 and raw.strip(b" +-0123456789") != b"":
+        return int(struct.unpack_from("<h" if little else ">h", raw)[0])
+    return _integer(raw, little)
+
+
+def _single_float(raw: bytes, little: bool) -> float | None:
+    """An FL value (FD where 8 bytes long), or its text where a converter wrote it as DS; a
+    value that is not finite is no value."""
+    value: float | None
+    if len(raw) in (4, 8):
+        value = float(struct.unpack_from(("<" if little else ">") + ("f" if len(raw) == 4
+                                                                    else "d"), raw)[0])
+    else:
+        value = _one_decimal(raw, little)
+    return value if value is not None and math.isfinite(value) else None
+
+
 _Converter = Callable[[bytes, bool], Any]
 
 
@@ -100,6 +120,7 @@ WANTED: dict[int, tuple[str, _Converter]] = {
     0x00180050: ("slice_thickness", _one_decimal),
     0x00180088: ("spacing_between_slices", _one_decimal),
     0x00181120: ("gantry_tilt", _decimal),
+    0x00189075: ("diffusion_directionality", text),
     0x0020000D: ("study_uid", text),
     0x0020000E: ("series_uid", text),
     0x00200011: ("series_number", _integer),
@@ -128,6 +149,15 @@ WANTED: dict[int, tuple[str, _Converter]] = {
     0x00283000: ("has_modality_lut", _present),
     0x52009229: ("has_functional_groups", _present),
     0x52009230: ("has_functional_groups", _present),
+    # Vendor-private values the conventions of dicomio.series.vendor need (each vendor's
+    # block is where that vendor writes it; the conventions check the Manufacturer).
+    0x0019109C: ("ge_pulse_sequence", text),
+    0x0019109E: ("ge_internal_sequence", text),
+    0x001910B3: ("ge_user_data_12", _one_decimal),
+    0x0043102F: ("ge_image_type", _short),
+    0x20011004: ("philips_diffusion_direction", text),
+    0x2005100E: ("philips_scale_slope", _single_float),
+    0x00651050: ("uih_grid_slices", _integer),
 }
 
 

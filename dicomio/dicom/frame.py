@@ -59,6 +59,15 @@ class Frame:
         DimensionIndexValues of an enhanced frame.
     tile
         Where the image lies inside a Siemens mosaic; None for ordinary images.
+    rows_reversed
+        The stored rows run against the column direction the header gives: a vendor
+        convention says so where no standard attribute does (GE ``epi_pepolar``, see
+        :mod:`dicomio.series.vendor`). The read stage flips them back.
+    scale_slope
+        Philips' private MRScaleSlope (2005,100E) of this image (None: absent), from which
+        Philips' floating-point values are computed on request.
+    diffusion_directionality
+        DiffusionDirectionality (0018,9075) of this image (an enhanced frame's own), or "".
     """
 
     header: FileHeader
@@ -74,6 +83,9 @@ class Frame:
     acquisition_time: float | None = None
     dimension_index: tuple[int, ...] = ()
     tile: Tile | None = None
+    rows_reversed: bool = False
+    scale_slope: float | None = None
+    diffusion_directionality: str = ""
 
     @property
     def path(self) -> Path:
@@ -112,7 +124,9 @@ class Frame:
         return cls(header, 0, header.position, header.orientation, header.pixel_spacing,
                    header.rescale_slope, header.rescale_intercept, header.slice_thickness,
                    temporal_index=header.temporal_position,
-                   acquisition_time=seconds(header.acquisition_time))
+                   acquisition_time=seconds(header.acquisition_time),
+                   scale_slope=header.philips_scale_slope,
+                   diffusion_directionality=header.diffusion_directionality)
 
 
 def seconds(value: str | None) -> float | None:

@@ -59,8 +59,13 @@ class FileHeader:
     """What dicomio knows about one file after reading its header once.
 
     Attribute values are already typed (floats, ints, tuples); absent attributes are ``None``
-    or empty. ``pixel_data_offset`` is the byte offset of the pixel data value in the file, and
-    ``pixel_data_length`` its length (``None`` for encapsulated data of undefined length).
+    or empty. The ``ge_*``, ``philips_*`` and ``uih_*`` attributes are the vendor-private
+    values the conventions of :mod:`dicomio.series.vendor` read: GE PulseSequenceName
+    (0019,109C), InternalPulseSequenceName (0019,109E), UserData12 (0019,10B3) and private
+    image type (0043,102F); Philips DiffusionDirection (2001,1004) and MRScaleSlope
+    (2005,100E); UIH NumberOfSliceInVolume (0065,1050). ``pixel_data_offset`` is the byte
+    offset of the pixel data value in the file, and ``pixel_data_length`` its length (``None``
+    for encapsulated data of undefined length).
     """
 
     path: Path
@@ -98,6 +103,14 @@ class FileHeader:
     pixel_data_length: int | None = None
     has_modality_lut: bool = False
     has_functional_groups: bool = False
+    diffusion_directionality: str = ""
+    ge_pulse_sequence: str = ""
+    ge_internal_sequence: str = ""
+    ge_user_data_12: float | None = None
+    ge_image_type: int | None = None
+    philips_diffusion_direction: str = ""
+    philips_scale_slope: float | None = None
+    uih_grid_slices: int | None = None
     file_size: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 

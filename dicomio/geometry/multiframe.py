@@ -21,17 +21,22 @@ PixelValueTransformationSequence               RescaleSlope, RescaleIntercept
 FrameContentSequence                           TemporalPositionIndex, DimensionIndexValues,
                                                FrameAcquisitionDateTime
 ``*FrameTypeSequence`` (MR, CT, PET...)        FrameType
+MRDiffusionSequence                            DiffusionDirectionality
+Philips private (2005,140F)                    MRScaleSlope (2005,100E)
 ============================================  =======================================
 
 Where a macro is absent from both, the top-level attribute (if any) is used. Frames are then
 sorted along their normal like the slices of a classic series; frames of one file that differ in
 FrameType (a Philips file holding magnitude and field-map frames) become separate stacks.
-Vendor-private scaling (Philips "scale slope" (2005,100E)) is not applied: dicomio honours the
-DICOM RescaleSlope/RescaleIntercept of each frame.
+Vendor-private scaling (Philips "scale slope" (2005,100E)) is read but not applied: dicomio
+honours the DICOM RescaleSlope/RescaleIntercept of each frame unless asked for Philips'
+floating-point values (:func:`dicomio.series.vendor.philips_precise`).
 """
 
 from __future__ import annotations
 
+import math
+import struct
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -88,6 +93,26 @@ def _frame_type(per_frame: Any, shared: Any) -> tuple[str, ...]:
                     return tuple(str(v) for v in (values if isinstance(values, Sequence)
                                                   and not isinstance(values, str) else [values]))
     return ()
+
+
+def _philips_scale_slope(item: Any, shared: Any) -> float | None:
+    """MRScaleSlope (2005,100E) in the Philips private item (2005,140F) of a frame (or of the
+    shared groups); None when absent, or not a finite number."""
+    for source in (item, shared):
+        if source is None or (0x2005, 0x140F) not in source:
+            continue
+        private = source[0x2005, 0x140F].value
+        if not isinstance(private, Sequence) or not private or \
+                (0x2005, 0x100E) not in private[0]:
+            continue
+        value = private[0][0x2005, 0x100E].value
+        if isinstance(value, bytes):  # an implicit-VR file: the FL's raw bytes
+            value = struct.unpack("<f", value)[0] if len(value) == 4 else None
+        if isinstance(value, Sequence):
+            value = value[0] if value else None
+        number = None if value is None else float(value)
+        return number if number is not None and math.isfinite(number) else None
+    return None
 
 
 def _read(header: FileHeader) -> Any:
@@ -178,6 +203,8 @@ def _frame(header: FileHeader, index: int, item: Any, shared: Any) -> Frame:
     measures = _macro(item, shared, "PixelMeasuresSequence")
     values = _macro(item, shared, "PixelValueTransformationSequence")
     content = _macro(item, shared, "FrameContentSequence")
+    diffusion = _macro(item, shared, "MRDiffusionSequence")
+    scale = _philips_scale_slope(item, shared)
     position = _floats(plane.get("ImagePositionPatient"), 3) if plane else None
     iop = _floats(orientation.get("ImageOrientationPatient"), 6) if orientation else None
     spacing = _floats(measures.get("PixelSpacing"), 2) if measures else None
@@ -204,4 +231,7 @@ def _frame(header: FileHeader, index: int, item: Any, shared: Any) -> Frame:
         dimension_index=tuple(int(v) for v in (
             dimensions if isinstance(dimensions, Sequence) else [dimensions]))
         if dimensions not in (None, "") else (),
+        scale_slope=scale if scale is not None else header.philips_scale_slope,
+        diffusion_directionality=str(diffusion.get("DiffusionDirectionality") or "")
+        if diffusion is not None else header.diffusion_directionality,
     )
