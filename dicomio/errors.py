@@ -28,6 +28,9 @@ FileNotFoundError`` or ``except ValueError`` clauses keep working::
 
 Every error that concerns a file names it, in its message and in ``path``.
 
+One warning class: :class:`MixedImagesWarning` (``UserWarning``), issued when a 4-D series is
+loaded whose volumes are images of different kinds that nothing split apart.
+
 Foreign exceptions (a ``ValueError`` from a conversion, pydicom's ``NotImplementedError`` for an
 unknown VR, a ``RecursionError`` on deep nesting...) are translated into this tree in one place,
 :func:`from_foreign` (or the :func:`translated` block), wherever a file or a series is
@@ -62,6 +65,7 @@ __all__ = [
     "InvalidDicomError",
     "MissingDecoderError",
     "MissingGeometryError",
+    "MixedImagesWarning",
     "MultipleSeriesError",
     "NoDicomFilesError",
     "RepeatedPositionsError",
@@ -162,16 +166,24 @@ class MultipleSeriesError(DicomIOError, ValueError):
     def __init__(self, series: Sequence[SeriesInfo], *, path: PathArgument = None) -> None:
         self.series = tuple(series)
         rows = "\n".join(
-            f"  [{i}] {s.uid}  #{s.number if s.number is not None else '-'}  "
+            f"  [{i}] {s.key}  #{s.number if s.number is not None else '-'}  "
             f"{s.description or '(no description)'!r}  {s.modality or '?'}  "
             f"{s.n_slices}x{s.rows}x{s.columns}"
+            + "".join(f"  {name}" for name in (s.image_kind, s.polarity) if name)
             for i, s in enumerate(self.series)
         )
         super().__init__(
-            f"found {len(self.series)} series; choose one with series=<index> or "
-            f"series='<SeriesInstanceUID>' (see dicomio.list_series):\n{rows}",
+            f"found {len(self.series)} series; choose one with series=<index> or its key "
+            f"(series='<SeriesInstanceUID>', or '<uid>#<stack>' for a stack; see "
+            f"dicomio.list_series):\n{rows}",
             path=path,
         )
+
+
+class MixedImagesWarning(UserWarning):
+    """A 4-D series was loaded whose volumes are images of different kinds (different
+    ImageType; a GE B0 map's field map and magnitude that nothing tells apart): one array of
+    apples and pears. The message says how they differ; ``provenance.warnings`` has it too."""
 
 
 class SeriesNotFoundError(DicomIOError, LookupError):

@@ -2,15 +2,25 @@
 
 Both choose the series with :func:`dicomio.series.choose.select_series`, then go through the read
 stage (:mod:`dicomio.read`): the geometry policy, one read of the pixels, the regular grid.
-What is theirs is deciding between one volume and several (repeated slice positions).
+What is theirs is deciding between one volume and several (repeated slice positions), and the
+values asked for (``scaling``).
 """
 
 from __future__ import annotations
 
+import warnings as python_warnings
+from typing import Literal, get_args
+
 import numpy as np
 
+from dicomio.arguments import check_choice
 from dicomio.backends.base import ReadOptions
-from dicomio.errors import RepeatedPositionsError, translated
+from dicomio.errors import (
+    InvalidArgumentError,
+    MixedImagesWarning,
+    RepeatedPositionsError,
+    translated,
+)
 from dicomio.geometry.stack import GeometryTolerances
 from dicomio.load_arguments import check_load_arguments
 from dicomio.read import Irregular, placement, read_series, regularized, series_metadata
@@ -18,9 +28,15 @@ from dicomio.series.choose import select_series
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import PathInput
 from dicomio.series.layout import SeriesLayout, lay_out
+from dicomio.series.vendor import IMAGE_KINDS_UNTOLD, philips_precise
 from dicomio.volume import Volume, Volume4D
 
-__all__ = ["load_4d", "load_volume"]
+__all__ = ["Scaling", "load_4d", "load_volume"]
+
+#: The values ``rescale=True`` returns: the DICOM modality values (RescaleSlope and
+#: RescaleIntercept, the standard's), or Philips' floating-point values (its private scale
+#: slope (2005,100E) too: see :func:`dicomio.series.vendor.philips_precise`).
+Scaling = Literal["modality", "philips_precise"]
 
 
 def load_volume(
@@ -35,6 +51,7 @@ def load_volume(
     decoder: str | None = None,
     tolerances: GeometryTolerances = GeometryTolerances(),
     follow_symlinks: bool = False,
+    scaling: Scaling = "modality",
 ) -> Volume:
     """Load one series as a :class:`Volume`.
 
@@ -72,6 +89,13 @@ def load_volume(
     follow_symlinks
         Follow symbolic links leading out of the given folders (by default they are skipped,
         as :func:`dicomio.discover` says).
+    scaling
+        With ``rescale=True``: ``"modality"`` (default), the DICOM modality values
+        (RescaleSlope × stored + RescaleIntercept), as the standard defines them;
+        ``"philips_precise"``, Philips' floating-point values (RS × stored + RI) / (RS × SS),
+        SS its private MRScaleSlope (2005,100E), which dcm2niix writes by default (Philips
+        phase images then come in radians). Images without SS keep their modality values;
+        ``provenance.warnings`` says which scaling was used.
 
     Returns
     -------
@@ -96,10 +120,12 @@ def load_volume(
     """
     check_load_arguments(backend, series, rescale, irregular, ignore_unreadable, workers,
                          decoder, tolerances, follow_symlinks)
+    _check_scaling(scaling, rescale)
     with translated(_named(path), "loading a volume"):
         chosen, warnings = select_series(path, series, ignore_unreadable=ignore_unreadable,
                                          tolerances=tolerances, workers=workers,
                                          follow_symlinks=follow_symlinks)
+        chosen = _scaled(chosen, scaling, rescale, warnings)
         layout = lay_out(chosen, tolerances)
         if layout.kind in ("4d", "repeated"):
             raise _repeated_positions_error(chosen, layout)
@@ -109,7 +135,7 @@ def load_volume(
                                                irregular, rescale, warnings)
         provenance = read.provenance(chosen, chosen.frames, warnings,
                                      resampled=array is not read.array)
-        return Volume(array, affine, series_metadata(chosen), provenance, positions)
+        return Volume(array, affine, _metadata(chosen, scaling), provenance, positions)
 
 
 def load_4d(
@@ -124,6 +150,7 @@ def load_4d(
     decoder: str | None = None,
     tolerances: GeometryTolerances = GeometryTolerances(),
     follow_symlinks: bool = False,
+    scaling: Scaling = "modality",
 ) -> Volume4D:
     """Load a series holding several volumes of the same slices as a :class:`Volume4D`.
 
@@ -134,7 +161,9 @@ def load_4d(
     repeated positions loads as a single volume.
 
     Parameters are those of :func:`load_volume`; ``irregular`` applies to the slices of each
-    volume (which all share one geometry).
+    volume (which all share one geometry). A series whose volumes are images of different
+    kinds that nothing split into stacks (different ImageType; a GE B0 map whose field map
+    and magnitude nothing tells apart) loads with a :class:`~dicomio.MixedImagesWarning`.
 
     Returns
     -------
@@ -154,10 +183,12 @@ def load_4d(
     """
     check_load_arguments(backend, series, rescale, irregular, ignore_unreadable, workers,
                          decoder, tolerances, follow_symlinks)
+    _check_scaling(scaling, rescale)
     with translated(_named(path), "loading a 4-D volume"):
         chosen, warnings = select_series(path, series, ignore_unreadable=ignore_unreadable,
                                          tolerances=tolerances, workers=workers,
                                          follow_symlinks=follow_symlinks)
+        chosen = _scaled(chosen, scaling, rescale, warnings)
         layout = lay_out(chosen, tolerances)
         if layout.kind == "repeated":
             raise RepeatedPositionsError(
@@ -165,6 +196,9 @@ def load_4d(
                 path=chosen.frames[0].path, issues=chosen.issues)
         if layout.mixed_types:
             warnings.append(layout.mixed_types)
+        for mixed in _mixed_images(chosen, layout):
+            python_warnings.warn(f"series {chosen.key}: {mixed}", MixedImagesWarning,
+                                 stacklevel=2)
         placed = placement(chosen, layout, irregular, warnings)
         frames = layout.frames
         read = read_series(chosen, frames, backend, ReadOptions(rescale, workers, decoder))
@@ -176,13 +210,45 @@ def load_4d(
                    for t, (view, volume) in enumerate(zip(views, layout.volumes, strict=True))]
         unchanged = all(r[0] is view for r, view in zip(results, views, strict=True))
         array = stacked if unchanged else np.stack([r[0] for r in results])
-        metadata = series_metadata(chosen)
+        metadata = _metadata(chosen, scaling)
         metadata["NumberOfVolumes"] = n_volumes
         rule, keys = ((layout.rule or "", layout.keys) if layout.kind == "4d"
                       else ("single volume", (None,)))
         provenance = read.provenance(chosen, frames, warnings, resampled=not unchanged,
                                      volumes=n_volumes)
         return Volume4D(array, results[0][1], metadata, provenance, rule, keys, results[0][2])
+
+
+def _check_scaling(scaling: Scaling, rescale: bool) -> None:
+    """Refuse a ``scaling`` that does not exist, or that ``rescale=False`` contradicts
+    (:class:`~dicomio.errors.InvalidArgumentError`, a ``ValueError``)."""
+    check_choice("scaling", scaling, get_args(Scaling))
+    if scaling != "modality" and not rescale:
+        raise InvalidArgumentError(f"scaling={scaling!r} chooses rescaled values: it needs "
+                                   f"rescale=True (rescale=False returns the stored values)")
+
+
+def _scaled(series: SeriesInfo, scaling: Scaling, rescale: bool, warnings: list[str]
+            ) -> SeriesInfo:
+    """The series whose frames' rescale gives the values ``scaling`` asks for."""
+    if scaling == "modality":
+        return series
+    scaled, notes = philips_precise(series)
+    warnings += notes
+    return scaled
+
+
+def _metadata(series: SeriesInfo, scaling: Scaling) -> dict[str, object]:
+    metadata = series_metadata(series)
+    metadata["Scaling"] = scaling
+    return metadata
+
+
+def _mixed_images(series: SeriesInfo, layout: SeriesLayout) -> list[str]:
+    """What makes a 4-D series' volumes images of different kinds (for a loud warning):
+    different ImageType, or a vendor convention saying so (IMAGE_KINDS_UNTOLD)."""
+    found = [layout.mixed_types] if layout.mixed_types else []
+    return found + [note.message for note in series.notes if note.code == IMAGE_KINDS_UNTOLD]
 
 
 def _named(path: PathInput | SeriesInfo) -> PathInput:
@@ -199,7 +265,7 @@ def _repeated_positions_error(series: SeriesInfo, layout: SeriesLayout
                    f"volumes of {len(layout.volumes[0])} slices, ordered by {layout.rule} "
                    f"({series.n_slices} images). Load it with dicomio.load_4d() (array "
                    f"(volume, slice, row, column); load_4d(...)[t] is volume t)"
-                   + (f"; note: {layout.mixed_types}" if layout.mixed_types else ""))
+                   + "".join(f"; note: {mixed}" for mixed in _mixed_images(series, layout)))
     else:
         repeated = next(i for i in series.geometry.errors if i.code == "DUPLICATE_POSITION")
         message = (f"series {series.key} is not a single volume: {repeated.message}; and not "

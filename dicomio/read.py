@@ -44,6 +44,7 @@ from dicomio.pixels.values import count_out_of_range, to_stored
 from dicomio.pixels.zero_guard import check_not_all_zero
 from dicomio.series.info import SeriesInfo
 from dicomio.series.layout import SeriesLayout
+from dicomio.series.vendor import CONVENTION_CODES
 from dicomio.volume import Provenance
 
 __all__ = ["Irregular", "SeriesRead", "placement", "read_series", "regularized",
@@ -113,6 +114,8 @@ class SeriesRead:
             skipped_backends=self.skipped,
             series_uid=series.key,
             reported_geometry=reported,
+            conventions=tuple(note.message for note in series.notes
+                              if note.code in CONVENTION_CODES),
         )
 
 
@@ -163,6 +166,10 @@ def read_series(
     zeros = check_not_all_zero(result.array, plan.stored, options.rescale, spec.name)
     # What a toolkit reports describes the images it read: only then the volume's geometry.
     reported = result.reported_geometry if plan.identity else None
+    if reported is not None and any(plan.reversed_rows):
+        # ... and the images as stored: rows flipped back turn its claim round with them.
+        reported = reported.with_rows_reversed(series.rows) if all(plan.reversed_rows) \
+            else None
     return SeriesRead(plan.assemble(result.array), spec.name, result.decoders, tuple(skipped),
                       size_warnings + list(result.warnings), reported, zeros, counts)
 

@@ -47,6 +47,11 @@ class Provenance:
         one for one (mosaic tiles; the images of a 4-D series, unless the toolkit placed the
         slices of one volume itself, as dcm2niix does); and after ``irregular="resample"``
         changed the grid, as it would describe the slices before resampling.
+    conventions
+        The vendor conventions applied to the series, each in a sentence
+        (:mod:`dicomio.series.vendor`: a GE ``epi_pepolar`` polarity whose rows were flipped
+        back, images of different kinds split into stacks, Philips private scaling...). They
+        are among the ``warnings`` too.
     """
 
     backend: str
@@ -57,6 +62,7 @@ class Provenance:
     skipped_backends: tuple[tuple[str, str], ...] = ()
     series_uid: str = ""
     reported_geometry: ReportedGeometry | None = None
+    conventions: tuple[str, ...] = ()
 
 
 class _Placed:

@@ -6,7 +6,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -108,6 +108,22 @@ class ReportedGeometry:
             return np.asarray(self.positions, dtype=np.float64)
         affine = self.affine()
         return np.arange(n_slices)[:, None] * affine[:3, 0] + affine[:3, 3]
+
+    def with_rows_reversed(self, rows: int) -> ReportedGeometry:
+        """The same claim for the images with their ``rows`` rows the other way round: row
+        ``j`` is where the toolkit put row ``rows - 1 - j`` (the first voxel of each slice
+        moves to its last row, the column axis turns round)."""
+        matrix = np.asarray(self.direction, dtype=np.float64).copy()
+        shift = (rows - 1) * matrix[:, 1] * self.spacing[1]
+        matrix[:, 1] *= -1
+
+        def moved(point: Sequence[float]) -> tuple[float, float, float]:
+            x, y, z = (float(v) for v in np.asarray(point, dtype=np.float64) + shift)
+            return (x, y, z)
+
+        return replace(self, origin=moved(self.origin),
+                       direction=tuple((float(a), float(b), float(c)) for a, b, c in matrix),
+                       positions=tuple(moved(p) for p in self.positions))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (what :meth:`from_dict` reads back)."""

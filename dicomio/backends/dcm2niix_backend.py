@@ -219,8 +219,7 @@ class Reader:
             run = _convert(series, folder)
             image, sidecar = _only_image(run, series, folder / "out")
             layout, data, scaling = _load(image, series)
-            if "pepolar" in run.output:
-                layout = _ge_pepolar(layout, series, run)
+            layout = _ge_pepolar(layout, series, run)
             out = np.empty(series.shape, dtype=volume_dtype(series, options))
             notes = _fill(out, data, scaling, layout, series, options)
             del data  # a memory map of the NIfTI: closed before its folder is removed
@@ -326,33 +325,28 @@ def _described(path: Path) -> str:
     return f"{text} (series number {number})"
 
 
+#: The first dcm2niix release that flips GE epi_pepolar reversed-polarity rows (issue 532).
+_FLIPS_PEPOLAR_FROM = 20210814
+
+
 def _ge_pepolar(layout: NiftiLayout, series: SeriesInfo, run: _Run) -> NiftiLayout:
     """Undo dcm2niix's row flip of GE epi_pepolar reversed-polarity images.
 
-    The GE ``epi_pepolar`` research sequence stores its reversed phase-encoding images with
-    their rows reversed and says so only in private tags: PulseSequenceName (0019,109C) and
-    the mode in UserData12 (0019,10B3): 0 forward, 1 reversed, 2 and 3 both (dcm2niix splits
-    those by polarity, see :func:`_only_image`). dcm2niix flips the rows of reversed images
-    back, keeping the affine; the contract returns rows as stored. The rows are returned as
-    stored, and the reported geometry is dcm2niix's claim for them (rows upside down).
+    GE ``epi_pepolar`` stores its reversed phase-encoding images with their rows reversed and
+    says so only in private attributes (:mod:`dicomio.series.vendor`). dcm2niix (from
+    v1.0.20210814) flips their rows back and keeps the affine, as dicomio does; but a backend
+    returns images as stored (the read stage flips them back, for every backend alike). The
+    rows dcm2niix flipped are reversed again here, and its geometry is its claim for the
+    stored rows: where the images truly lie, which the read stage turns round with the rows.
     """
-    import pydicom
-
-    path = series.frames[0].path
-    try:
-        dataset = pydicom.dcmread(path, stop_before_pixels=True,
-                                  specific_tags=[(0x0019, 0x109C), (0x0019, 0x10B3)])
-        sequence = str(dataset[0x0019, 0x109C].value) if (0x0019, 0x109C) in dataset else ""
-        mode = float(dataset[0x0019, 0x10B3].value) if (0x0019, 0x10B3) in dataset else None
-    except Exception:  # damaged private values: dcm2niix could not have used them either
+    if not series.frames or not all(frame.rows_reversed for frame in series.frames):
         return layout
-    if "epi_pepolar" not in sequence or mode != 1:
+    found = re.search(r"v\d+\.\d+\.(\d{8})", run.version)
+    if found is None or int(found.group(1)) < _FLIPS_PEPOLAR_FROM:
         return layout
-    rows = series.frames[0].shape[0]
-    return layout.with_rows_reversed(rows, (
+    return layout.with_rows_reversed(series.rows, (
         f"dcm2niix {run.version} flipped the rows of these GE epi_pepolar reversed-polarity "
-        f"images (UserData12 = 1), a vendor convention the contract does not apply: they are "
-        f"returned as stored, and the geometry dcm2niix reports puts them upside down"))
+        f"images back, as dicomio does (a vendor convention: see docs/vendors.md)"))
 
 
 def _load(path: Path, series: SeriesInfo

@@ -101,22 +101,9 @@ class NiftiLayout:
         its affine kept the files' geometry: the images are cut out in the files' row order,
         and the reported geometry is what the converter claims for them (rows the other way
         round)."""
-        geometry = self.reported
-        step = np.asarray(geometry.direction, dtype=np.float64)[:, 1] * geometry.spacing[1]
-        shift = (rows - 1) * step
-
-        def moved(point: Sequence[float]) -> tuple[float, float, float]:
-            x, y, z = (float(v) for v in np.asarray(point) + shift)
-            return (x, y, z)
-
-        matrix = np.asarray(geometry.direction, dtype=np.float64).copy()
-        matrix[:, 1] *= -1
-        reported = replace(
-            geometry, origin=moved(geometry.origin),
-            direction=tuple((float(a), float(b), float(c)) for a, b, c in matrix),
-            positions=tuple(moved(p) for p in geometry.positions))
         signs = (self.signs[0], -self.signs[1], self.signs[2])
-        return replace(self, signs=signs, reported=reported, notes=(*self.notes, note))
+        return replace(self, signs=signs, reported=self.reported.with_rows_reversed(rows),
+                       notes=(*self.notes, note))
 
     def _plane(self, volume: NDArray[Any], z: int) -> NDArray[Any]:
         slice_axis, row_axis, _ = self.axes

@@ -4,7 +4,9 @@ Backends read *stored* images: a whole file's frame, in the order they are given
 slices are not always those images:
 
 - the tiles of a Siemens mosaic are cut out of one stored image each;
-- the slices of a 4-D series are read in (time, slice) order and reshaped afterwards.
+- the slices of a 4-D series are read in (time, slice) order and reshaped afterwards;
+- images a vendor convention says are stored with their rows reversed (GE ``epi_pepolar``,
+  ``Frame.rows_reversed``) have their rows flipped back.
 
 :func:`read_plan` lists the stored images a backend must read (each once) as a
 :class:`~dicomio.series.info.SeriesInfo`, and :meth:`ReadPlan.assemble` turns what the backend
@@ -39,31 +41,41 @@ class ReadPlan:
         For each slice asked for, the index of its stored image in ``stored.frames``.
     tiles
         For each slice, the mosaic tile to cut from its stored image (None: the whole image).
+    reversed_rows
+        For each slice, whether its rows are stored reversed and are flipped back.
     """
 
     stored: SeriesInfo
     sources: tuple[int, ...]
     tiles: tuple[Tile | None, ...]
+    reversed_rows: tuple[bool, ...] = ()
 
     @property
     def identity(self) -> bool:
-        """The stored images are the slices, in order: nothing to assemble."""
+        """The stored images are the slices, one for one and in order (their rows may still
+        be flipped back: :attr:`reversed_rows`)."""
         return self.sources == tuple(range(len(self.stored.frames))) and \
             all(tile is None for tile in self.tiles)
 
     def assemble(self, stored: NDArray[Any]) -> NDArray[Any]:
         """The slices, shape (n, rows, columns[, samples]), from the stored images' array."""
         if self.identity:
-            return stored
-        if all(tile is None for tile in self.tiles):
-            return stored[np.asarray(self.sources, dtype=np.intp)]
-        first = self.tiles[0]
-        assert first is not None
-        out = np.empty((len(self.sources), first.rows, first.columns, *stored.shape[3:]),
-                       dtype=stored.dtype)
-        for k, (source, tile) in enumerate(zip(self.sources, self.tiles, strict=True)):
-            assert tile is not None
-            out[k] = stored[source][tile.region()]
+            out = stored
+        elif all(tile is None for tile in self.tiles):
+            out = stored[np.asarray(self.sources, dtype=np.intp)]
+        else:
+            first = self.tiles[0]
+            assert first is not None
+            out = np.empty((len(self.sources), first.rows, first.columns, *stored.shape[3:]),
+                           dtype=stored.dtype)
+            for k, (source, tile) in enumerate(zip(self.sources, self.tiles, strict=True)):
+                assert tile is not None
+                out[k] = stored[source][tile.region()]
+        if any(self.reversed_rows):
+            if not out.flags.writeable:
+                out = np.array(out)
+            for flipped in np.flatnonzero(self.reversed_rows):
+                out[flipped] = out[flipped][::-1].copy()
         return out
 
 
@@ -94,4 +106,5 @@ def read_plan(series: SeriesInfo, frames: Sequence[Frame] | None = None) -> Read
             else "the images of several volumes, read in (volume, slice) order"
         stored_series = replace(series, frames=tuple(stored), geometry=None,
                                 geometry_problem=f"stored images of {what}")
-    return ReadPlan(stored_series, tuple(sources), tiles)
+    return ReadPlan(stored_series, tuple(sources), tiles,
+                    tuple(frame.rows_reversed for frame in frames))

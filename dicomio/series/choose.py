@@ -70,7 +70,9 @@ def scan(
 def choose_series(
     found: list[SeriesInfo], selector: int | str | None, *, path: Any = None
 ) -> SeriesInfo:
-    """Pick one series by index, UID (or ``uid#stack`` key); the only one when ``None``.
+    """Pick one series by index, UID, ``uid#stack`` key, or ``uid#<name>`` (its image kind or
+    polarity, e.g. ``uid#fieldmap_hz``, ``uid#reversed``: :attr:`SeriesInfo.names`); the only
+    one when ``None``.
 
     Raises
     ------
@@ -93,7 +95,7 @@ def choose_series(
         text = selector.strip()
         if text.isdigit() and all(s.uid != text for s in found):
             return choose_series(found, int(text), path=path)
-        matches = [s for s in found if text in (s.key, s.uid)]
+        matches = [s for s in found if text in (s.key, s.uid, *s.names)]
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:

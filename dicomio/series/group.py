@@ -34,6 +34,13 @@ from dicomio.geometry.stack import (
     spacing_problem,
 )
 from dicomio.series.info import SeriesInfo, SeriesNote
+from dicomio.series.vendor import (
+    file_conventions,
+    image_kind,
+    pepolar_polarity,
+    stack_key,
+    stack_notes,
+)
 
 __all__ = ["group", "read_frames"]
 
@@ -54,7 +61,17 @@ def read_frames(header: FileHeader) -> tuple[list[Frame], list[SeriesNote]]:
     other failure (translated by :func:`dicomio.errors.from_foreign`). Frames as stored are not
     where the file says they are: the series is then unplaced (:mod:`dicomio.series.layout`),
     and loading it refuses unless told to accept.
+
+    The vendor conventions that concern single images are then applied
+    (:func:`dicomio.series.vendor.file_conventions`): GE ``epi_pepolar`` images stored with
+    their rows reversed are marked, UIH grids are frames as stored.
     """
+    frames, notes = _file_frames(header)
+    return file_conventions(header, frames, notes)
+
+
+def _file_frames(header: FileHeader) -> tuple[list[Frame], list[SeriesNote]]:
+    """:func:`read_frames` before the vendor conventions."""
     notes: list[SeriesNote] = []
     count = header.pixel.number_of_frames if header.pixel is not None else 1
     try:
@@ -77,15 +94,17 @@ def read_frames(header: FileHeader) -> tuple[list[Frame], list[SeriesNote]]:
 
 
 def _stack_key(frame: Frame) -> tuple[object, ...]:
-    """Frames that can share a volume: same shape, pixel format, pixel spacing and, for
-    enhanced frames, FrameType (magnitude and field-map frames of one file are two stacks)."""
+    """Frames that can share a volume: same shape, pixel format, pixel spacing, for enhanced
+    frames FrameType (magnitude and field-map frames of one file are two stacks), and what
+    vendor conventions tell apart (:func:`dicomio.series.vendor.stack_key`: the kind of image,
+    rows stored reversed)."""
     fmt = frame.header.pixel
     assert fmt is not None
     spacing = frame.pixel_spacing
     # Invalid spacings (NaN, inf) group together, to be reported once for the stack.
     rounded = (None if spacing is None or not all(math.isfinite(v) for v in spacing)
                else tuple(round(v, 4) for v in spacing))
-    return (frame.shape, fmt.bits_allocated, rounded, frame.frame_type)
+    return (frame.shape, fmt.bits_allocated, rounded, frame.frame_type, *stack_key(frame))
 
 
 def _number(frame: Frame) -> tuple[bool, int]:
@@ -262,6 +281,7 @@ def _stacks(uid: str, frames: list[Frame], file_notes: list[SeriesNote],
     for index, members in enumerate(stacks):
         ordered, geometry, problem = _geometry(members, tolerances)
         head = members[0].header
+        polarity = pepolar_polarity(head)
         result.append(SeriesInfo(
             uid=uid,
             number=head.series_number,
@@ -272,7 +292,11 @@ def _stacks(uid: str, frames: list[Frame], file_notes: list[SeriesNote],
             geometry_problem=problem,
             stack=index,
             n_stacks=len(stacks),
-            notes=_notes_of(ordered, file_notes, dropped),
+            notes=(*_notes_of(ordered, file_notes, dropped),
+                   *stack_notes(ordered, stacks, index, uid)),
+            image_kind=image_kind(members[0])[0],
+            polarity=None if polarity is None or polarity.reversed is None else
+            ("reversed" if members[0].rows_reversed else "forward"),
         ))
     return result
 

@@ -52,7 +52,15 @@ class SeriesInfo:
     stack, n_stacks
         Index of this stack among the stacks of its series, and how many there are.
     notes
-        What was noticed while grouping (copies of a file dropped, ...).
+        What was noticed while grouping (copies of a file dropped, ...), and the vendor
+        conventions applied (:mod:`dicomio.series.vendor`).
+    image_kind
+        What kind of image the stack holds, when something says: ``"magnitude"``,
+        ``"phase"``, ``"real"``, ``"imaginary"``, ``"fieldmap_hz"``, ``"trace"``, ``"adc"``,
+        ``"fa"`` (see :data:`dicomio.series.vendor.KIND_NAMES`).
+    polarity
+        ``"forward"`` or ``"reversed"`` for the stacks of a GE ``epi_pepolar`` series (the
+        reversed ones have their rows flipped back when read); else None.
     """
 
     uid: str
@@ -65,6 +73,8 @@ class SeriesInfo:
     stack: int = 0
     n_stacks: int = 1
     notes: tuple[SeriesNote, ...] = ()
+    image_kind: str | None = None
+    polarity: str | None = None
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -146,7 +156,15 @@ class SeriesInfo:
     def issues(self) -> tuple[GeometryIssue, ...]:
         return self.geometry.issues if self.geometry is not None else ()
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """What else selects this stack besides its key: ``uid#<image kind>`` and
+        ``uid#<polarity>`` (``uid#fieldmap_hz``, ``uid#reversed``), when known."""
+        return tuple(f"{self.uid}#{name}" for name in (self.image_kind, self.polarity) if name)
+
     def __repr__(self) -> str:
+        named = "".join(f", {field}={value!r}" for field, value in (
+            ("image_kind", self.image_kind), ("polarity", self.polarity)) if value)
         return (f"SeriesInfo(key={self.key!r}, number={self.number}, "
                 f"description={self.description!r}, modality={self.modality!r}, "
-                f"shape={self.shape})")
+                f"shape={self.shape}{named})")

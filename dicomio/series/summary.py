@@ -18,6 +18,7 @@ from dicomio.dicom.transfer_syntax import lookup
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import Inventory, SkippedFile
 from dicomio.series.layout import lay_out
+from dicomio.series.vendor import CONVENTION_CODES
 
 __all__ = ["SCHEMA_VERSION", "SeriesSummary", "describe_inventory", "describe_series",
            "describe_skipped", "summarise"]
@@ -70,6 +71,10 @@ def describe_series(series: SeriesInfo, index: int | None = None) -> dict[str, A
         "issues": [{"code": i.code, "severity": i.severity, "message": i.message}
                    for i in series.issues],
         "warnings": list(series.warnings),
+        "image_kind": series.image_kind,
+        "polarity": series.polarity,
+        "conventions": [note.message for note in series.notes
+                        if note.code in CONVENTION_CODES],
     }
 
 

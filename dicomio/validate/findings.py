@@ -115,6 +115,19 @@ CODES: dict[str, tuple[Severity, str]] = {
     "DUPLICATE_POSITION": ("error", "images share slice positions but do not form complete "
                                     "volumes of the same slices"),
     "MIXED_IMAGE_TYPE": ("warning", "the volumes of a 4-D series differ in ImageType"),
+    # vendor conventions (dicomio.series.vendor, docs/vendors.md)
+    "GE_EPI_PEPOLAR": ("info", "a GE epi_pepolar series: its reversed phase-encoding images, "
+                               "stored with their rows reversed, are flipped back; the two "
+                               "polarities are separate stacks"),
+    "IMAGE_KINDS_SPLIT": ("info", "images of different kinds (magnitude, phase, real, "
+                                  "imaginary, field map in Hz, derived diffusion maps) under "
+                                  "one series, told apart by their headers, are separate "
+                                  "stacks"),
+    "IMAGE_KINDS_UNTOLD": ("warning", "images of different kinds that nothing in their headers "
+                                      "tells apart (a GE B0 map) load as one 4-D series"),
+    "PHILIPS_SCALING": ("info", "Philips private scaling: the DICOM modality values returned "
+                                "differ from Philips' floating-point values, available with "
+                                "scaling='philips_precise'"),
     # geometry
     "MISSING_SLICE": ("error", "a gap between slices is a multiple of the spacing"),
     "IRREGULAR_SPACING": ("error", "the gaps between slices are not equal"),

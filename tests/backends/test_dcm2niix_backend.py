@@ -270,20 +270,30 @@ def test_dcm2niix_own_geometry_on_real_stacks(name: str) -> None:
 
 @needs_corpus
 @pytest.mark.corpus
-def test_ge_epi_pepolar_split_by_polarity_is_a_clear_error() -> None:
-    """Mode 2 (rev-fwd): dcm2niix writes the reversed volumes under series number + 1000."""
-    with pytest.raises(dicomio.BackendCannotReadError) as raised:
-        dicomio.load_4d(CORPUS / "dcm_qa_polar/In/6_FM_cv12_2_3mm", backend="dcm2niix")
-    message = str(raised.value)
-    assert "into 2 images" in message and "series number 1006" in message
+def test_ge_epi_pepolar_each_polarity_is_read_as_direct_reads_it() -> None:
+    """Mode 2 (rev-fwd): dicomio makes each polarity a stack, so dcm2niix is given one
+    polarity at a time (it writes the reversed one as series number + 1000, rows flipped back)
+    and reads each as direct does; its geometry, turned round with the rows, agrees."""
+    found = dicomio.list_series(CORPUS / "dcm_qa_polar/In/6_FM_cv12_2_3mm")
+    assert sorted(stack.polarity or "" for stack in found) == ["forward", "reversed"]
+    for stack in found:
+        ours = dicomio.load_4d(stack, backend="dcm2niix", rescale=False)
+        direct = dicomio.load_4d(stack, backend="direct", rescale=False)
+        np.testing.assert_array_equal(ours.array, direct.array)
+        flipped = any("flipped the rows" in w for w in ours.provenance.warnings)
+        assert flipped is (stack.polarity == "reversed")
+        reported = ours.provenance.reported_geometry
+        assert reported is not None
+        assert reported_displacement(reported, ours.affine, ours.shape[1:4]) < 1e-4
 
 
 @needs_corpus
 @pytest.mark.corpus
 def test_ge_epi_pepolar_rows_dcm2niix_flips_are_returned_as_stored() -> None:
     """Mode 1 (all reversed): dcm2niix flips every image's rows and keeps the affine; the
-    backend returns the rows as stored, says so, and reports dcm2niix's claim, which puts
-    row j where the files put row 127 - j."""
+    backend returns the rows as stored, as every backend does (the read stage flips them back
+    for all alike), says so, and reports dcm2niix's claim for the stored rows, which puts row
+    j where the files put row 127 - j."""
     folder = CORPUS / "dcm_qa_polar/In/7_FM_cv12_1_3mm"
     ours = dicomio.load_4d(folder, backend="dcm2niix", rescale=False)
     direct = dicomio.load_4d(folder, backend="direct", rescale=False)

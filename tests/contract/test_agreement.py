@@ -9,6 +9,7 @@ from functools import partial
 from typing import Any
 
 import numpy as np
+import pydicom
 import pytest
 
 import dicomio
@@ -50,38 +51,52 @@ def test_agrees_with_the_reference(reference: Reference, backend: str) -> None:
 # GE epi_pepolar (dcm_qa_polar/README.md): in modes 2 (rev-fwd) and 3 (fwd-rev) one series holds
 # both phase-encoding polarities, and the reversed volumes are stored with their rows reversed
 # while the header says nothing. dcm2niix writes the forward volumes under the series number and
-# the reversed ones, flipped back, under series number + 1000. Which volumes are reversed follows
-# from the mode alone (the README), not from dicomio.
+# the reversed ones, flipped back, under series number + 1000; dicomio makes them two stacks and
+# flips the reversed rows back too (docs/vendors.md). Which volumes are reversed follows from
+# the mode alone (the README), read here with pydicom, not from dicomio.
 PEPOLAR = {
-    # reference: (input, volumes of load_4d it holds, reversed polarity)
-    "dcm_qa_polar/Ref/6_FM_cv12_2_3mm.nii": ("dcm_qa_polar/In/6_FM_cv12_2_3mm", (1, 3), False),
-    "dcm_qa_polar/Ref/1006_FM_cv12_2_3mm.nii": ("dcm_qa_polar/In/6_FM_cv12_2_3mm", (0, 2), True),
-    "dcm_qa_polar/Ref/8_FM_cv12_3_3mm.nii": ("dcm_qa_polar/In/8_FM_cv12_3_3mm", (0, 2), False),
-    "dcm_qa_polar/Ref/1008_FM_cv12_3_3mm.nii": ("dcm_qa_polar/In/8_FM_cv12_3_3mm", (1, 3), True),
+    # reference: (input, polarity of the volumes it holds)
+    "dcm_qa_polar/Ref/6_FM_cv12_2_3mm.nii": ("dcm_qa_polar/In/6_FM_cv12_2_3mm", "forward"),
+    "dcm_qa_polar/Ref/1006_FM_cv12_2_3mm.nii": ("dcm_qa_polar/In/6_FM_cv12_2_3mm", "reversed"),
+    "dcm_qa_polar/Ref/8_FM_cv12_3_3mm.nii": ("dcm_qa_polar/In/8_FM_cv12_3_3mm", "forward"),
+    "dcm_qa_polar/Ref/1008_FM_cv12_3_3mm.nii": ("dcm_qa_polar/In/8_FM_cv12_3_3mm", "reversed"),
 }
 
 
+def readme_polarity(path: Any) -> str:
+    """The README's rule: mode (UserData12) 1 reverses every volume, 2 the odd ones
+    (TemporalPositionIdentifier), 3 the even ones, 0 none."""
+    dataset = pydicom.dcmread(path, stop_before_pixels=True)
+    mode = round(float(dataset[0x0019, 0x10B3].value))
+    odd = int(dataset.TemporalPositionIdentifier) % 2 == 1
+    reversed_rows = mode == 1 or (mode == 2 and odd) or (mode == 3 and not odd)
+    return "reversed" if reversed_rows else "forward"
+
+
 @pytest.mark.parametrize("reference", sorted(PEPOLAR))
-def test_ge_epi_pepolar_volumes_agree_with_dcm2niix(reference: str,
-                                                   request: pytest.FixtureRequest) -> None:
-    """Forward-polarity volumes agree voxel for voxel. Reversed ones do not yet: dicomio does
-    not apply this vendor convention (issue #18), so they come out mirrored along the rows;
-    the strict xfail turns into a failure the day they agree, so this test is updated then."""
-    source, volumes, reversed_rows = PEPOLAR[reference]
+def test_ge_epi_pepolar_volumes_agree_with_dcm2niix(reference: str) -> None:
+    """Each polarity is a stack of two volumes, the files the README's rule gives it, voxel
+    for voxel and grid for grid dcm2niix's image of that polarity; the reversed stack's first
+    image is the stored one with its rows reversed (before issue #18, dicomio returned them
+    as stored: mirrored along the rows)."""
+    source, polarity = PEPOLAR[reference]
     if not (CORPUS / source).exists():
         pytest.skip(f"corpus not found at {CORPUS} (set DICOMIO_CORPUS)")
-    if reversed_rows:
-        request.applymarker(pytest.mark.xfail(
-            strict=True, raises=AssertionError,
-            reason="GE epi_pepolar reversed rows are not flipped back yet (issue #18)"))
-    volume = dicomio.load_4d(CORPUS / source, rescale=False)
+    found = dicomio.list_series(CORPUS / source)
+    assert sorted(stack.polarity or "" for stack in found) == ["forward", "reversed"]
+    (stack,) = [s for s in found if s.polarity == polarity]
+    assert {readme_polarity(path) for path in stack.files} == {polarity}
+    assert len(stack.files) == 120  # two volumes of 60 slices; the other two in the other stack
+    volume = dicomio.load_4d(stack, rescale=False)
     assert volume.provenance is not None
     files = file_stack(volume.provenance.files)  # positions read with pydicom
     data, affine = load_reference(CORPUS / reference)
     expected, their_affine = in_file_axes(data, affine, files)
     assert_geometry(volume.affine, their_affine, files, spatial_shape(volume))
-    for t, index in enumerate(volumes):
-        np.testing.assert_array_equal(volume.array[index], expected[..., t])
+    np.testing.assert_array_equal(volume.array, np.moveaxis(expected, 3, 0))
+    stored = pydicom.dcmread(volume.provenance.files[0]).pixel_array
+    np.testing.assert_array_equal(volume.array[0, 0],
+                                  stored[::-1] if polarity == "reversed" else stored)
 
 
 def test_every_reference_of_the_corpus_is_in_the_table() -> None:
