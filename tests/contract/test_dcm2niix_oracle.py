@@ -119,8 +119,9 @@ def test_dcm2niix_dicomio_and_the_spec_agree(name: str, tmp_path: Path) -> None:
 #    centres within the sform's precision). Where its estimate is positive (a writer's
 #    negative tilt) its values are dicomio's; where its estimate is negative, they are
 #    displaced along the rows, against the column cosine, by ceil(drift) - drift rows, drift
-#    being the stack's whole shear in rows: dcm2niix pads the image by whole rows and places
-#    the shifted content as if the shear were that whole number of rows.
+#    being the stack's whole shear in rows: dcm2niix pads the image by ceil(drift) rows and
+#    moves its sform's origin by that whole number of rows, while the content moves by drift
+#    rows (nii_saveNII3Dtilt: the origin adjusted for a negative tilt by the padding).
 #
 # The series hold a linear function of the patient position, which linear interpolation
 # reproduces: the displacement is measured in rows from dcm2niix's values.

@@ -361,7 +361,7 @@ def _tilt_resampled(volume: Any, files: FileStack, theirs: np.ndarray,
     return Outcome("documented", f"same shape {volume.shape}; reference slice spacing "
                                  f"{sheared:.4f} mm = dicomio's {true:.4f} mm / cos({angle:.2f}°); "
                                  f"the reference at dicomio's voxel centres: correlation "
-                                 f"{correlation:.3f}, median difference {median:.1f}")
+                                 f"{correlation:.3f}, median difference {median:.1f} HU")
 
 
 def _resampled_agreement(volume: Any, theirs: np.ndarray,
