@@ -42,8 +42,9 @@ data. ``KeyboardInterrupt`` and ``SystemExit`` are never translated, and neither
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +69,7 @@ __all__ = [
     "MixedImagesWarning",
     "MultipleSeriesError",
     "NoDicomFilesError",
+    "Remedy",
     "RepeatedPositionsError",
     "SchedulerError",
     "SeriesNotFoundError",
@@ -80,6 +82,28 @@ __all__ = [
 
 #: What ``path`` may be: a file or folder, or several (the paths a function was given).
 PathArgument = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """An argument value that gets past an error, and what it does (``irregular="accept"``,
+    "load the frames as stored"). The message says it in Python; the command line names its
+    option instead (``--irregular accept``), from these fields, never from the text."""
+
+    argument: str
+    value: Any
+    effect: str
+
+    def python(self) -> str:
+        """How a Python caller passes it: ``irregular='accept'``."""
+        return f"{self.argument}={self.value!r}"
+
+
+def advice(remedies: Sequence[Remedy], name: Callable[[Remedy], str] = Remedy.python) -> str:
+    """The sentence offering ``remedies``, each named by ``name`` ("" for none)."""
+    if not remedies:
+        return ""
+    return "Pass " + ", or ".join(f"{name(r)} to {r.effect}" for r in remedies) + "."
 
 
 class DicomIOError(Exception):
@@ -95,14 +119,27 @@ class DicomIOError(Exception):
         three).
     """
 
-    def __init__(self, message: str, *, path: PathArgument = None, **context: Any) -> None:
+    def __init__(self, message: str, *, path: PathArgument = None,
+                 remedies: Sequence[Remedy] = (), **context: Any) -> None:
         paths = _paths(path)
-        super().__init__(f"{_shown(paths)}: {message}" if paths else message)
+        self.remedies = tuple(remedies)
+        self.message = message
+        super().__init__(self._text(paths, Remedy.python))
         # After the builtin's __init__: ImportError's sets its own ``path`` to None.
         self.message = message
         self.paths = paths
         self.path = paths[0] if paths else None
         self.context = context
+
+    def _text(self, paths: tuple[Path, ...], name: Callable[[Remedy], str]) -> str:
+        said = advice(self.remedies, name)
+        separator = "" if self.message.endswith("\n") or not said else " "
+        text = f"{self.message}{separator}{said}"
+        return f"{_shown(paths)}: {text}" if paths else text
+
+    def explained(self, name: Callable[[Remedy], str]) -> str:
+        """The message with its remedies named by ``name`` (the command line's options)."""
+        return self._text(self.paths, name)
 
 
 def _paths(path: PathArgument) -> tuple[Path, ...]:
@@ -153,8 +190,8 @@ class UnreadableFilesError(DicomIOError, OSError):
         lines = "\n".join(f"  {s.path}: {s.reason}" for s in self.skipped)
         super().__init__(
             f"{len(self.skipped)} DICOM file(s) could not be read, so the volume could be "
-            f"incomplete:\n{lines}\nPass ignore_unreadable=True to load the remaining files anyway."
-        )
+            f"incomplete:\n{lines}\n",
+            remedies=(Remedy("ignore_unreadable", True, "load the remaining files anyway"),))
         # Named in the lines above; the first one is the error's file.
         self.path = self.skipped[0].path if self.skipped else None
         self.paths = tuple(s.path for s in self.skipped)
@@ -202,9 +239,10 @@ class GeometryError(DicomIOError, ValueError):
         *,
         path: PathArgument = None,
         issues: Sequence[GeometryIssue] = (),
+        remedies: Sequence[Remedy] = (),
     ) -> None:
         self.issues = tuple(issues)
-        super().__init__(message, path=path)
+        super().__init__(message, path=path, remedies=remedies)
 
 
 class MissingGeometryError(GeometryError):

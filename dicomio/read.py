@@ -29,7 +29,7 @@ from dicomio.backends.base import ReadOptions, ReportedGeometry
 from dicomio.backends.registry import select
 from dicomio.dicom.checks import check_pixel_data_size
 from dicomio.dicom.frame import Frame
-from dicomio.errors import GeometryError, MissingGeometryError
+from dicomio.errors import GeometryError, MissingGeometryError, Remedy
 from dicomio.geometry.conventions import affine_from
 from dicomio.geometry.resample import regularize
 from dicomio.geometry.stack import (
@@ -211,16 +211,16 @@ def placement(
         if irregular != "accept":
             raise MissingGeometryError(
                 f"cannot place the {series.n_slices} slices of series {series.key} as their "
-                f"file says: {layout.problem}. Pass irregular='accept' to load the frames as "
-                f"stored.", path=_unplaced_file(series))
+                f"file says: {layout.problem}.", path=_unplaced_file(series),
+                remedies=(Remedy("irregular", "accept", "load the frames as stored"),))
         warnings.append(f"frames taken as stored: {layout.problem}")
     if geometry is None:
         if layout.kind == "unplaced" and not layout.as_stored and irregular != "accept":
             raise MissingGeometryError(
                 f"cannot place the {series.n_slices} slices of series {series.key} in space: "
-                f"{_geometry_problem(series)}. Pass irregular='accept' to stack them in "
-                f"stored order (InstanceNumber, then frame number) with a nominal affine.",
-                path=_unplaced_file(series))
+                f"{_geometry_problem(series)}.", path=_unplaced_file(series),
+                remedies=(Remedy("irregular", "accept", "stack them in stored order "
+                                 "(InstanceNumber, then frame number) with a nominal affine"),))
         warnings.append(f"no usable geometry ({series.geometry_problem}): slices ordered by "
                         f"InstanceNumber (then frame number), affine is nominal (identity "
                         f"directions, PixelSpacing or 1 mm, SpacingBetweenSlices or 1 mm)")
@@ -229,10 +229,11 @@ def placement(
         if issue.severity == "error" and irregular == "raise":
             errors = "; ".join(f"{i.code}: {i.message}" for i in geometry.errors)
             raise GeometryError(
-                f"series {series.key} is not a regular volume: {errors}. Pass "
-                f"irregular='accept' to load it with the per-slice positions recorded, or "
-                f"irregular='resample' to resample it onto a regular grid.",
-                path=first, issues=geometry.issues)
+                f"series {series.key} is not a regular volume: {errors}.", path=first,
+                issues=geometry.issues, remedies=(
+                    Remedy("irregular", "accept", "load it with the per-slice positions "
+                                                  "recorded"),
+                    Remedy("irregular", "resample", "resample it onto a regular grid")))
         if issue.severity in ("error", "warning"):
             warnings.append(f"{issue.code}: {issue.message}")
     return geometry
@@ -285,8 +286,8 @@ def regularized(
     if not rescale and len({(f.slope, f.intercept) for f in frames}) > 1:
         raise GeometryError(
             f"series {series.key}: cannot resample stored values of slices with different "
-            f"RescaleSlope/RescaleIntercept; use rescale=True", path=frames[0].path,
-            issues=placement.issues)
+            f"RescaleSlope/RescaleIntercept.", path=frames[0].path, issues=placement.issues,
+            remedies=(Remedy("rescale", True, "resample modality values"),))
     head = frames[0]
     assert head.orientation is not None and head.pixel_spacing is not None
     result = regularize(array, placement.positions, head.orientation, head.pixel_spacing,

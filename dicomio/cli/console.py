@@ -132,8 +132,11 @@ def fail(error: DicomIOError, code: int = EXIT_FINDINGS) -> NoReturn:
     code
         The exit code.
     """
-    err.print(f"[bold red]error[/]: {type(error).__name__}: {escape(str(error))}", markup=True,
-              highlight=False)
+    from dicomio.cli.options import option_for
+
+    # The remedies named as options (--irregular accept), never as Python arguments.
+    err.print(f"[bold red]error[/]: {type(error).__name__}: "
+              f"{escape(error.explained(option_for))}", markup=True, highlight=False)
     raise typer.Exit(code)
 
 
@@ -153,12 +156,17 @@ def _several_series(error: MultipleSeriesError) -> NoReturn:
 
 
 def _unreadable(error: UnreadableFilesError) -> NoReturn:
-    """Files of the series could not be read: list them, and exit 1 (the library's message
-    ends with Python's ``ignore_unreadable=True``, which no command takes)."""
+    """Files of the series could not be read: list them, say the option that goes on
+    (``--ignore-unreadable``), and exit 1."""
+    from dicomio.cli.options import option_for
+    from dicomio.errors import advice
+
     err.print(f"[bold red]error[/]: {type(error).__name__}: {len(error.skipped)} DICOM file(s) "
               f"could not be read, so the volume could be incomplete:")
     for skipped in error.skipped:
         err.print(f"  {shown(str(skipped.path))}: {shown(skipped.reason)}")
+    if error.remedies:
+        err.print(escape(advice(error.remedies, option_for)))
     raise typer.Exit(EXIT_FINDINGS)
 
 

@@ -8,12 +8,14 @@ from typing import Annotated
 
 import typer
 
+from dicomio.errors import Remedy
 from dicomio.extras import pip_install
 
 __all__ = ["MAX_SERIES_TIMEOUT", "MAX_WORKER_MEMORY", "AcceptIrregular", "ConvertFormat",
-           "ExistingPath", "FailOn", "OutputFormat", "Quiet",
-           "Reproducible", "Scheduler", "SeriesOption", "SeriesTimeout", "ShowProgress",
-           "TextOrJson", "ValidateFormat", "ValidateOutput", "WorkerMemory", "Workers"]
+           "ExistingPath", "FailOn", "IgnoreUnreadable", "IrregularChoice", "IrregularOption",
+           "OutputFormat", "Quiet", "Reproducible", "Scheduler", "SeriesOption",
+           "SeriesTimeout", "ShowProgress", "TextOrJson", "ValidateFormat", "ValidateOutput",
+           "VolumeOption", "WorkerMemory", "Workers", "option_for"]
 
 
 class TextOrJson(str, Enum):
@@ -37,7 +39,8 @@ ShowProgress = Annotated[bool | None, typer.Option(
 
 
 SeriesOption = Annotated[str | None, typer.Option(
-    "--series", "-s", help="Series index (see `dicomio info`) or SeriesInstanceUID.")]
+    "--series", "-s", help="Series index (the # of `dicomio info`), SeriesInstanceUID, or "
+                           "'uid#stack' for a stack of a split series.")]
 
 
 ExistingPath = Annotated[Path, typer.Argument(exists=True, help="Folder or file.")]
@@ -100,8 +103,51 @@ Reproducible = Annotated[bool, typer.Option(
                            "files give the same report byte for byte.")]
 
 
+class IrregularChoice(str, Enum):
+    """``--irregular``: what to do with slices that are not a regular volume (gaps, irregular
+    spacing, gantry tilt), as ``irregular=`` of :func:`dicomio.load_volume`."""
+
+    raise_ = "raise"
+    accept = "accept"
+    resample = "resample"
+
+
+IrregularOption = Annotated[IrregularChoice | None, typer.Option(
+    "--irregular", show_default=False,
+    help="Slices that are not a regular volume (gaps, irregular spacing, tilt): raise (fail), "
+         "accept (read them as they lie) or resample (onto a regular grid) [default: raise; "
+         "preview: accept].")]
+
+
 AcceptIrregular = Annotated[bool, typer.Option(
-    "--accept-irregular", help="Read irregular geometry (gaps, tilt) instead of failing.")]
+    "--accept-irregular", help="The same as --irregular accept.")]
+
+
+IgnoreUnreadable = Annotated[bool, typer.Option(
+    "--ignore-unreadable",
+    help="Go on when DICOM files of the input cannot be read (the volume may lack them).")]
+
+
+VolumeOption = Annotated[int | None, typer.Option(
+    "--volume", min=0, show_default=False,
+    help="Of a 4-D series (fMRI, diffusion), the volume to use, from 0 [default: the first].")]
+
+
+#: Each argument of the library's remedies (:class:`dicomio.errors.Remedy`) as the command
+#: line's option says it: the one translation of Python advice into options.
+_OPTIONS = {
+    "irregular": lambda value: f"--irregular {value}",
+    "ignore_unreadable": lambda value: "--ignore-unreadable",
+    "series": lambda value: f"--series {value}",
+    "rescale": lambda value: "no --raw" if value else "--raw",
+}
+
+
+def option_for(remedy: Remedy) -> str:
+    """How the command line passes ``remedy`` (``--irregular accept``); an argument no
+    command takes keeps its Python form."""
+    say = _OPTIONS.get(remedy.argument)
+    return say(remedy.value) if say is not None else remedy.python()
 
 
 class ConvertFormat(str, Enum):
