@@ -23,8 +23,15 @@ from dicomio.cli.console import (
     usage_error,
 )
 from dicomio.cli.formatting import format_number, format_shape, format_spacing, series_line
-from dicomio.cli.loading import FollowSymlinks
-from dicomio.cli.options import ExistingPath, Quiet, SeriesOption, ShowProgress, TextOrJson
+from dicomio.cli.loading import FollowSymlinks, LoadOptions, choose
+from dicomio.cli.options import (
+    ExistingPath,
+    IgnoreUnreadable,
+    Quiet,
+    SeriesOption,
+    ShowProgress,
+    TextOrJson,
+)
 from dicomio.compare.side_by_side import default_backends
 
 if TYPE_CHECKING:
@@ -89,25 +96,28 @@ def compare(
         "still counted as the same geometry.")] = 1e-4,
     output: Annotated[TextOrJson, typer.Option("--format", "-f", help="Output format.")]
         = TextOrJson.text,
+    ignore_unreadable: IgnoreUnreadable = False,
     quiet: Quiet = False,
     progress: ShowProgress = None,
     follow_symlinks: FollowSymlinks = False,
 ) -> None:
-    """Read one series with each backend, each in its own process, and compare them.
+    """Read one series with each backend, each in its own process, and compare them (a 4-D
+    series as load_4d reads it: every volume, in order). Irregular geometry is read as it lies:
+    the geometric findings are listed above the table.
 
     Exit 0 when every backend that ran succeeded and agrees with the reference, 1 on any
     disagreement or failure (a crash or a timeout included), 2 on usage or I/O errors, 3 when
     dicomio failed unexpectedly.
     """
     from dicomio.compare.side_by_side import compare_series
-    from dicomio.series.choose import select_series
 
     show = progress_enabled(progress, quiet)
     names = _backend_names(backends)
     chosen_reference = _reference(reference, names)
     with exit_on_error():
         with status(f"scanning {path}", show):
-            chosen, _ = select_series(path, series, follow_symlinks=follow_symlinks)
+            chosen, _ = choose(path, LoadOptions(series, ignore_unreadable=ignore_unreadable,
+                                                 follow_symlinks=follow_symlinks))
         with progress_bar("reading", len(names or default_backends()), show) as step:
             report = compare_series(chosen, names, reference=chosen_reference, rescale=not raw,
                                     tolerance=tolerance, timeout=timeout,

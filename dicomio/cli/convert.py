@@ -8,12 +8,19 @@ from typing import Annotated
 import typer
 
 from dicomio.cli.app import app
-from dicomio.cli.console import fail, out, progress_enabled, shown, usage_error
-from dicomio.cli.formatting import format_shape, format_spacing
-from dicomio.cli.loading import FollowSymlinks, load_for_output, print_warnings
+from dicomio.cli.console import progress_enabled, usage_error
+from dicomio.cli.convert_series import WriteOptions, load_to_write, print_written, write_series
+from dicomio.cli.loading import (
+    FollowSymlinks,
+    LoadOptions,
+    irregular_policy,
+    print_warnings,
+)
 from dicomio.cli.options import (
     AcceptIrregular,
     ConvertFormat,
+    IgnoreUnreadable,
+    IrregularOption,
     Quiet,
     Reproducible,
     Scheduler,
@@ -41,7 +48,22 @@ def convert(
                      "the default, writes .nii.gz).")] = None,
     backend: Annotated[str, typer.Option(help="auto, direct, pydicom, sitk or vtk.")] = "auto",
     raw: Annotated[bool, typer.Option("--raw", help="Stored values (no rescale).")] = False,
+    irregular: IrregularOption = None,
     accept_irregular: AcceptIrregular = False,
+    ignore_unreadable: IgnoreUnreadable = False,
+    name: Annotated[str | None, typer.Option(
+        "--name", metavar="TEMPLATE",
+        help="OUTPUT is a folder, and each series is written into it under this name, as "
+             "dcm2niix's -f: %p protocol, %s series number, %d description, %i patient ID, "
+             "%n patient name, %t study date and time, %e echo, %f folder, %m manufacturer, "
+             "%z sequence name (e.g. '%p_%s'); made safe for file systems, 'a', 'b'... "
+             "appended when taken.")] = None,
+    gzip: Annotated[bool, typer.Option(
+        "--gzip/--no-gzip", help="With --name: .nii.gz or .nii.")] = True,
+    sidecar: Annotated[bool, typer.Option(
+        "--sidecar/--no-sidecar", help="Beside a NIfTI, write the BIDS JSON sidecar (and, for a "
+                                       "diffusion series, .bval and .bvec in any case).")]
+        = True,
     force: Annotated[bool, typer.Option(
         "--force", help="Replace an existing file (never one of the input files); into a "
                         "folder: write into one that is not empty.")] = False,
@@ -59,30 +81,43 @@ def convert(
     """Write one series as NIfTI, NRRD or NumPy .npz, with its orientation; or every series
     under PATHS into the folder OUTPUT, side by side on every core (or on a Dask cluster).
 
+    NIfTI is written as dcm2niix writes it (its voxel order, sform and qform; a 4-D series
+    with the volumes last), with the BIDS JSON sidecar beside it and, for a diffusion
+    series, FSL's .bval and .bvec. With --name, OUTPUT is a folder and each series (or the one
+    --series names) is written into it under the name the template gives.
+
     Files appear whole or not at all (written beside the target, then renamed). Exit 0 when
     everything was written, 1 when a series cannot be read as a volume (or a file could not be
     read), 2 on usage or I/O errors.
     """
-    from dicomio.errors import DicomIOError
-    from dicomio.io.writers import format_of, write_volume
+    from dicomio.io.writers import format_of
 
     show = progress_enabled(progress, quiet)
+    policy = irregular_policy(irregular, accept_irregular)
+    load_options = LoadOptions(series, backend, not raw, policy, ignore_unreadable,
+                               follow_symlinks)
+    if name is not None:
+        from dicomio.cli.convert_named import convert_named
+
+        convert_named(paths, output, name, WriteOptions(
+            "nifti" if to is None else to.value, force, sidecar, load_options),
+            gzip, quiet, show)
+        return
     if output.is_dir() or not output.suffix:
         from dicomio.cli.archive import run_conversion
 
         if series is not None:
             usage_error("--series picks the series of a single file; into a folder every "
-                        "series is written")
+                        "series is written (or, with --name, the one --series names)")
         run_conversion(paths, output, to.value if to is not None else "nifti", backend,
-                       not raw, "accept" if accept_irregular else "raise", force, workers,
-                       scheduler, as_json, reproducible, quiet, show,
-                       series_timeout=series_timeout, worker_memory=worker_memory,
-                       follow_symlinks=follow_symlinks)
+                       not raw, policy, force, workers, scheduler, as_json, reproducible,
+                       quiet, show, series_timeout=series_timeout,
+                       worker_memory=worker_memory, follow_symlinks=follow_symlinks)
     archive_only = {"--workers": workers is not None, "--scheduler": scheduler is not None,
                     "--series-timeout": series_timeout is not None,
                     "--worker-memory": worker_memory is not None,
                     "--json": as_json, "--reproducible": reproducible}
-    for option in (name for name, given in archive_only.items() if given):
+    for option in (key for key, given in archive_only.items() if given):
         usage_error(f"{option} applies when OUTPUT is a folder")
     if len(paths) != 1:
         usage_error("one file holds one series: give a single PATH, or a folder as OUTPUT")
@@ -92,17 +127,10 @@ def convert(
         usage_error(str(exc))
     if output.exists() and not force:  # before the (possibly long) load
         usage_error(f"{output} exists (pass --force to replace it)")
-    volume = load_for_output(paths[0], series, backend, not raw,
-                             "accept" if accept_irregular else "raise", show, follow_symlinks)
-    print_warnings(volume, quiet)
-    try:
-        written = write_volume(volume, output, format=chosen, overwrite=force)
-    except DicomIOError as exc:  # the volume cannot be written as it is (non-finite geometry)
-        fail(exc)
-    except (ImportError, ValueError) as exc:
-        usage_error(str(exc))
-    except OSError as exc:
-        usage_error(f"cannot write {output}: {exc.strerror or exc}")
+    write_options = WriteOptions(chosen, force, sidecar, load_options)
+    loaded, scaling = load_to_write(paths[0], write_options, show)
+    print_warnings(loaded, quiet)
+    written = write_series(loaded, output, write_options, scaling)
     if not quiet:
-        out.print(f"wrote {shown(written)} ({chosen}, {format_shape(volume.shape)} "
-                  f"{volume.dtype}, spacing {format_spacing(volume.spacing)} mm)")
+        print_written(loaded, written, chosen, scaling)
+

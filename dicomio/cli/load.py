@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from dicomio.cli.app import app
 from dicomio.cli.console import exit_on_error, out, print_json, shown
 from dicomio.cli.formatting import format_shape
-from dicomio.cli.loading import FollowSymlinks, load_for_output
-
-if TYPE_CHECKING:
-    from dicomio.volume import Volume
+from dicomio.cli.loading import (
+    FollowSymlinks,
+    Loaded,
+    LoadOptions,
+    irregular_policy,
+    load_for_output,
+)
+from dicomio.cli.options import (
+    AcceptIrregular,
+    IgnoreUnreadable,
+    IrregularOption,
+    SeriesOption,
+)
+from dicomio.volume import Volume, Volume4D
 
 __all__ = ["load"]
 
@@ -22,20 +32,21 @@ __all__ = ["load"]
 def load(
     path: Annotated[list[Path], typer.Argument(help="Folder(s) or file(s).")],
     backend: Annotated[str, typer.Option(help="auto, direct, pydicom, sitk or vtk.")] = "auto",
-    series: Annotated[str | None, typer.Option(help="Series index or SeriesInstanceUID.")]
-        = None,
+    series: SeriesOption = None,
     raw: Annotated[bool, typer.Option("--raw", help="Stored values (no rescale).")] = False,
-    accept_irregular: Annotated[bool, typer.Option(
-        "--accept-irregular", help="Load irregular geometry instead of failing.")] = False,
+    irregular: IrregularOption = None,
+    accept_irregular: AcceptIrregular = False,
+    ignore_unreadable: IgnoreUnreadable = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     follow_symlinks: FollowSymlinks = False,
 ) -> None:
-    """Load one series and print what dicomio returns: shape, dtype, geometry, provenance."""
-    volume = load_for_output(path, series, backend, not raw,
-                             "accept" if accept_irregular else "raise", show=False,
-                             follow_symlinks=follow_symlinks)
+    """Load one series and print what dicomio returns: shape, dtype, geometry, provenance
+    (a 4-D series as load_4d returns it: volumes × slices × rows × columns)."""
+    options = LoadOptions(series, backend, not raw, irregular_policy(irregular, accept_irregular),
+                          ignore_unreadable, follow_symlinks)
+    loaded = load_for_output(path, options, show=False)
     with exit_on_error():
-        summary = _summary(volume)
+        summary = _summary(loaded)
     if as_json:
         print_json(summary)
         return
@@ -45,17 +56,23 @@ def load(
                 out.print(f"[yellow]warning[/]: {shown(warning)}")
         elif key == "shape":  # as every command prints a shape
             out.print(f"{key:>18}: {format_shape(value)}")
+        elif key == "volume_keys":
+            continue
         else:
             out.print(f"{key:>18}: {shown(value)}")
 
 
-def _summary(volume: Volume) -> dict[str, Any]:
-    """What ``load`` prints: a JSON-able description of ``volume``."""
+def _summary(loaded: Loaded | Volume | Volume4D) -> dict[str, Any]:
+    """What ``load`` prints: a JSON-able description of the volume loaded."""
+    volume = loaded.volume if isinstance(loaded, Loaded) else loaded
     provenance = volume.provenance
-    assert provenance is not None  # load_volume always records it
-    return {
-        "shape": list(volume.shape),
-        "dtype": str(volume.dtype),
+    assert provenance is not None  # load_volume and load_4d always record it
+    summary: dict[str, Any] = {"shape": list(volume.shape), "dtype": str(volume.dtype)}
+    if isinstance(volume, Volume4D):
+        summary.update(volumes=len(volume), order=volume.order_rule,
+                       volume_keys=[str(k) for k in volume.volume_keys])
+    extra = list(loaded.warnings) if isinstance(loaded, Loaded) else []
+    return summary | {
         "spacing": [round(v, 6) for v in volume.spacing],
         "origin": [round(v, 6) for v in volume.origin],
         "direction": [[round(float(v), 6) for v in row] for row in volume.direction],
@@ -66,5 +83,5 @@ def _summary(volume: Volume) -> dict[str, Any]:
         "decoders": list(provenance.decoders),
         "transfer_syntaxes": list(provenance.transfer_syntaxes),
         "files": len(provenance.files),
-        "warnings": list(provenance.warnings),
+        "warnings": extra + [w for w in provenance.warnings if w not in extra],
     }

@@ -1,20 +1,28 @@
-"""Loading the one volume that ``load``, ``preview`` and ``convert`` output."""
+"""The one load path of ``load``, ``preview``, ``convert`` and ``compare``: the same options
+(``--series``, ``--irregular``, ``--ignore-unreadable``, ``--follow-symlinks``), the same
+choice of series, and a 4-D series loaded as 4-D (:func:`dicomio.load_4d`) wherever the
+library would refuse it as a single volume."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dicomio.cli.console import err, exit_on_error, shown, status
+from dicomio.cli.console import err, exit_on_error, shown, status, usage_error
+from dicomio.cli.options import IrregularChoice
 
 if TYPE_CHECKING:
     from dicomio.read import Irregular
-    from dicomio.volume import Volume
+    from dicomio.series.info import SeriesInfo
+    from dicomio.series.layout import SeriesLayout
+    from dicomio.volume import Volume, Volume4D
 
-__all__ = ["FollowSymlinks", "load_for_output", "print_warnings"]
+__all__ = ["FollowSymlinks", "LoadOptions", "Loaded", "choose", "irregular_policy",
+           "load_for_output", "print_warnings"]
 
 #: ``--follow-symlinks`` of the commands that scan folders.
 FollowSymlinks = Annotated[bool, typer.Option(
@@ -22,43 +30,120 @@ FollowSymlinks = Annotated[bool, typer.Option(
                               "default they are skipped, and listed with the skipped files).")]
 
 
-def load_for_output(
-    path: Path | Sequence[Path], selector: str | None, backend: str, rescale: bool,
-    irregular: Irregular, show: bool, follow_symlinks: bool = False,
-) -> Volume:
-    """Load one series as :func:`dicomio.load_volume` does, or end the command.
+@dataclass(frozen=True)
+class LoadOptions:
+    """What the loading options of a command say.
+
+    Attributes
+    ----------
+    series
+        ``--series``: index, SeriesInstanceUID or ``uid#stack``; None for the only series.
+    backend, rescale, irregular, ignore_unreadable, follow_symlinks
+        As for :func:`dicomio.load_volume` (``--backend``, not ``--raw``, ``--irregular``,
+        ``--ignore-unreadable``, ``--follow-symlinks``).
+    """
+
+    series: str | None = None
+    backend: str = "auto"
+    rescale: bool = True
+    irregular: Irregular = "raise"
+    ignore_unreadable: bool = False
+    follow_symlinks: bool = False
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A series as a command loaded it.
+
+    Attributes
+    ----------
+    series
+        The series chosen.
+    layout
+        What it is (one volume, 4-D...), as the library lays it out.
+    volume
+        A :class:`~dicomio.Volume`, or a :class:`~dicomio.Volume4D` for a 4-D series.
+    warnings
+        Noticed while choosing it (unreadable files skipped with ``--ignore-unreadable``).
+    """
+
+    series: SeriesInfo
+    layout: SeriesLayout
+    volume: Volume | Volume4D
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def is_4d(self) -> bool:
+        """Whether the series was loaded as volumes of the same slices."""
+        return self.layout.kind == "4d"
+
+
+def irregular_policy(irregular: IrregularChoice | None, accept_irregular: bool,
+                     default: Irregular = "raise") -> Irregular:
+    """The geometry policy of ``--irregular`` (and its older spelling ``--accept-irregular``);
+    the two contradicting each other is a usage error."""
+    if accept_irregular:
+        if irregular not in (None, IrregularChoice.accept):
+            usage_error(f"--accept-irregular is --irregular accept; it contradicts "
+                        f"--irregular {irregular.value}")
+        return "accept"
+    return default if irregular is None else irregular.value
+
+
+def choose(path: Path | Sequence[Path], options: LoadOptions) -> tuple[SeriesInfo, list[str]]:
+    """The series ``--series`` names under ``path`` (no pixels read), and the warnings of
+    choosing it; the library's errors end the command (:func:`exit_on_error`)."""
+    from dicomio.series.choose import select_series
+
+    with exit_on_error():
+        return select_series(path, options.series, ignore_unreadable=options.ignore_unreadable,
+                             follow_symlinks=options.follow_symlinks)
+
+
+def load_for_output(path: Path | Sequence[Path], options: LoadOptions, show: bool) -> Loaded:
+    """Choose one series and load it: with :func:`dicomio.load_4d` when it holds several
+    volumes of the same slices, else with :func:`dicomio.load_volume`; or end the command.
 
     Parameters
     ----------
     path
         Folder(s) or file(s).
-    selector
-        ``--series``: index or UID, or None for the only series.
-    backend, rescale, irregular
-        As for :func:`dicomio.load_volume`.
+    options
+        The command's loading options.
     show
         Show a spinner on stderr while loading.
-    follow_symlinks
-        ``--follow-symlinks``: follow links out of the given folders.
 
     Returns
     -------
-    Volume
-        The volume; on an error the command exits as :func:`~dicomio.cli.console.exit_on_error`
-        says (1 for a problem of the data, such as an unreadable file; 2 for a usage error).
+    Loaded
+        The series, its layout and its volume; on an error the command exits as
+        :func:`~dicomio.cli.console.exit_on_error` says (1 for a problem of the data, such as
+        an unreadable file; 2 for a usage error).
     """
-    from dicomio.load import load_volume
+    from dicomio.load import load_4d, load_volume
+    from dicomio.series.layout import lay_out
 
-    with exit_on_error(), status(f"loading {_shown(path)}", show):
-        return load_volume(path, backend, series=selector, rescale=rescale, irregular=irregular,
-                           follow_symlinks=follow_symlinks)
+    with status(f"loading {_shown(path)}", show):
+        chosen, warnings = choose(path, options)
+        with exit_on_error():
+            layout = lay_out(chosen)
+            load = load_4d if layout.kind == "4d" else load_volume
+            volume = load(chosen, options.backend, rescale=options.rescale,
+                          irregular=options.irregular,
+                          ignore_unreadable=options.ignore_unreadable)
+    extra = tuple(w for w in warnings if w not in set(chosen.warnings))
+    return Loaded(chosen, layout, volume, extra)
 
 
-def print_warnings(volume: Volume, quiet: bool) -> None:
-    """Print the warnings recorded while loading ``volume`` on stderr (unless ``quiet``)."""
-    if quiet or volume.provenance is None:
+def print_warnings(loaded: Loaded | Volume | Volume4D, quiet: bool) -> None:
+    """Print the warnings recorded while loading on stderr (unless ``quiet``)."""
+    if quiet:
         return
-    for warning in volume.provenance.warnings:
+    volume = loaded.volume if isinstance(loaded, Loaded) else loaded
+    found = list(loaded.warnings) if isinstance(loaded, Loaded) else []
+    if volume.provenance is not None:
+        found += [w for w in volume.provenance.warnings if w not in found]
+    for warning in found:
         err.print(f"[yellow]warning[/]: {shown(warning)}")
 
 

@@ -45,8 +45,8 @@ from dicomio.geometry.conventions import (
 if TYPE_CHECKING:
     from dicomio.volume import Volume
 
-__all__ = ["array_from_nibabel", "array_from_sitk", "array_from_vtk", "to_nibabel", "to_sitk",
-           "to_vtk"]
+__all__ = ["array_from_nibabel", "array_from_sitk", "array_from_vtk", "nifti_image",
+           "set_nifti_geometry", "to_nibabel", "to_sitk", "to_vtk"]
 
 _RGB24 = np.dtype([("R", "u1"), ("G", "u1"), ("B", "u1")])
 
@@ -162,24 +162,33 @@ def to_nibabel(volume: Volume) -> Any:
     ValueError
         Colour other than 8-bit RGB, which NIfTI cannot store as such.
     """
-    nib = _require("nibabel", "nifti")
-
     data = np.asarray(volume.array)
     if data.ndim == 4:
         if data.shape[3] != 3 or data.dtype != np.uint8:
             raise ValueError(f"NIfTI stores colour as 8-bit RGB; this volume has "
                              f"{data.shape[3]} {data.dtype} samples per voxel")
         data = np.ascontiguousarray(data).view(_RGB24)[..., 0]
-    data = data.transpose(2, 1, 0)
-    affine = nifti_affine(volume.affine)
+    return nifti_image(data.transpose(2, 1, 0), nifti_affine(volume.affine))
+
+
+def nifti_image(data: NDArray[Any], affine: NDArray[np.float64]) -> Any:
+    """A ``nibabel.Nifti1Image`` of ``data`` (voxel ``[i, j, k, ...]``) placed by the RAS
+    ``affine``: the one NIfTI header policy (mm and seconds; sform ``scanner``, and the qform
+    too unless the axes are sheared by gantry tilt, which a qform cannot say)."""
+    nib = _require("nibabel", "nifti")
     image = nib.Nifti1Image(data, affine, dtype=data.dtype)
+    set_nifti_geometry(image, affine)
+    return image
+
+
+def set_nifti_geometry(image: Any, affine: NDArray[np.float64]) -> None:
+    """Give ``image`` the sform and qform of :func:`nifti_image` for ``affine``."""
     image.header.set_xyzt_units("mm", "sec")
     image.set_sform(affine, code="scanner")
     if is_orthogonal(affine):
         image.set_qform(affine, code="scanner")  # rounding-level shear is stripped
     else:  # sheared (gantry tilt): a qform cannot say it, only the sform
         image.set_qform(None, code="unknown")
-    return image
 
 
 def array_from_nibabel(image: Any) -> tuple[NDArray[Any], NDArray[np.float64]]:

@@ -27,7 +27,7 @@ import dataclasses
 import gzip
 import importlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -40,15 +40,17 @@ from dicomio.geometry.conventions import reverse_index
 from dicomio.io.atomic import write_atomically
 from dicomio.io.convert import to_nibabel
 from dicomio.io.jsonsafe import safe_dumps
-from dicomio.volume import Volume
+from dicomio.volume import Volume, Volume4D
 
 __all__ = [
     "EXTENSIONS",
     "FORMATS",
     "Format",
+    "check_finite",
     "check_writer",
     "format_of",
     "volume_metadata",
+    "write_nifti_image",
     "write_volume",
 ]
 
@@ -142,10 +144,15 @@ def _write_npz(volume: Volume, handle: IO[bytes]) -> None:
 
 
 def _write_nifti(volume: Volume, handle: IO[bytes], compress: bool) -> None:
+    # the one NIfTI geometry policy (sform, qform, units)
+    _write_image(to_nibabel(volume), volume.metadata, handle, compress)
+
+
+def _write_image(image: Any, metadata: Mapping[str, Any], handle: IO[bytes],
+                 compress: bool) -> None:
     nib = _writer_package("nifti")
-    image = to_nibabel(volume)  # the one NIfTI geometry policy (sform, qform, units)
     header = image.header
-    description = str(volume.metadata.get("SeriesDescription") or "")
+    description = str(metadata.get("SeriesDescription") or "")
     header["descrip"] = f"dicomio {__version__} {description}".strip()[:79].encode("ascii",
                                                                                    "replace")
     stream: Any = gzip.GzipFile(fileobj=handle, mode="wb", mtime=0) if compress else handle
@@ -228,7 +235,46 @@ def write_volume(
     chosen = format or format_of(target)
     if chosen not in FORMATS:
         raise ValueError(f"unknown format {chosen!r}; choose one of {', '.join(FORMATS)}")
-    _check_finite(volume, target)
+    _check_target(volume, target, overwrite, protect, within)
+    writers: dict[str, Callable[[IO[bytes]], None]] = {
+        "nifti": lambda h: _write_nifti(volume, h, target.name.lower().endswith(".gz")),
+        "nrrd": lambda h: _write_nrrd(volume, h),
+        "npz": lambda h: _write_npz(volume, h),
+    }
+    return write_atomically(target, writers[chosen], within=within)
+
+
+def write_nifti_image(
+    volume: Volume | Volume4D,
+    image: Any,
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    protect: Iterable[str | os.PathLike[str]] | None = None,
+    within: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Write ``image``, a ``nibabel.Nifti1Image`` made of ``volume`` in another voxel order
+    (:func:`dicomio.io.nifti_order.ordered_image`), as :func:`write_volume` writes NIfTI:
+    atomically, never over an input file, gzip-compressed when ``path`` ends in ``.gz``.
+
+    Raises
+    ------
+    MissingGeometryError, FileExistsError, FileNotFoundError, ImportError
+        As for :func:`write_volume`.
+    """
+    target = Path(path)
+    _check_target(volume, target, overwrite, protect, within)
+    compress = target.name.lower().endswith(".gz")
+    return write_atomically(target, lambda h: _write_image(image, volume.metadata, h, compress),
+                            within=within)
+
+
+def _check_target(volume: Volume | Volume4D, target: Path, overwrite: bool,
+                  protect: Iterable[str | os.PathLike[str]] | None,
+                  within: str | os.PathLike[str] | None) -> None:
+    """Refuse to write ``volume`` at ``target``: non-finite geometry, a missing folder, an
+    input file, an existing file without ``overwrite``, a folder."""
+    check_finite(volume, target)
     if within is None and not target.parent.is_dir():
         raise FileNotFoundError(f"the folder {target.parent} does not exist")
     guarded = protect if protect is not None else (
@@ -240,15 +286,9 @@ def write_volume(
             raise FileExistsError(f"{target} exists (pass overwrite=True to replace it)")
         if target.is_dir():
             raise FileExistsError(f"{target} is a folder")
-    writers: dict[str, Callable[[IO[bytes]], None]] = {
-        "nifti": lambda h: _write_nifti(volume, h, target.name.lower().endswith(".gz")),
-        "nrrd": lambda h: _write_nrrd(volume, h),
-        "npz": lambda h: _write_npz(volume, h),
-    }
-    return write_atomically(target, writers[chosen], within=within)
 
 
-def _check_finite(volume: Volume, target: Path) -> None:
+def check_finite(volume: Volume | Volume4D, target: Path) -> None:
     """Refuse a volume whose affine is not finite: no reader could place it."""
     if np.isfinite(volume.affine).all():
         return

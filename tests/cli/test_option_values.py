@@ -61,6 +61,10 @@ def kinds(parameter: Any) -> tuple[Any, ...]:
     return typing.get_args(annotation) or (annotation,)
 
 
+#: Options whose value is any text: a name template with no placeholder is a name.
+FREE_TEXT = {"--name"}
+
+
 def options(kind: str) -> list[tuple[str, str]]:
     """``(command, option)`` for every option of every command taking a number (``kind``
     "number") or a word: free text or a choice, not a path (``kind`` "word")."""
@@ -70,7 +74,7 @@ def options(kind: str) -> list[tuple[str, str]]:
             if not parameter.opts[0].startswith("--") or parameter.opts[0] == "--help":
                 continue
             types = kinds(parameter)
-            if bool in types or Path in types:
+            if bool in types or Path in types or parameter.opts[0] in FREE_TEXT:
                 continue
             number = int in types or float in types
             if number == (kind == "number"):

@@ -161,14 +161,15 @@ def test_cli_convert(make_series, tmp_path) -> None:
     folder = make_series(SPEC).folder
     result = runner.invoke(app, ["convert", str(folder), str(tmp_path / "out.nii.gz")])
     assert result.exit_code == 0, result.output
-    assert "wrote" in result.stdout and "nifti, 5×9×7 int16" in result.stdout
+    assert "wrote" in result.stdout and "nifti, 5×9×7 int16 × 1 + -1024" in result.stdout
     assert nib.load(tmp_path / "out.nii.gz").shape == (7, 9, 5)
     again = runner.invoke(app, ["convert", str(folder), str(tmp_path / "out.nii.gz")])
     assert again.exit_code == 2 and "exists" in again.stderr
     forced = runner.invoke(app, ["convert", str(folder), str(tmp_path / "out.nii.gz"),
                                  "--force", "-q", "--raw"])
     assert forced.exit_code == 0 and forced.stdout == ""
-    assert nib.load(tmp_path / "out.nii.gz").get_data_dtype() == np.uint16
+    # stored values of 16 bits that fit int16 are written as int16, as dcm2niix writes them
+    assert nib.load(tmp_path / "out.nii.gz").get_data_dtype() == np.int16
     named = runner.invoke(app, ["convert", str(folder), str(tmp_path / "x.vol"), "--to", "npz"])
     assert named.exit_code == 0 and np.load(tmp_path / "x.vol")["array"].shape == (5, 9, 7)
     assert runner.invoke(app, ["convert", str(folder), str(tmp_path / "x.mha")]).exit_code == 2

@@ -76,7 +76,8 @@ def test_convert_refuses_infinite_spacing_exit_1(volume, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """The command line: exit 1 (a problem of the data), the series' file named, no file."""
     broken = _with_affine_value(volume, 2, 0, math.inf)
-    monkeypatch.setattr("dicomio.cli.convert.load_for_output", lambda *a, **k: broken)
+    monkeypatch.setattr("dicomio.cli.loading.load_for_output",
+                        lambda *a, **k: _loaded(broken))
     target = tmp_path / "out.nii.gz"
     result = runner.invoke(app, ["convert", str(tmp_path), str(target)])
     assert result.exit_code == 1, result.output
@@ -92,10 +93,20 @@ def test_json_output_never_holds_nan_or_infinity(volume, monkeypatch: pytest.Mon
     values[0, 0, 0] = np.inf
     values[0, 0, 1] = -np.inf
     odd = dataclasses.replace(volume, array=values)
-    monkeypatch.setattr("dicomio.cli.load.load_for_output", lambda *a, **k: odd)
+    monkeypatch.setattr("dicomio.cli.load.load_for_output", lambda *a, **k: _loaded(odd))
     result = runner.invoke(app, ["load", "ignored", "--json"])
     assert result.exit_code == 0, result.output
     summary = _strict_json(result.stdout)
     assert isinstance(summary, dict)
     assert summary["min"] is None and summary["max"] is None
     assert "Infinity" not in result.stdout and "NaN" not in result.stdout
+
+
+def _loaded(volume):  # type: ignore[no-untyped-def]
+    """``volume`` as the command line's load path returns it (a single volume)."""
+    from dicomio.cli.loading import Loaded
+    from dicomio.series.choose import select_series
+    from dicomio.series.layout import lay_out
+
+    series, _ = select_series(list(volume.provenance.files))
+    return Loaded(series, lay_out(series), volume)
