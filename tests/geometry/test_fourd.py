@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pydicom
 import pytest
@@ -101,10 +103,16 @@ def test_frames_without_geometry_follow_the_geometry_policy(corpus) -> None:
     np.testing.assert_array_equal(volume.array[0], pydicom.dcmread(path).pixel_array)
 
 
-def test_volumes_of_different_image_types_are_reported(tmp_path) -> None:
+def test_volumes_of_different_image_types_are_separate_stacks(tmp_path) -> None:
+    """An ADC volume beside the images it was derived from: ImageType tells the kinds apart,
+    so they are two stacks (docs/vendors.md), never one 4-D series of both."""
     truth = write_4d(tmp_path, SPEC, volumes=2)
     rewrite(truth.files[4:], ImageType=["DERIVED", "SECONDARY", "ADC"])
-    with pytest.raises(dicomio.RepeatedPositionsError, match="differ in ImageType"):
+    stacks = dicomio.list_series(tmp_path)
+    assert sorted(s.image_kind or "" for s in stacks) == ["", "adc"]
+    with pytest.raises(dicomio.MultipleSeriesError, match="found 2 series"):
         dicomio.load_volume(tmp_path)
-    volume = dicomio.load_4d(tmp_path)
-    assert any("differ in ImageType" in w for w in volume.provenance.warnings)
+    for stack in stacks:
+        assert {Path(f).name for f in stack.files} == {
+            Path(f).name for f in (truth.files[4:] if stack.image_kind else truth.files[:4])}
+        assert dicomio.load_volume(stack).shape == (4, 9, 11)
