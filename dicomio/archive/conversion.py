@@ -25,9 +25,7 @@ partial files that a run killed outright left behind are removed before the next
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,13 +35,14 @@ from typing import Any, Literal
 from dicomio._version import __version__
 from dicomio.archive.budget import is_over_budget
 from dicomio.archive.executors import Executor, open_executor, run_in_order
+from dicomio.archive.names import output_name, uid_part
 from dicomio.archive.plan import ArchivePlan, Progress, SeriesJob, SeriesTask, plan_archive
 from dicomio.archive.validation import read_job
-from dicomio.errors import UnreadableFilesError
+from dicomio.errors import DicomIOError, Remedy, UnreadableFilesError
 from dicomio.geometry.stack import GeometryTolerances
 from dicomio.io.atomic import is_partial_file, remove_stale_parts
-from dicomio.io.writers import EXTENSIONS, Format, check_writer, write_volume
-from dicomio.load import load_volume
+from dicomio.io.series_output import read_for_output, write_converted
+from dicomio.io.writers import Format, check_writer
 from dicomio.read import Irregular
 from dicomio.series.group import group
 from dicomio.series.info import SeriesInfo
@@ -53,41 +52,7 @@ from dicomio.validate.checks import internal_error, over_budget, worker_died
 from dicomio.validate.findings import Finding
 
 __all__ = ["Conversion", "ConversionReport", "ConvertTask", "JobConversions", "convert_archive",
-           "convert_plan", "output_name", "prepare_output", "release_output"]
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-# A valid UID: components of digits, separated by single dots.
-_UID = re.compile(r"[0-9]+(?:\.[0-9]+)*")
-
-
-def _safe(text: str) -> str:
-    return _UNSAFE.sub("_", text).strip("._")
-
-
-def _uid_part(uid: str) -> tuple[str, str | None]:
-    """The UID as a name part, and the note explaining it when it is not the UID itself."""
-    if _UID.fullmatch(uid):
-        return uid, None
-    digest = hashlib.sha256(uid.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-    part = "_".join(p for p in (_safe(uid), f"u{digest}") if p)
-    return part, (f"SeriesInstanceUID {uid!r} is not a valid UID: its file name ends in "
-                  f"u{digest} (a hash of it), so that no other series can have that name")
-
-
-def output_name(series: SeriesInfo, format: Format) -> str:
-    """The file name of a series: ``<SeriesNumber>_<description>_<uid>[_stack<k>]<ending>``,
-    with characters other than letters, digits, ``.``, ``_`` and ``-`` replaced.
-
-    A name ends with the UID itself (a valid UID has only digits and dots) or, for any other
-    SeriesInstanceUID, with ``u`` and a hash of it: two SeriesInstanceUIDs never share a name.
-    """
-    parts = [] if series.number is None else [str(series.number)]
-    parts += [text for text in (_safe(series.description)[:48], _uid_part(series.uid)[0])
-              if text]
-    stack = f"_stack{series.stack}" if series.n_stacks > 1 else ""
-    return "_".join(parts) + stack + EXTENSIONS[format]
-
+           "convert_plan", "prepare_output", "release_output"]
 
 @dataclass
 class Conversion:
@@ -103,9 +68,11 @@ class Conversion:
         Why it failed (the error, naming the file), else None.
     note
         What the reader should know about the file name (a SeriesInstanceUID that is not a
-        valid UID is named by a hash), else None.
+        valid UID is named by a hash) and the files beside it (a b-value table's warnings),
+        else None.
     shape, dtype
-        Of the array written.
+        Of the array written (a 4-D series' shape volumes first, as :func:`dicomio.load_4d`
+        returns it).
     """
 
     series: SeriesSummary
@@ -152,6 +119,12 @@ class ConvertTask:
     ignore_unreadable
         Write a series even when a file of its folders could not be read (as for
         :func:`dicomio.load_volume`); by default it fails, naming the files.
+    sidecar
+        Beside a NIfTI, write the BIDS sidecar (a diffusion series' ``.bval`` and ``.bvec``
+        are written in any case): :func:`dicomio.io.series_output.write_converted`.
+    name_remedy
+        How a failure's reason names the argument that gets past it (the command line: its
+        option, :func:`dicomio.cli.options.option_for`); a picklable function.
     """
 
     output: Path
@@ -163,6 +136,8 @@ class ConvertTask:
     tolerances: GeometryTolerances = field(default_factory=GeometryTolerances)
     decode_threads: int | None = None
     ignore_unreadable: bool = False
+    sidecar: bool = True
+    name_remedy: Callable[[Remedy], str] = Remedy.python
 
     def target(self, series: SeriesInfo) -> Path:
         """Where ``series`` is written."""
@@ -172,27 +147,33 @@ class ConvertTask:
         return self.output / folder / output_name(series, self.format)
 
     def convert(self, series: SeriesInfo, unreadable: Sequence[SkippedFile] = ()) -> Conversion:
-        """Read one series and write it; every failure is a ``failed`` conversion, and so is a
-        series beside ``unreadable`` files (unless ``ignore_unreadable``)."""
+        """Read one series (4-D when it is) and write it, with what goes beside it; every
+        failure is a ``failed`` conversion, and so is a series beside ``unreadable`` files
+        (unless ``ignore_unreadable``)."""
         began = time.perf_counter()
         note = None
         try:
             target = self.target(series)
-            note = _uid_part(series.uid)[1]
+            note = uid_part(series.uid)[1]
             if unreadable and not self.ignore_unreadable:
                 raise UnreadableFilesError(unreadable)
-            volume = load_volume(series, self.backend, rescale=self.rescale,
-                                 irregular=self.irregular, workers=self.decode_threads,
-                                 tolerances=self.tolerances)
-            write_volume(volume, target, format=self.format, overwrite=True, within=self.output)
+            read = read_for_output(series, self.format, backend=self.backend,
+                                   rescale=self.rescale, irregular=self.irregular,
+                                   ignore_unreadable=self.ignore_unreadable,
+                                   workers=self.decode_threads, tolerances=self.tolerances)
+            written = write_converted(read, target, self.format, overwrite=True,
+                                      sidecar=self.sidecar,
+                                      ignore_unreadable=self.ignore_unreadable, within=self.output)
         except MemoryError:
             raise  # the memory ceiling: the executor reports the job as over budget
         except Exception as exc:  # every failure of one series is reported, never a crash
-            return Conversion(summarise(series), "failed", reason=f"{type(exc).__name__}: {exc}",
+            said = exc.explained(self.name_remedy) if isinstance(exc, DicomIOError) else exc
+            return Conversion(summarise(series), "failed", reason=f"{type(exc).__name__}: {said}",
                               seconds=time.perf_counter() - began, note=note)
         return Conversion(summarise(series), "written", target.relative_to(self.output).as_posix(),
-                          shape=tuple(volume.shape), dtype=str(volume.dtype),
-                          seconds=time.perf_counter() - began, note=note)
+                          shape=tuple(read.volume.shape), dtype=written.dtype,
+                          seconds=time.perf_counter() - began,
+                          note="; ".join(n for n in (note, *written.warnings) if n) or None)
 
     def __call__(self, job: SeriesJob) -> JobConversions:
         """Convert the series of ``job``; never raises (``KeyboardInterrupt`` and
@@ -367,6 +348,8 @@ def convert_plan(
     irregular: Irregular = "raise",
     force: bool = False,
     ignore_unreadable: bool = False,
+    sidecar: bool = True,
+    name_remedy: Callable[[Remedy], str] = Remedy.python,
     task: SeriesTask[JobConversions] | None = None,
     on_series: Callable[[Conversion], None] | None = None,
     progress: Progress | None = None,
@@ -374,8 +357,9 @@ def convert_plan(
 ) -> ConversionReport:
     """Convert the jobs of ``plan`` into files under ``output`` with ``executor``.
 
-    ``ignore_unreadable`` writes the series beside unreadable files too (see
-    :class:`ConvertTask`). ``task``, ``on_series``, ``progress`` and ``started`` are as for
+    ``ignore_unreadable`` writes the series beside unreadable files too; ``sidecar`` and
+    ``name_remedy`` are as for :class:`ConvertTask`. ``task``, ``on_series``, ``progress`` and
+    ``started`` are as for
     :func:`~dicomio.archive.validation.validate_plan`.
 
     Raises
@@ -395,7 +379,8 @@ def convert_plan(
     if task is None:
         task = ConvertTask(folder, _base(plan.roots), format, backend, rescale, irregular,
                            decode_threads=1 if executor.parallel else None,
-                           ignore_unreadable=ignore_unreadable)
+                           ignore_unreadable=ignore_unreadable, sidecar=sidecar,
+                           name_remedy=name_remedy)
     report = ConversionReport(plan.roots, folder, format, [], list(plan.skipped),
                               list(plan.findings))
     results = run_in_order(executor, task, plan.jobs, task.lost, progress=progress,

@@ -200,12 +200,15 @@ def run_conversion(
     irregular: Irregular, force: bool, workers: int | None, scheduler: str | None, as_json: bool,
     reproducible: bool, quiet: bool, show: bool, series_timeout: float | None = None,
     worker_memory: int | None = None, follow_symlinks: bool = False,
+    ignore_unreadable: bool = False, sidecar: bool = True,
 ) -> NoReturn:
     """``dicomio convert PATHS... FOLDER``: plan, convert every series, print, exit.
     ``series_timeout``, ``worker_memory`` and ``follow_symlinks`` as for
-    :func:`run_validation`."""
+    :func:`run_validation`; ``ignore_unreadable`` and ``sidecar`` as for
+    :func:`dicomio.archive.conversion.convert_plan`, whose failure reasons name options."""
     from dicomio.archive.conversion import convert_plan, prepare_output
     from dicomio.backends.registry import get_spec
+    from dicomio.cli.options import option_for
     from dicomio.io.writers import check_writer
 
     start = time.perf_counter()
@@ -227,7 +230,8 @@ def run_conversion(
         with completion_bar("converting", show) as update:
             report = convert_plan(
                 plan, output, executor, format=format, backend=backend, rescale=rescale,
-                irregular=irregular, force=True, started=start, progress=update,
+                irregular=irregular, force=True, ignore_unreadable=ignore_unreadable,
+                sidecar=sidecar, name_remedy=option_for, started=start, progress=update,
                 on_series=None if as_json else (lambda c: _print_conversion(c, quiet)))
         if show:
             _throughput(plan, report.seconds, executor)

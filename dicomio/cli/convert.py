@@ -112,7 +112,8 @@ def convert(
         run_conversion(paths, output, to.value if to is not None else "nifti", backend,
                        not raw, policy, force, workers, scheduler, as_json, reproducible,
                        quiet, show, series_timeout=series_timeout,
-                       worker_memory=worker_memory, follow_symlinks=follow_symlinks)
+                       worker_memory=worker_memory, follow_symlinks=follow_symlinks,
+                       ignore_unreadable=ignore_unreadable, sidecar=sidecar)
     archive_only = {"--workers": workers is not None, "--scheduler": scheduler is not None,
                     "--series-timeout": series_timeout is not None,
                     "--worker-memory": worker_memory is not None,

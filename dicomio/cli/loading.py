@@ -16,6 +16,7 @@ from dicomio.cli.console import err, exit_on_error, shown, status, usage_error
 from dicomio.cli.options import IrregularChoice
 
 if TYPE_CHECKING:
+    from dicomio.io.writers import Format
     from dicomio.read import Irregular
     from dicomio.series.info import SeriesInfo
     from dicomio.series.layout import SeriesLayout
@@ -65,12 +66,16 @@ class Loaded:
         A :class:`~dicomio.Volume`, or a :class:`~dicomio.Volume4D` for a 4-D series.
     warnings
         Noticed while choosing it (unreadable files skipped with ``--ignore-unreadable``).
+    scaling
+        Read to be written as NIfTI: the rescale of the stored values read, for scl_slope and
+        scl_inter (:func:`dicomio.io.series_output.read_for_output`); else None.
     """
 
     series: SeriesInfo
     layout: SeriesLayout
     volume: Volume | Volume4D
     warnings: tuple[str, ...] = ()
+    scaling: tuple[float, float] | None = None
 
     @property
     def is_4d(self) -> bool:
@@ -100,7 +105,8 @@ def choose(path: Path | Sequence[Path], options: LoadOptions) -> tuple[SeriesInf
                              follow_symlinks=options.follow_symlinks)
 
 
-def load_for_output(path: Path | Sequence[Path], options: LoadOptions, show: bool) -> Loaded:
+def load_for_output(path: Path | Sequence[Path], options: LoadOptions, show: bool,
+                    format: Format | None = None) -> Loaded:
     """Choose one series and load it: with :func:`dicomio.load_4d` when it holds several
     volumes of the same slices, else with :func:`dicomio.load_volume`; or end the command.
 
@@ -112,6 +118,9 @@ def load_for_output(path: Path | Sequence[Path], options: LoadOptions, show: boo
         The command's loading options.
     show
         Show a spinner on stderr while loading.
+    format
+        Read to write it as this format (``convert``), as
+        :func:`~dicomio.io.series_output.read_for_output` reads it.
 
     Returns
     -------
@@ -120,19 +129,16 @@ def load_for_output(path: Path | Sequence[Path], options: LoadOptions, show: boo
         :func:`~dicomio.cli.console.exit_on_error` says (1 for a problem of the data, such as
         an unreadable file; 2 for a usage error).
     """
-    from dicomio.load import load_4d, load_volume
-    from dicomio.series.layout import lay_out
+    from dicomio.io.series_output import read_for_output
 
     with status(f"loading {_shown(path)}", show):
         chosen, warnings = choose(path, options)
         with exit_on_error():
-            layout = lay_out(chosen)
-            load = load_4d if layout.kind == "4d" else load_volume
-            volume = load(chosen, options.backend, rescale=options.rescale,
-                          irregular=options.irregular,
-                          ignore_unreadable=options.ignore_unreadable)
+            read = read_for_output(chosen, format, backend=options.backend,
+                                   rescale=options.rescale, irregular=options.irregular,
+                                   ignore_unreadable=options.ignore_unreadable)
     extra = tuple(w for w in warnings if w not in set(chosen.warnings))
-    return Loaded(chosen, layout, volume, extra)
+    return Loaded(chosen, read.layout, read.volume, extra, read.scaling)
 
 
 def print_warnings(loaded: Loaded | Volume | Volume4D, quiet: bool) -> None:
