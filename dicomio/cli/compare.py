@@ -23,10 +23,12 @@ from dicomio.cli.console import (
     usage_error,
 )
 from dicomio.cli.formatting import format_number, format_shape, format_spacing, series_line
-from dicomio.cli.loading import FollowSymlinks, LoadOptions, choose
+from dicomio.cli.loading import FollowSymlinks, LoadOptions, choose, irregular_policy
 from dicomio.cli.options import (
+    AcceptIrregular,
     ExistingPath,
     IgnoreUnreadable,
+    IrregularOption,
     Quiet,
     SeriesOption,
     ShowProgress,
@@ -35,7 +37,7 @@ from dicomio.cli.options import (
 from dicomio.compare.side_by_side import default_backends
 
 if TYPE_CHECKING:
-    from dicomio.compare.report import Comparison
+    from dicomio.compare.report import BackendResult, Comparison
 
 __all__ = ["compare"]
 
@@ -96,22 +98,27 @@ def compare(
         "still counted as the same geometry.")] = 1e-4,
     output: Annotated[TextOrJson, typer.Option("--format", "-f", help="Output format.")]
         = TextOrJson.text,
+    irregular: IrregularOption = None,
+    accept_irregular: AcceptIrregular = False,
     ignore_unreadable: IgnoreUnreadable = False,
     quiet: Quiet = False,
     progress: ShowProgress = None,
     follow_symlinks: FollowSymlinks = False,
 ) -> None:
     """Read one series with each backend, each in its own process, and compare them (a 4-D
-    series as load_4d reads it: every volume, in order). Irregular geometry is read as it lies:
-    the geometric findings are listed above the table.
+    series volume by volume). Irregular geometry is read as it lies (--irregular accept, the
+    default here; raise or resample as in load): the geometric findings are listed above the
+    table.
 
     Exit 0 when every backend that ran succeeded and agrees with the reference, 1 on any
     disagreement or failure (a crash or a timeout included), 2 on usage or I/O errors, 3 when
     dicomio failed unexpectedly.
     """
+    from dicomio.cli.options import option_for
     from dicomio.compare.side_by_side import compare_series
 
     show = progress_enabled(progress, quiet)
+    policy = irregular_policy(irregular, accept_irregular, default="accept")
     names = _backend_names(backends)
     chosen_reference = _reference(reference, names)
     with exit_on_error():
@@ -120,14 +127,29 @@ def compare(
                                                  follow_symlinks=follow_symlinks))
         with progress_bar("reading", len(names or default_backends()), show) as step:
             report = compare_series(chosen, names, reference=chosen_reference, rescale=not raw,
-                                    tolerance=tolerance, timeout=timeout,
+                                    irregular=policy, tolerance=tolerance, timeout=timeout,
                                     strict_geometry=strict_geometry,
-                                    geometry_tolerance=geometry_tolerance, on_backend=step)
+                                    geometry_tolerance=geometry_tolerance, on_backend=step,
+                                    name_remedy=option_for)
         if output is TextOrJson.json:
             print_json(report.to_dict())
         else:
             _print_comparison(report, quiet)
     raise typer.Exit(EXIT_OK if report.agree else EXIT_FINDINGS)
+
+
+def _print_volumes(row: BackendResult, quiet: bool) -> None:
+    """A 4-D series compared volume by volume: which volumes differ, and by how much."""
+    differing = row.differing_volumes
+    if not row.volume_differences or (quiet and not differing):
+        return
+    count = len(row.volume_differences)
+    if not differing:
+        out.print(f"{row.backend}: all {count} volumes equal")
+        return
+    listed = ", ".join(f"{v.volume} (max |Δ| {v.max_abs_diff:g}, {v.differing_voxels} "
+                       f"voxels)" for v in differing)
+    out.print(f"[yellow]{row.backend}[/]: {len(differing)} of {count} volumes differ: {listed}")
 
 
 _STATUS_STYLE = {"ok": "green", "failed": "bold red", "unsupported": "yellow",
@@ -175,6 +197,7 @@ def _print_comparison(report: Comparison, quiet: bool) -> None:
             out.print(f"[{style}]{row.backend}[/]: {shown(row.reason)}")
         if row.disagreement:
             out.print(f"[bold red]{row.backend} disagrees[/]: {shown(row.disagreement)}")
+        _print_volumes(row, quiet)
         if row.reported_agrees is False:
             reported = row.reported
             origin = format_spacing(reported.origin if reported else None)

@@ -29,6 +29,7 @@ __all__ = [
     "Comparison",
     "SliceOrder",
     "Status",
+    "VolumeDifference",
     "affine_displacement",
     "diff_against",
     "implied_slice_order",
@@ -45,6 +46,20 @@ SliceOrder = Literal["same", "reversed", "mixed", "none"]
 
 #: Two geometries agree when no voxel centre moves further than this (mm).
 GEOMETRY_TOLERANCE_MM = 1e-4
+
+
+@dataclass(frozen=True)
+class VolumeDifference:
+    """One volume of a 4-D series against the same volume of the reference: its index (from
+    0), the largest absolute difference and the number of differing voxels."""
+
+    volume: int
+    max_abs_diff: float
+    differing_voxels: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"volume": self.volume, "max_abs_diff": _finite(self.max_abs_diff),
+                "differing_voxels": self.differing_voxels}
 
 
 @dataclass
@@ -71,6 +86,9 @@ class BackendResult:
         The geometry the toolkit itself reports, when it reports one.
     max_abs_diff, differing_voxels
         Against the reference backend (``None`` when the shapes differ or it did not run).
+    volumes, volume_differences
+        Of a 4-D series: how many volumes the backend read (None for one volume), and each
+        volume against the reference's (empty when not compared).
     affine_diff_mm
         Largest distance a voxel centre moves between this affine and the reference's.
     reported_diff_mm
@@ -97,6 +115,8 @@ class BackendResult:
     reported: ReportedGeometry | None = None
     max_abs_diff: float | None = None
     differing_voxels: int | None = None
+    volumes: int | None = None
+    volume_differences: tuple[VolumeDifference, ...] = ()
     affine_diff_mm: float | None = None
     reported_diff_mm: float | None = None
     reported_slice_order: SliceOrder | None = None
@@ -108,6 +128,11 @@ class BackendResult:
     def ran(self) -> bool:
         """The backend was started (it succeeded or failed, as opposed to being skipped)."""
         return self.status in ("ok", "failed")
+
+    @property
+    def differing_volumes(self) -> list[VolumeDifference]:
+        """The volumes of a 4-D series that differ from the reference's."""
+        return [v for v in self.volume_differences if v.differing_voxels]
 
     @property
     def reported_agrees(self) -> bool | None:
@@ -143,6 +168,9 @@ class BackendResult:
             "warnings": list(self.warnings),
             "max_abs_diff": _finite(self.max_abs_diff),
             "differing_voxels": self.differing_voxels,
+            "volumes": None if self.volumes is None else {
+                "count": self.volumes,
+                "compared": [v.to_dict() for v in self.volume_differences]},
             "affine_diff_mm": _finite(self.affine_diff_mm),
             "reported_geometry": reported,
             "agrees": None if self.status != "ok" else self.disagreement is None,
@@ -294,12 +322,31 @@ def implied_slice_order(
     return "mixed"
 
 
-def diff_against(row: BackendResult, reference: BackendResult, tolerance: float) -> None:
-    """Fill the difference columns of ``row`` against ``reference`` (both succeeded)."""
+def volume_differences(a: NDArray[Any], b: NDArray[Any]) -> tuple[VolumeDifference, ...]:
+    """Each volume of two same-shape 4-D arrays (volumes first) against the other's, as
+    :func:`voxel_difference` measures it."""
+    if a.shape != b.shape:
+        raise ValueError(f"shapes differ: {a.shape} vs {b.shape}")
+    return tuple(VolumeDifference(t, *voxel_difference(a[t], b[t])) for t in range(len(a)))
+
+
+def _volume_list(volumes: Sequence[VolumeDifference], count: int | None) -> str:
+    """``in volumes 1, 4 of 10`` (the first few, then how many more)."""
+    shown = ", ".join(str(v.volume) for v in volumes[:8])
+    more = f" and {len(volumes) - 8} more" if len(volumes) > 8 else ""
+    return f"in volume(s) {shown}{more} of {count}"
+
+
+def diff_against(row: BackendResult, reference: BackendResult, tolerance: float,
+                 spatial: Sequence[int] | None = None) -> None:
+    """Fill the difference columns of ``row`` against ``reference`` (both succeeded); a 4-D
+    series volume by volume too. ``spatial`` is the (slices, rows, columns) of one volume
+    (default: the first three axes of the row's shape)."""
     assert row.shape is not None and row.affine is not None and reference.affine is not None
     assert row.array_file is not None and reference.array_file is not None
     problems = []
-    row.affine_diff_mm = affine_displacement(row.affine, reference.affine, row.shape)
+    row.affine_diff_mm = affine_displacement(row.affine, reference.affine,
+                                             row.shape if spatial is None else spatial)
     if row.affine_diff_mm > GEOMETRY_TOLERANCE_MM:
         problems.append(f"affine differs by {row.affine_diff_mm:.3g} mm")
     if row.shape != reference.shape:
@@ -307,9 +354,17 @@ def diff_against(row: BackendResult, reference: BackendResult, tolerance: float)
     else:
         mine = np.load(row.array_file, mmap_mode="r")
         theirs = np.load(reference.array_file, mmap_mode="r")
-        row.max_abs_diff, row.differing_voxels = voxel_difference(mine, theirs)
+        if row.volumes is not None and reference.volumes is not None:
+            row.volume_differences = volume_differences(mine, theirs)
+            row.max_abs_diff = max((v.max_abs_diff for v in row.volume_differences),
+                                   default=0.0)
+            row.differing_voxels = sum(v.differing_voxels for v in row.volume_differences)
+        else:
+            row.max_abs_diff, row.differing_voxels = voxel_difference(mine, theirs)
         if row.max_abs_diff > tolerance:
-            problems.append(f"{row.differing_voxels} voxel(s) differ, by up to "
+            where = "" if not row.volume_differences else (
+                " " + _volume_list(row.differing_volumes, row.volumes))
+            problems.append(f"{row.differing_voxels} voxel(s) differ{where}, by up to "
                             f"{row.max_abs_diff:g}")
     if row.dtype != reference.dtype:
         problems.insert(0, f"dtype {row.dtype} vs {reference.dtype}")

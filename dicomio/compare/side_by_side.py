@@ -40,6 +40,8 @@ from dicomio.compare.report import (
     reported_displacement,
 )
 from dicomio.compare.worker import Request
+from dicomio.errors import Remedy
+from dicomio.read import Irregular
 from dicomio.series.info import SeriesInfo
 
 __all__ = ["DEFAULT_TIMEOUT", "compare_series", "default_backends", "run_backend",
@@ -96,7 +98,9 @@ def run_backend(
     folder: str | os.PathLike[str],
     *,
     rescale: bool = True,
+    irregular: Irregular = "accept",
     timeout: float = DEFAULT_TIMEOUT,
+    name_remedy: Callable[[Remedy], str] = Remedy.python,
 ) -> BackendResult:
     """Load ``series`` with one backend in a fresh process; never raises for what it does.
 
@@ -109,10 +113,13 @@ def run_backend(
     folder
         An empty folder for this run: the array (``array.npy``), the result and the process'
         output are left there.
-    rescale
+    rescale, irregular
         As in :func:`dicomio.load_volume`.
     timeout
         Seconds before the process is stopped and the row marked failed.
+    name_remedy
+        How a failure's reason names the argument that gets past it (a picklable function;
+        the command line gives :func:`dicomio.cli.options.option_for`).
 
     Returns
     -------
@@ -131,7 +138,7 @@ def run_backend(
         return row
 
     workdir = Path(folder)
-    request = Request(series, backend, _portable(spec), rescale)
+    request = Request(series, backend, _portable(spec), rescale, irregular, name_remedy)
     (workdir / "request.pickle").write_bytes(pickle.dumps(request))
     with open(workdir / "output.log", "wb") as log:
         process = subprocess.Popen(
@@ -168,6 +175,7 @@ def _fill(row: BackendResult, result: dict[str, Any], folder: Path, series: Seri
     row.seconds = result["seconds"]
     row.dtype = result["dtype"]
     row.shape = tuple(result["shape"])
+    row.volumes = result.get("volumes")
     row.decoders = tuple(result["decoders"])
     row.warnings = tuple(result["warnings"])
     row.affine = np.asarray(result["affine"], dtype=np.float64)
@@ -198,11 +206,13 @@ def compare_series(
     *,
     reference: str | None = "pydicom",
     rescale: bool = True,
+    irregular: Irregular = "accept",
     tolerance: float = 0.0,
     timeout: float = DEFAULT_TIMEOUT,
     strict_geometry: bool = False,
     geometry_tolerance: float = GEOMETRY_TOLERANCE_MM,
     on_backend: Callable[[str], None] | None = None,
+    name_remedy: Callable[[Remedy], str] = Remedy.python,
 ) -> Comparison:
     """Read ``series`` with each backend (one process each) and compare them.
 
@@ -217,6 +227,8 @@ def compare_series(
         ``backends``), the first that did.
     rescale
         As in :func:`dicomio.load_volume`.
+    irregular
+        As in :func:`dicomio.load_volume`; by default irregular geometry is read as it lies.
     tolerance
         Largest absolute voxel difference still counted as agreement (lossy syntaxes decode
         slightly differently in different decoders).
@@ -229,6 +241,8 @@ def compare_series(
         the same geometry.
     on_backend
         Called with each backend's name before it runs (progress display).
+    name_remedy
+        As for :func:`run_backend`.
 
     Raises
     ------
@@ -245,14 +259,17 @@ def compare_series(
                 on_backend(name)
             folder = Path(scratch) / name
             folder.mkdir()
-            row = run_backend(series, name, folder, rescale=rescale, timeout=timeout)
+            row = run_backend(series, name, folder, rescale=rescale, irregular=irregular,
+                              timeout=timeout, name_remedy=name_remedy)
             row.geometry_tolerance_mm = geometry_tolerance
             results.append(row)
         ok = [r for r in results if r.status == "ok"]
         chosen = next((r for r in ok if r.backend == reference), ok[0] if ok else None)
         if chosen is not None:
             for row in ok:
-                diff_against(row, chosen, tolerance)
+                assert row.shape is not None
+                diff_against(row, chosen, tolerance,
+                             spatial_shape(row.shape, len(series.frame_shape)))
         for row in results:
             row.array_file = None  # the scratch folder is gone after this block
     return Comparison(series, results, chosen.backend if chosen else None, tolerance, rescale,

@@ -13,6 +13,7 @@ import json
 import os
 import pickle
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,9 @@ import numpy as np
 
 from dicomio.backends.base import BackendSpec
 from dicomio.backends.registry import register
-from dicomio.errors import DicomIOError
+from dicomio.errors import DicomIOError, Remedy
 from dicomio.load import load_4d, load_volume
+from dicomio.read import Irregular
 from dicomio.series.info import SeriesInfo
 from dicomio.series.layout import lay_out
 
@@ -34,13 +36,17 @@ class Request:
     """What the parent asks: the series, the backend, and how to read.
 
     ``spec`` is sent when it can be pickled, so that a backend registered at run time (a
-    plugin, a test double) exists in this fresh interpreter too.
+    plugin, a test double) exists in this fresh interpreter too. ``irregular`` is as for
+    :func:`dicomio.load_volume`; ``name_remedy`` names the argument a failure's reason offers
+    (the command line: its option, :func:`dicomio.cli.options.option_for`).
     """
 
     series: SeriesInfo
     backend: str
     spec: BackendSpec | None
     rescale: bool
+    irregular: Irregular = "accept"
+    name_remedy: Callable[[Remedy], str] = Remedy.python
 
 
 def run(request: Request, folder: Path) -> dict[str, Any]:
@@ -51,12 +57,14 @@ def run(request: Request, folder: Path) -> dict[str, Any]:
     try:
         start = time.perf_counter()
         # What the series is decides the loader: a 4-D series is compared volume by volume.
-        load = load_4d if lay_out(request.series).kind == "4d" else load_volume
+        four_d = lay_out(request.series).kind == "4d"
+        load = load_4d if four_d else load_volume
         volume = load(request.series, request.backend, rescale=request.rescale,
-                      irregular="accept")
+                      irregular=request.irregular)
         seconds = time.perf_counter() - start
     except DicomIOError as exc:
-        return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+        return {"status": "failed",
+                "reason": f"{type(exc).__name__}: {exc.explained(request.name_remedy)}"}
     except Exception as exc:  # a toolkit's own exception: still a row, not a dead command
         return {"status": "failed", "reason": f"unexpected {type(exc).__name__}: {exc}"}
     np.save(folder / "array.npy", volume.array)
@@ -67,6 +75,7 @@ def run(request: Request, folder: Path) -> dict[str, Any]:
         "seconds": seconds,
         "dtype": str(volume.dtype),
         "shape": list(volume.shape),
+        "volumes": len(volume.array) if four_d else None,  # compared volume by volume
         "decoders": list(provenance.decoders if provenance else ()),
         "warnings": list(provenance.warnings if provenance else ()),
         "affine": volume.affine.tolist(),
