@@ -87,23 +87,28 @@ PathArgument = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None
 @dataclass(frozen=True)
 class Remedy:
     """An argument value that gets past an error, and what it does (``irregular="accept"``,
-    "load the frames as stored"). The message says it in Python; the command line names its
-    option instead (``--irregular accept``), from these fields, never from the text."""
+    "load the frames as stored"); or, with ``call``, the function of dicomio to call instead
+    (``argument`` its name: ``load_4d``). The message says it in Python; the command line
+    names its option instead (``--irregular accept``), from these fields, never from the
+    text."""
 
     argument: str
     value: Any
     effect: str
+    call: bool = False
 
     def python(self) -> str:
-        """How a Python caller passes it: ``irregular='accept'``."""
-        return f"{self.argument}={self.value!r}"
+        """How a Python caller passes it: ``irregular='accept'``, or ``dicomio.load_4d()``."""
+        return f"dicomio.{self.argument}()" if self.call else f"{self.argument}={self.value!r}"
 
 
 def advice(remedies: Sequence[Remedy], name: Callable[[Remedy], str] = Remedy.python) -> str:
     """The sentence offering ``remedies``, each named by ``name`` ("" for none)."""
     if not remedies:
         return ""
-    return "Pass " + ", or ".join(f"{name(r)} to {r.effect}" for r in remedies) + "."
+    said = ", or ".join(f"{'use' if r.call else 'pass'} {name(r)} to {r.effect}"
+                        for r in remedies)
+    return said[0].upper() + said[1:] + "."
 
 
 class DicomIOError(Exception):

@@ -18,6 +18,7 @@ from dicomio.backends.base import ReadOptions
 from dicomio.errors import (
     InvalidArgumentError,
     MixedImagesWarning,
+    Remedy,
     RepeatedPositionsError,
     translated,
 )
@@ -263,12 +264,16 @@ def _repeated_positions_error(series: SeriesInfo, layout: SeriesLayout
     if layout.kind == "4d":
         message = (f"series {series.key} is 4-D, not a single volume: {layout.n_volumes} "
                    f"volumes of {len(layout.volumes[0])} slices, ordered by {layout.rule} "
-                   f"({series.n_slices} images). Load it with dicomio.load_4d() (array "
-                   f"(volume, slice, row, column); load_4d(...)[t] is volume t)"
-                   + "".join(f"; note: {mixed}" for mixed in _mixed_images(series, layout)))
+                   f"({series.n_slices} images)"
+                   + "".join(f"; note: {mixed}" for mixed in _mixed_images(series, layout))
+                   + ".")
+        remedies: tuple[Remedy, ...] = (Remedy(
+            "load_4d", None, "read its volumes (one array: volume, slice, row, column)",
+            call=True),)
     else:
         repeated = next(i for i in series.geometry.errors if i.code == "DUPLICATE_POSITION")
         message = (f"series {series.key} is not a single volume: {repeated.message}; and not "
                    f"a 4-D series either: {layout.problem}")
+        remedies = ()
     return RepeatedPositionsError(message, path=series.frames[0].path,
-                                  issues=series.geometry.issues)
+                                  issues=series.geometry.issues, remedies=remedies)

@@ -32,6 +32,7 @@ from dicomio.cli.console import (
     usage_error,
 )
 from dicomio.cli.formatting import format_shape, series_line
+from dicomio.cli.options import option_for
 from dicomio.io.atomic import write_text_atomically
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ def _print_findings(findings: Sequence[Finding], indent: str, quiet: bool) -> No
         if finding.n_files > 1:
             files = f" [dim]({finding.n_files} files)[/]"
         out.print(f"{indent}[{style}]{finding.severity:<7}[/] [bold]{finding.code}[/] "
-                  f"{shown(finding.message)}{files}")
+                  f"{shown(finding.explained(option_for))}{files}")
 
 
 def _print_series_report(entry: SeriesReport, config: ValidationConfig, quiet: bool) -> None:
@@ -147,7 +148,7 @@ def run_validation(
             report = validate_plan(
                 plan, config, executor, started=start, progress=update,
                 on_series=(lambda entry: _print_series_report(entry, config, quiet))
-                if text else None)
+                if text else None).named(option_for)  # options, not Python arguments
         if show:
             _throughput(plan, report.seconds, executor)
     if junit_xml is not None:
@@ -208,7 +209,6 @@ def run_conversion(
     :func:`dicomio.archive.conversion.convert_plan`, whose failure reasons name options."""
     from dicomio.archive.conversion import convert_plan, prepare_output
     from dicomio.backends.registry import get_spec
-    from dicomio.cli.options import option_for
     from dicomio.io.writers import check_writer
 
     start = time.perf_counter()

@@ -140,6 +140,8 @@ _OPTIONS = {
     "ignore_unreadable": lambda value: "--ignore-unreadable",
     "series": lambda value: f"--series {value}",
     "rescale": lambda value: "no --raw" if value else "--raw",
+    # dicomio.load_4d(): the commands read a 4-D series as 4-D by themselves
+    "load_4d": lambda value: "dicomio load, convert, compare or preview --volume N",
 }
 
 

@@ -36,6 +36,7 @@ from dicomio.errors import (
     DicomIOError,
     InternalError,
     MissingDecoderError,
+    Remedy,
     UnsupportedTransferSyntaxError,
     from_foreign,
 )
@@ -136,7 +137,8 @@ def check_stacks(
             continue
         listing = ", ".join(f"{s.key} {s.orientation_label} {s.rows}x{s.columns} "
                             f"({s.n_slices} image(s))" for s in stacks)
-        hint = "each stack is validated and loaded on its own (series='uid#stack')"
+        hint = "each stack is validated and loaded on its own"
+        pick = (Remedy("series", "uid#stack", "load one stack"),)
         orientations = {tuple(np.round(s.orientation, 3)) if s.orientation else None
                         for s in stacks}
         sizes = {(s.rows, s.columns, s.frames[0].pixel_spacing) for s in stacks}
@@ -146,12 +148,12 @@ def check_stacks(
                 by_series[stack.key] += config.finding(
                     "MIXED_ORIENTATION",
                     f"series {uid} holds {len(stacks)} stacks of different orientations: "
-                    f"{listing}; {hint}", files, stack.key)
+                    f"{listing}; {hint}.", files, stack.key, remedies=pick)
             if len(sizes) > 1:
                 by_series[stack.key] += config.finding(
                     "MIXED_SHAPE",
                     f"series {uid} holds {len(stacks)} stacks of different image sizes or "
-                    f"pixel spacings: {listing}; {hint}", files, stack.key)
+                    f"pixel spacings: {listing}; {hint}.", files, stack.key, remedies=pick)
     return dict(by_series)
 
 
@@ -209,8 +211,9 @@ def _layout_findings(series: SeriesInfo, layout: SeriesLayout, config: Validatio
     NOMINAL_GEOMETRY."""
     key = series.key
     if layout.kind == "4d":
-        found = config.finding("FOUR_D", f"{layout.describe()}; load it with load_4d",
-                               series.files[:1], key)
+        found = config.finding("FOUR_D", f"{layout.describe()}.", series.files[:1], key,
+                               remedies=(Remedy("load_4d", None, "read its volumes",
+                                                call=True),))
         if layout.mixed_types:
             found += config.finding("MIXED_IMAGE_TYPE", layout.mixed_types, series.files[:1],
                                     key)

@@ -56,7 +56,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from dicomio.errors import ConfigError
+from dicomio.errors import ConfigError, Remedy, advice
 from dicomio.geometry.stack import TOLERANCE_RANGES, GeometryTolerances
 from dicomio.validate.findings import CODES, SEVERITIES, Finding, Severity
 
@@ -127,14 +127,18 @@ class ValidationConfig:
         files: Iterable[str | os.PathLike[str]] = (),
         series: str | None = None,
         default: Severity | None = None,
+        remedies: Sequence[Remedy] = (),
     ) -> list[Finding]:
         """A finding with its configured severity: ``[finding]``, or ``[]`` when the code is
-        off."""
+        off. ``remedies`` (what gets past it) end the message, in Python
+        (:attr:`Finding.remedies`)."""
         severity = self.severity_of(code, CODES[code][0] if code in CODES else default or "error")
         if severity is None:
             return []
-        return [Finding(code, severity, message, tuple(dict.fromkeys(str(f) for f in files)),
-                        series)]
+        said = advice(remedies)
+        return [Finding(code, severity, f"{message} {said}" if said else message,
+                        tuple(dict.fromkeys(str(f) for f in files)), series,
+                        remedies=tuple(remedies))]
 
     def with_(self, **changes: Any) -> ValidationConfig:
         """A copy with some fields changed."""

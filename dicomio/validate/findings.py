@@ -6,9 +6,11 @@ The codes, their default severities and what each means are listed in :data:`COD
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from typing import Any, Literal
+
+from dicomio.errors import Remedy, advice
 
 __all__ = ["CODES", "MAX_FILES", "SEVERITIES", "Finding", "Severity", "at_least", "merged"]
 
@@ -39,6 +41,10 @@ class Finding:
     series
         Key of the series concerned (``uid`` or ``uid#stack``), or None for a finding about
         the files or folders themselves.
+    remedies
+        What gets past it, as data (:class:`dicomio.errors.Remedy`): ``message`` ends with
+        them in Python (``series='uid#stack'``); :meth:`explained` names them otherwise (the
+        command line: its options).
     """
 
     code: str
@@ -47,11 +53,21 @@ class Finding:
     files: tuple[str, ...] = ()
     series: str | None = None
     n_files: int = 0
+    remedies: tuple[Remedy, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.files) > MAX_FILES or self.n_files < len(self.files):
             object.__setattr__(self, "n_files", max(self.n_files, len(self.files)))
             object.__setattr__(self, "files", self.files[:MAX_FILES])
+
+    def explained(self, name: Callable[[Remedy], str]) -> str:
+        """The message with its remedies named by ``name``."""
+        said = advice(self.remedies)
+        return self.message.removesuffix(said) + advice(self.remedies, name)
+
+    def named(self, name: Callable[[Remedy], str]) -> Finding:
+        """This finding with its message :meth:`explained` by ``name``."""
+        return replace(self, message=self.explained(name), remedies=())
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "severity": self.severity, "message": self.message,
@@ -69,14 +85,18 @@ def merged(findings: Iterable[Finding]) -> list[Finding]:
         if len(same) == 1:
             result.append(same[0])
             continue
-        messages = list(dict.fromkeys(f.message for f in same))
+        remedies = same[0].remedies if all(f.remedies == same[0].remedies for f in same) else ()
+        said = advice(remedies)
+        messages = list(dict.fromkeys(f.explained(Remedy.python).removesuffix(said).rstrip()
+                                      for f in same))
         message = "; ".join(messages[:3])
         if len(messages) > 3:
             message += f"; and {len(messages) - 3} more like these"
+        message = f"{message} {said}" if said else message
         files = tuple(dict.fromkeys(path for f in same for path in f.files))
         counted = max(len(files), sum(f.n_files for f in same))
         result.append(Finding(same[0].code, same[0].severity, message, files, same[0].series,
-                              counted))
+                              counted, remedies))
     return result
 
 

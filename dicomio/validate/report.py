@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dicomio._version import __version__
+from dicomio.errors import Remedy
 from dicomio.series.choose import scan
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import Inventory, PathInput
@@ -79,6 +80,13 @@ class ValidationReport:
     @property
     def passed(self) -> bool:
         return not self.failing()
+
+    def named(self, name: Callable[[Remedy], str]) -> ValidationReport:
+        """This report with every finding's remedies named by ``name`` (the command line's
+        options: :func:`dicomio.cli.options.option_for`), in JSON and JUnit too."""
+        return replace(self, findings=[f.named(name) for f in self.findings],
+                       series=[replace(s, findings=[f.named(name) for f in s.findings])
+                               for s in self.series])
 
     def to_dict(self, reproducible: bool = False) -> dict[str, Any]:
         """JSON-able form: the ``dicomio validate --format json`` output.
