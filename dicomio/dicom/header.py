@@ -36,6 +36,7 @@ from dicomio.dicom.budgets import (
     max_elements,
     too_many_elements,
 )
+from dicomio.dicom.checks import frames_problem
 from dicomio.dicom.deflate import Inflater, finish_inflating
 from dicomio.dicom.source import FileSource
 from dicomio.dicom.transfer_syntax import (
@@ -385,8 +386,10 @@ def _read(path: Path, handle: BinaryIO, size: int) -> FileHeader:
         # A deflated data set has no file offset for its pixel data: readers inflate it again.
         header.pixel_data_offset = None if syntax.deflated else offset
     fill_header(header, walk.raw, walk.little, path)
-    if isinstance(source, Inflater) and walk.pixel is not None:
-        fmt = header.pixel
+    fmt = header.pixel
+    # Frames the pixel data cannot hold (or more than dicomio reads) make the file unusable
+    # whatever the stream holds: inflating gigabytes to check its length would cost seconds.
+    if isinstance(source, Inflater) and walk.pixel is not None and frames_problem(header) is None:
         finish_inflating(source, path, walk.base + len(walk.buf) - walk.pixel[1],
                          header.pixel_data_length,
                          None if fmt is None else fmt.frame_nbytes * fmt.number_of_frames)
