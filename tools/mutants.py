@@ -74,9 +74,14 @@ def apply(root: Path, mutant: Mutant) -> None:
     path.write_text(text.replace(mutant.original, mutant.replacement), encoding="utf-8")
 
 
-_AGREEMENT = "tests/contract/test_agreement.py::test_agrees_with_the_reference"
-_CONFORMANCE = "tests/contract/test_conformance.py::test_backend_returns_the_truth"
+_TRUTH = "tests/contract/test_conformance.py::test_backend_returns_the_truth"
+_REFERENCE = "tests/contract/test_agreement.py::test_agrees_with_the_reference"
+_AT_POSITIONS = ("tests/contract/test_corpus.py::"
+                 "test_corpus_slices_are_the_files_at_the_affine_positions")
 _CORPUS = "tests/contract/test_corpus.py"
+_TWELVE_BIT = f"{_CORPUS}::test_twelve_bit_high_bits_are_masked_and_sign_extended"
+_SYNTAXES = f"{_CORPUS}::test_same_pixels_in_every_syntax_decode_identically"
+_NON_ISOTROPIC = f"{_REFERENCE}[dicom2nifti/generic/anatomical/002_non_isotropic-direct]"
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
@@ -86,6 +91,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "    normal = np.cross(iop[3:6], iop[:3])\n",
         "slice normal taken as column × row cosine: its sign flipped, slices sorted the "
         "other way",
+        (f"{_TRUTH}[axial-direct]", f"{_AT_POSITIONS}[anatomical/001]"),
     ),
     Mutant(
         "pixel-spacing-order",
@@ -95,6 +101,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "    affine[:3, 1] = iop[3:6] * float(pixel_spacing[1])\n"
         "    affine[:3, 2] = iop[0:3] * float(pixel_spacing[0])\n",
         "PixelSpacing read as (column, row) spacing: [0] and [1] swapped",
+        (f"{_TRUTH}[non-square-anisotropic-direct]", _NON_ISOTROPIC),
     ),
     Mutant(
         "cosines-swapped",
@@ -104,6 +111,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "    affine[:3, 1] = iop[0:3] * float(pixel_spacing[0])\n"
         "    affine[:3, 2] = iop[3:6] * float(pixel_spacing[1])\n",
         "row and column cosines of ImageOrientationPatient swapped in the affine",
+        (f"{_TRUTH}[oblique-direct]", f"{_AT_POSITIONS}[anatomical/001]"),
     ),
     Mutant(
         "instance-number-order",
@@ -111,6 +119,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "    return [frames[i] for i in geometry.order], geometry, None\n",
         "    return sorted(frames, key=_stored_order), geometry, None\n",
         "slices sorted by InstanceNumber instead of their position along the normal",
+        (f"{_TRUTH}[reversed-direct]", f"{_AT_POSITIONS}[failing/slicecount/001]"),
     ),
     Mutant(
         "origin-last-slice",
@@ -118,6 +127,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "    affine = affine_from(orientation, pixel_spacing, points[0], slice_step)\n",
         "    affine = affine_from(orientation, pixel_spacing, points[-1], slice_step)\n",
         "origin taken from the last slice's ImagePositionPatient instead of the first's",
+        (f"{_TRUTH}[axial-direct]", f"{_AT_POSITIONS}[anatomical/001]"),
     ),
     Mutant(
         "spacing-from-thickness",
@@ -127,6 +137,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "        spacing = slice_thickness or nominal\n"
         "        slice_step = normal * spacing\n",
         "slice spacing taken from SliceThickness instead of the positions",
+        (f"{_TRUTH}[thick-slices-overlap-direct]",
+         f"{_REFERENCE}[dcm_qa/sag_asc_35sl-direct]"),
     ),
     Mutant(
         "no-sign-extension",
@@ -139,6 +151,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "",
         "signed stored values (PixelRepresentation 1, BitsStored < BitsAllocated) masked but "
         "not sign-extended",
+        (f"{_TRUTH}[12-bit-signed-garbage-direct]", _TWELVE_BIT),
     ),
     Mutant(
         "high-bits-kept",
@@ -146,6 +159,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "        values &= (1 << fmt.bits_stored) - 1\n",
         "",
         "bits above BitsStored not masked off unsigned stored values",
+        (f"{_TRUTH}[12-bit-garbage-high-bits-direct]", _TWELVE_BIT),
     ),
     Mutant(
         "monochrome1-inverted",
@@ -153,6 +167,10 @@ MUTANTS: tuple[Mutant, ...] = (
         "        stored = ~stored.astype(np.int64)\n",
         "        stored = stored.astype(np.int64)\n",
         "MONOCHROME1 returned inverted: GDCM's inversion not undone (SimpleITK backend)",
+        ("tests/contract/test_conformance.py::test_monochrome1_is_returned_as_stored[12-bit-sitk]",
+         "tests/contract/test_monochrome1_corpus.py::"
+         "test_monochrome1_corpus_images_are_returned_as_stored"
+         "[pydicom_testfiles/test_files/dicomdirtests/77654033/CR1/6154-sitk]"),
     ),
     Mutant(
         "big-endian-direct",
@@ -161,6 +179,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "                target.byteswap(inplace=True)\n",
         "",
         "big-endian pixel data not byte-swapped (direct backend)",
+        (f"{_TRUTH}[ts-1.2.2-direct]", f"{_SYNTAXES}[MR_small-direct]"),
     ),
     Mutant(
         "big-endian-pydicom",
@@ -170,6 +189,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "        values = values.astype(values.dtype.newbyteorder(\"=\"))\n",
         "",
         "big-endian arrays from pydicom reinterpreted as native without swapping their bytes",
+        (f"{_TRUTH}[ts-1.2.2-pydicom]", f"{_SYNTAXES}[MR_small-pydicom]"),
     ),
     Mutant(
         "slope-ignored",
@@ -178,6 +198,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "        exact *= slope\n",
         "",
         "RescaleSlope ignored (only the intercept applied)",
+        (f"{_TRUTH}[float-rescale-direct]", _NON_ISOTROPIC),
     ),
     Mutant(
         "first-slice-rescale",
@@ -186,5 +207,6 @@ MUTANTS: tuple[Mutant, ...] = (
         "        entry[1].append((frame.index, k, series.frames[0].slope,\n"
         "                         series.frames[0].intercept))\n",
         "the first slice's RescaleSlope/RescaleIntercept applied to every slice",
+        (f"{_TRUTH}[per-slice-intercepts-direct]", _NON_ISOTROPIC),
     ),
 )

@@ -48,6 +48,8 @@ FULL_TESTS = (
     "tests/contract/test_conformance.py",
     "tests/contract/test_corpus.py",
     "tests/contract/test_agreement.py",
+    "tests/contract/test_dcm2niix_oracle.py",
+    "tests/contract/test_monochrome1_corpus.py",
     "tests/pixels",
     "tests/geometry",
     "tests/backends",
@@ -74,6 +76,12 @@ class TestRun:
         """The failing tests of one class, sorted."""
         return sorted(n for n, t in self.tests.items()
                       if t["outcome"] == "failed" and t["real"] is real)
+
+    def timed(self, real: bool) -> dict[str, float]:
+        """The failing tests of one class, each with its seconds, fastest first."""
+        failing = {n: round(float(self.tests[n]["seconds"]), 2)  # type: ignore[arg-type]
+                   for n in self.failing(real)}
+        return dict(sorted(failing.items(), key=lambda item: item[1]))
 
     def counts(self) -> tuple[int, int]:
         """How many generated-data and real-data tests ran (not skipped)."""
@@ -231,13 +239,16 @@ tox's `full` environment runs that (`tests/test_mutations.py`, with `DICOMIO_MUT
 """
 
 
-def write_docs(verdicts: list[Verdict], baseline: TestRun, seconds: float) -> None:
+def write_docs(verdicts: list[Verdict], baseline: TestRun, seconds: float,
+               commit: str | None) -> None:
     generated, real = baseline.counts()
+    source = f"commit {commit[:12]}" if commit else "the working tree"
     selection = "\n".join(f"- `{t}`" for t in FULL_TESTS)
     DOCS.write_text(
         f"{INTRO}\n## Kill table\n\n"
-        f"The full run: the tests below, {generated} generated-data and {real} real-data tests "
-        f"passing on the unmutated copy ({baseline.seconds:.0f} s); {len(verdicts)} mutants, "
+        f"The full run, on {source}: the tests below, {generated} generated-data and {real} "
+        f"real-data tests passing on the unmutated copy ({baseline.seconds:.0f} s); "
+        f"{len(verdicts)} mutants, "
         f"{seconds / 60:.0f} minutes in all. The example is the first failing test by name.\n\n"
         f"{kill_table(verdicts)}\n\n## The tests of the full run\n\n{selection}\n",
         encoding="utf-8")
@@ -261,6 +272,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.write_docs and (args.quick or args.mutant or args.tests):
         parser.error("--write-docs needs the full run of every mutant")
     mutants = tuple(m for m in MUTANTS if not args.mutant or m.name in args.mutant)
+    if args.commit is not None:  # one commit for every copy, whatever is committed meanwhile
+        args.commit = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--verify", f"{args.commit}^{{commit}}"],
+            capture_output=True, text=True, check=True).stdout.strip()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="dicomio-mutants-") as folder:
         workspace = Path(folder)
@@ -288,10 +303,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{len(verdicts) - len(survivors)} of {len(verdicts)} mutants killed in "
           f"{seconds:.0f} s" + (f"; surviving: {', '.join(survivors)}" if survivors else ""))
     if args.write_docs:
-        write_docs(verdicts, baseline, seconds)
+        write_docs(verdicts, baseline, seconds, args.commit)
     if args.json is not None:
         args.json.write_text(json.dumps({v.mutant.name: {
-            "generated": v.run.failing(real=False), "real": v.run.failing(real=True),
+            "generated": v.run.timed(real=False), "real": v.run.timed(real=True),
             "broken": v.run.broken, "seconds": round(v.run.seconds)} for v in verdicts},
             indent=1), encoding="utf-8")
     return 1 if survivors else 0

@@ -10,7 +10,7 @@
   or call, it opened, listed or passed to a subprocess a path inside the corpus
   (``DICOMIO_CORPUS``; seen by an audit hook), or when it is marked ``corpus`` or uses the
   ``corpus`` fixture (a module-scoped fixture may have read the files before it ran);
-- writes every test's outcome, class and failure message as JSON to
+- writes every test's outcome, class, failure message and duration as JSON to
   ``DICOMIO_MUTATION_REPORT``.
 
 It imports nothing of dicomio at import time, so that the check of where dicomio comes from
@@ -19,6 +19,7 @@ sees the first import.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -66,14 +67,11 @@ if CORPUS_PREFIXES:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    import dicomio
-    import tests
-
-    for module in (dicomio, tests):
-        where = Path(module.__file__ or "").resolve()
+    for name in ("dicomio", "tests"):
+        where = Path(importlib.import_module(name).__file__ or "").resolve()
         if not where.is_relative_to(ROOT):
-            pytest.exit(f"{module.__name__} was imported from {where}, not from the copy "
-                        f"{ROOT}: the mutation check would test the wrong code", returncode=3)
+            pytest.exit(f"{name} was imported from {where}, not from the copy {ROOT}: the "
+                        f"mutation check would test the wrong code", returncode=3)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -96,7 +94,9 @@ def _message(report: pytest.TestReport | pytest.CollectReport) -> str:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    entry = _state["tests"].setdefault(report.nodeid, {"outcome": "passed", "message": ""})
+    entry = _state["tests"].setdefault(report.nodeid,
+                                       {"outcome": "passed", "message": "", "seconds": 0.0})
+    entry["seconds"] += report.duration
     if report.failed and entry["outcome"] != "failed":
         entry["outcome"], entry["message"] = "failed", f"{report.when}: {_message(report)}"
     elif report.skipped and entry["outcome"] == "passed":
