@@ -229,13 +229,15 @@ of dicomio's geometry code). A mutant is **killed** when at least one test of ea
 under it: both the real data and the generated data see the bug. The unmutated copy passes the
 same tests first.
 
-Rerun it (about an hour on two cores) and rewrite this page with
+Rerun it (an hour and a half on two busy cores) and rewrite this page with
 
-    DICOMIO_CORPUS=../shared/corpus python -m tools.mutation_check --write-docs
+    DICOMIO_CORPUS=../shared/corpus python -m tools.mutation_check --commit HEAD --write-docs
 
-`--quick` gives each mutant the few tests named for it in `tools/mutants.py` (a few minutes):
-tox's `full` environment runs that (`tests/test_mutations.py`, with `DICOMIO_MUTATION_CHECK`);
-`--mutant NAME` checks one mutant.
+(`--commit` copies a commit instead of the working tree; `--json FILE` lists every failing
+test of each mutant with its duration). `--quick` gives each mutant the one real-data and one
+generated-data test named for it in `tools/mutants.py`, chosen among those the full run saw
+fail (about a minute): tox's `full` environment runs that (`tests/test_mutations.py`, with
+`DICOMIO_MUTATION_CHECK=quick`). `--mutant NAME` checks one mutant, `--tests` runs other tests.
 """
 
 
