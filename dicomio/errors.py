@@ -20,6 +20,8 @@ FileNotFoundError`` or ``except ValueError`` clauses keep working::
     │   │                                      not take (``irregular="yes"``, ``workers=0``)
     │   └── UnknownBackendError                lists the registered backends
     ├── BackendCannotReadError                 (ValueError) the backend cannot read this series
+    │   └── NotOnDiskError                     the toolkit opens files by name; these are an
+    │                                          archive's members or in memory
     ├── BackendReadError                       (RuntimeError) the toolkit failed while reading
     ├── ConfigError                            (ValueError) a dicomio configuration file is wrong
     ├── SchedulerError                         (RuntimeError) a Dask cluster cannot do the work
@@ -69,6 +71,7 @@ __all__ = [
     "MixedImagesWarning",
     "MultipleSeriesError",
     "NoDicomFilesError",
+    "NotOnDiskError",
     "Remedy",
     "RepeatedPositionsError",
     "SchedulerError",
@@ -284,6 +287,12 @@ class UnknownBackendError(InvalidArgumentError):
 
 class BackendCannotReadError(DicomIOError, ValueError):
     """The requested backend cannot read this series (compressed data for VTK, ...)."""
+
+
+class NotOnDiskError(BackendCannotReadError):
+    """The requested backend opens files on disk by name (SimpleITK, VTK, dcm2niix), and the
+    series is read from an archive or from memory; the message names the backends that read
+    it."""
 
 
 class BackendReadError(DicomIOError, RuntimeError):

@@ -50,7 +50,7 @@ class Rule:
 # --- the layering, as data ------------------------------------------------------------------
 
 #: The reading pipeline, from headers to a Volume: knows nothing of what is built on it.
-PIPELINE = ("dicomio.dicom", "dicomio.series", "dicomio.geometry", "dicomio.pixels",
+PIPELINE = ("dicomio.dicom", "dicomio.series", "dicomio.sources", "dicomio.geometry", "dicomio.pixels",
             "dicomio.backends", "dicomio.volume", "dicomio.errors", "dicomio._version")
 #: What is built on the pipeline: commands, checks, comparisons, archives, files, test data.
 APPLICATIONS = ("dicomio.cli", "dicomio.validate", "dicomio.compare", "dicomio.archive",
@@ -84,7 +84,7 @@ LAYERS = (
      "dicomio.parallel", "dicomio.volume"),
     ("dicomio.dicom",),
     ("dicomio.geometry",),
-    ("dicomio.series",),
+    ("dicomio.series", "dicomio.sources"),
     ("dicomio.pixels",),
     ("dicomio.backends",),
     ("dicomio.read", "dicomio.load", "dicomio.load_arguments"),

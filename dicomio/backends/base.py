@@ -233,6 +233,9 @@ class BackendSpec:
         False for a backend that groups the files into series by its own rules (dcm2niix):
         where it splits a sound series it has not decoded anything differently, so that is
         no finding; ``dicomio compare`` still runs it.
+    files_only
+        Whether the toolkit opens the files by name, so that it reads only files on disk, not
+        an archive's members nor data in memory (:mod:`dicomio.sources`).
     """
 
     name: str
@@ -244,6 +247,7 @@ class BackendSpec:
     syntaxes: Callable[[], frozenset[str]]
     unable: Callable[[SeriesInfo], str | None]
     decoder_check: bool = True
+    files_only: bool = False
 
     def installed(self) -> bool:
         return all(_installed(m) for m in self.requires)
@@ -268,12 +272,26 @@ class BackendSpec:
                 from dicomio.dicom.transfer_syntax import lookup
 
                 return f"cannot decode {lookup(uid)}"
+        if self.files_only:
+            away = not_on_disk(series)
+            if away is not None:
+                return away
         return self.unable(series)
 
     def reader(self) -> Backend:
         module = importlib.import_module(self.module)
         reader: Backend = module.Reader()
         return reader
+
+
+def not_on_disk(series: SeriesInfo) -> str | None:
+    """Why a toolkit that opens files by name cannot read ``series``: a file of it is an
+    archive's member or held in memory; else None."""
+    away = next((h for h in series.headers if not h.on_disk), None)
+    if away is None:
+        return None
+    return (f"opens files on disk by name, and {away.path} is {away.origin.kind} (not a file "
+            f"on disk)")
 
 
 def ignored_decoder(options: ReadOptions, library: str) -> list[str]:

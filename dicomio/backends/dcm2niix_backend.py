@@ -201,6 +201,7 @@ SPEC = BackendSpec(
     # dcm2niix stacks files by its own rules (StudyTime, echo, phase...): its splits of a
     # sound series are not decoder disagreements, so validate's cross-check leaves it out.
     decoder_check=False,
+    files_only=True,
 )
 
 

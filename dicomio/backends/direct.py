@@ -11,9 +11,10 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -184,7 +185,8 @@ def _read_native(
     in_place = _in_place(fmt, out) is not None
     layout = (fmt.samples_per_pixel, fmt.rows, fmt.columns) if planar else fmt.frame_shape
     scratch = np.empty(0 if in_place else layout, dtype=unsigned)
-    with open(header.path, "rb", buffering=0) as handle:
+    # Every source opens as a buffered binary file (a file, an archive member, memory).
+    with cast("io.BufferedIOBase", header.origin.open()) as handle:
         for index, k, slope, intercept in slots:
             target = out[k].view(unsigned) if in_place else scratch
             handle.seek(header.pixel_data_offset + index * nbytes)

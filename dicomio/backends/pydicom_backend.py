@@ -24,6 +24,7 @@ from dicomio.backends.base import (
     slots_by_file,
     volume_dtype,
 )
+from dicomio.dicom.source import read_dataset
 from dicomio.pixels.decoders import choose_decoder, decodable_uids
 from dicomio.pixels.pydicom_read import read_file_with_pydicom
 from dicomio.series.info import SeriesInfo
@@ -84,14 +85,14 @@ def pydicom_geometry(series: SeriesInfo) -> ReportedGeometry | None:
 
     None when an image has no usable position, orientation or spacing in pydicom's reading.
     """
-    import pydicom
 
     datasets: dict[int, Any] = {}
     planes = []
     for frame in series.frames:
         if id(frame.header) not in datasets:
             try:
-                datasets[id(frame.header)] = pydicom.dcmread(frame.path, stop_before_pixels=True)
+                datasets[id(frame.header)] = read_dataset(frame.header.origin,
+                                                          stop_before_pixels=True)
             except Exception:  # the pixels were read: only the geometry is left unreported
                 return None
         plane = _plane(datasets[id(frame.header)], frame.index)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dicomio.backends.base import BackendSpec
+from dicomio.backends.base import BackendSpec, not_on_disk
 from dicomio.backends.dcm2niix_backend import SPEC as DCM2NIIX
 from dicomio.backends.direct import SPEC as DIRECT
 from dicomio.backends.pydicom_backend import SPEC as PYDICOM
@@ -33,6 +33,7 @@ from dicomio.errors import (
     BackendCannotReadError,
     BackendUnavailableError,
     MissingDecoderError,
+    NotOnDiskError,
     UnknownBackendError,
     UnsupportedTransferSyntaxError,
 )
@@ -209,7 +210,9 @@ def select(series: SeriesInfo, backend: str = "auto") -> tuple[BackendSpec, list
         if reason is not None:
             able = [s.name for s in backend_specs()
                     if s.name != spec.name and s.cannot_read(series) is None]
-            raise BackendCannotReadError(
+            error = NotOnDiskError if spec.files_only and not_on_disk(series) else \
+                BackendCannotReadError
+            raise error(
                 f"backend {spec.name!r} cannot read series {series.key}: {reason}; "
                 f"backends that can: {', '.join(able) or 'none installed'}",
                 path=series.frames[0].path)

@@ -104,6 +104,7 @@ SPEC = BackendSpec(
             "and MONOCHROME1 inversion undone",
     syntaxes=_sitk_syntaxes,
     unable=_sitk_unable,
+    files_only=True,
 )
 
 

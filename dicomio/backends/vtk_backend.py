@@ -121,6 +121,7 @@ SPEC = BackendSpec(
             "undone; uncompressed little-endian only",
     syntaxes=_vtk_syntaxes,
     unable=_vtk_unable,
+    files_only=True,
 )
 
 

@@ -15,7 +15,6 @@ inflates to.
 
 from __future__ import annotations
 
-import os
 import struct
 import zlib
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from dicomio.dicom.budgets import (
 )
 from dicomio.dicom.checks import frames_problem
 from dicomio.dicom.deflate import Inflater, finish_inflating
-from dicomio.dicom.source import FileSource
+from dicomio.dicom.source import FileSource, PathSource, Source, size_of
 from dicomio.dicom.transfer_syntax import (
     EXPLICIT_VR_LITTLE_ENDIAN,
     IMPLICIT_VR_LITTLE_ENDIAN,
@@ -400,13 +399,15 @@ def _read(path: Path, handle: BinaryIO, size: int) -> FileHeader:
     return header
 
 
-def read_header(path: str | Path) -> FileHeader:
+def read_header(path: str | Path | Source) -> FileHeader:
     """Read the header of one file.
 
     Parameters
     ----------
     path
-        The file. Its name and extension play no part: content decides what it is.
+        The file, or the :class:`~dicomio.dicom.source.Source` of its bytes (an archive
+        member, a buffer in memory). Its name and extension play no part: content decides what
+        it is.
 
     Returns
     -------
@@ -424,9 +425,10 @@ def read_header(path: str | Path) -> FileHeader:
     OSError
         The file cannot be opened or read.
     """
-    path = Path(path)
-    with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
+    source = path if isinstance(path, Source) else PathSource(Path(path))
+    path = source.name
+    with source.open() as handle:
+        size = size_of(handle)
         try:
             header = _read(path, handle, size)
         except (struct.error, IndexError, zlib.error, UnicodeDecodeError) as exc:
@@ -436,4 +438,6 @@ def read_header(path: str | Path) -> FileHeader:
                 raise type(exc)(exc.message, path=path) from None
             raise
     header.file_size = size
+    if not isinstance(source, PathSource):
+        header.source = source
     return header

@@ -1,12 +1,97 @@
-"""The data set of a plain (not deflated) file as the header walk reads it: on in order, and
-over what it does not want by a seek. :class:`~dicomio.dicom.deflate.Inflater` is the same for a
-deflated data set."""
+"""Where a file's bytes come from, and the data set of a plain file as the header walk reads it.
+
+A :class:`Source` is anything a header and pixel bytes are read from: a file on disk
+(:class:`PathSource`), a member of a zip or tar archive, a buffer in memory
+(:mod:`dicomio.sources` holds those). It has a ``name`` (the provenance every Volume, finding
+and skipped file shows: a path, ``study.zip!/DICOM/IM1``, ``<memory>[3]``), says whether it is
+a file on disk a toolkit can open by name (``on_disk``), and opens as a seekable binary file.
+Every reader in dicomio opens a file's bytes through its source, so discovery, the header walk
+and the pixel readers are one pipeline whatever the bytes live in.
+
+:class:`FileSource` is the rest of an open data set as the header walk reads it: on in order,
+and over what it does not want by a seek. :class:`~dicomio.dicom.deflate.Inflater` is the same
+for a deflated data set.
+"""
 
 from __future__ import annotations
 
-from typing import BinaryIO
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
 
-__all__ = ["FileSource"]
+if TYPE_CHECKING:
+    from pydicom import Dataset
+
+__all__ = ["FileSource", "PathSource", "Source", "read_dataset", "size_of"]
+
+
+@runtime_checkable
+class Source(Protocol):
+    """Something a header and pixel bytes are read from (picklable: a process reading it
+    elsewhere opens it again).
+
+    Attributes
+    ----------
+    name
+        What provenance, findings and skipped files call it.
+    on_disk
+        Whether ``name`` is a file on disk that a toolkit can open by itself.
+    kind
+        What it is, in a few words ("a file", "a member of an archive", "data held in memory").
+    """
+
+    @property
+    def name(self) -> Path: ...
+
+    @property
+    def on_disk(self) -> bool: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    def open(self) -> BinaryIO:
+        """A seekable binary file of its bytes (the caller closes it)."""
+        ...
+
+    def size(self) -> int:
+        """How many bytes it holds."""
+        ...
+
+
+@dataclass(frozen=True)
+class PathSource:
+    """A file on disk."""
+
+    name: Path
+    on_disk: bool = True
+    kind: str = "a file"
+
+    def open(self) -> BinaryIO:
+        return open(self.name, "rb")
+
+    def size(self) -> int:
+        return os.stat(self.name).st_size
+
+
+def size_of(handle: BinaryIO) -> int:
+    """The length of the open seekable ``handle`` (its position kept)."""
+    try:
+        return os.fstat(handle.fileno()).st_size
+    except (OSError, AttributeError, ValueError):  # not a file on disk: an archive member, memory
+        here = handle.tell()
+        end = handle.seek(0, os.SEEK_END)
+        handle.seek(here)
+        return end
+
+
+def read_dataset(source: Source, **options: Any) -> Dataset:
+    """The data set of ``source`` as ``pydicom.dcmread(..., **options)`` reads it (every value
+    read before the file is closed)."""
+    import pydicom
+
+    with source.open() as handle:
+        return pydicom.dcmread(handle, **options)
 
 
 class FileSource:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from dicomio.dicom.source import PathSource, Source
 from dicomio.dicom.transfer_syntax import TransferSyntax
 
 __all__ = ["FileHeader", "PixelFormat", "stored_range"]
@@ -65,7 +66,10 @@ class FileHeader:
     image type (0043,102F); Philips DiffusionDirection (2001,1004) and MRScaleSlope
     (2005,100E); UIH NumberOfSliceInVolume (0065,1050). ``pixel_data_offset`` is the byte
     offset of the pixel data value in the file, and ``pixel_data_length`` its length (``None``
-    for encapsulated data of undefined length).
+    for encapsulated data of undefined length). ``path`` names the file (for a member of an
+    archive or a buffer in memory, the name its :class:`~dicomio.dicom.source.Source` gives);
+    ``source`` is where its bytes are read from (None: the file ``path`` on disk), and
+    :attr:`origin` gives it either way.
     """
 
     path: Path
@@ -113,6 +117,17 @@ class FileHeader:
     uih_grid_slices: int | None = None
     file_size: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    source: Source | None = None
+
+    @property
+    def origin(self) -> Source:
+        """Where the file's bytes are read from."""
+        return self.source if self.source is not None else PathSource(self.path)
+
+    @property
+    def on_disk(self) -> bool:
+        """Whether the file is a file on disk that a toolkit can open by its name."""
+        return self.source is None or self.source.on_disk
 
     @property
     def is_dicomdir(self) -> bool:

@@ -30,6 +30,7 @@ import numpy as np
 
 from dicomio.dicom.csa import CsaError, number, parse_csa, vector
 from dicomio.dicom.frame import Frame, Tile
+from dicomio.dicom.source import read_dataset
 from dicomio.dicom.types import FileHeader
 from dicomio.errors import InvalidDicomError
 from dicomio.geometry.conventions import slice_normal
@@ -94,10 +95,9 @@ def _count(value: Any, header: FileHeader) -> int | None:
 
 def _siemens_values(header: FileHeader) -> tuple[int | None, tuple[float, ...] | None]:
     """NumberOfImagesInMosaic and SliceNormalVector from the private elements."""
-    import pydicom
 
     try:
-        dataset = pydicom.dcmread(header.path, stop_before_pixels=True)
+        dataset = read_dataset(header.origin, stop_before_pixels=True)
     except Exception as exc:  # pydicom raises many types for damaged files
         raise InvalidDicomError(f"cannot read the Siemens private header: {exc}",
                                 path=header.path) from None

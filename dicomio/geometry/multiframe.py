@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from dicomio.dicom.frame import Frame, seconds
+from dicomio.dicom.source import read_dataset
 from dicomio.dicom.types import FileHeader
 from dicomio.errors import InvalidDicomError
 from dicomio.geometry.conventions import slice_normal
@@ -116,10 +117,9 @@ def _philips_scale_slope(item: Any, shared: Any) -> float | None:
 
 
 def _read(header: FileHeader) -> Any:
-    import pydicom
 
     try:
-        return pydicom.dcmread(header.path, stop_before_pixels=True)
+        return read_dataset(header.origin, stop_before_pixels=True)
     except Exception as exc:  # pydicom raises many types for damaged files
         raise InvalidDicomError(f"cannot read the header with pydicom: {exc}",
                                 path=header.path) from None

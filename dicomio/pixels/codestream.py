@@ -107,7 +107,7 @@ def _count_items(header: FileHeader, limit: int) -> int:
     """How many items (up to ``limit``) the encapsulated pixel data of ``header`` holds."""
     assert header.pixel_data_offset is not None
     count = 0
-    with open(header.path, "rb") as handle:
+    with header.origin.open() as handle:
         handle.seek(header.pixel_data_offset)
         while count < limit:
             item = handle.read(8)

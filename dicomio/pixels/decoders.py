@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import os
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -265,8 +264,9 @@ def read_pixel_value(header: FileHeader) -> bytes:
         The file is shorter than the pixel data it declares.
     """
     assert header.pixel_data_offset is not None
-    with open(header.path, "rb") as handle:
-        available = max(os.fstat(handle.fileno()).st_size - header.pixel_data_offset, 0)
+    source = header.origin
+    with source.open() as handle:
+        available = max(source.size() - header.pixel_data_offset, 0)
         if header.pixel_data_length is not None and header.pixel_data_length > available:
             # Refused before reading: a forged length must not become a huge allocation.
             raise CorruptDataError(

@@ -13,6 +13,7 @@ from typing import Any
 
 from numpy.typing import NDArray
 
+from dicomio.dicom.source import read_dataset
 from dicomio.dicom.types import FileHeader
 from dicomio.errors import CorruptDataError, DicomIOError
 from dicomio.pixels.decoders import EncodedPixels, is_decoder_failure
@@ -53,13 +54,12 @@ def read_file_with_pydicom(
     CorruptDataError
         A frame is damaged, or pydicom (or its plugin) cannot decode it.
     """
-    import pydicom
     from pydicom.pixels import pixel_array
 
     fmt = header.pixel
     assert fmt is not None
     try:
-        dataset = pydicom.dcmread(header.path)
+        dataset = read_dataset(header.origin)
         # Damaged frames are refused before pydicom's plugins see them, as in the direct
         # backend: same checks, same errors.
         encoded = None if header.transfer_syntax.native or "PixelData" not in dataset \

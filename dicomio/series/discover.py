@@ -13,10 +13,12 @@ from pathlib import Path
 from dicomio.arguments import check_count, check_flag
 from dicomio.dicom.checks import header_problem
 from dicomio.dicom.header import HEADER_BYTES, read_header
+from dicomio.dicom.source import PathSource, Source, read_dataset
 from dicomio.dicom.types import FileHeader
 from dicomio.errors import DicomIOError, NoDicomFilesError, NotDicomError, translated
 from dicomio.series.inventory import Inventory, PathInput, SkippedFile
 from dicomio.series.readahead import PROBE_FILES, WaitProbe, read_ahead
+from dicomio.sources.inputs import as_inputs, file_entries
 
 __all__ = ["discover", "refused_link"]
 
@@ -142,12 +144,18 @@ def _as_paths(paths: PathInput) -> list[Path]:
     return [Path(p) for p in paths]
 
 
-def _classify(path: Path | SkippedFile) -> FileHeader | SkippedFile:
-    if isinstance(path, SkippedFile):
-        return path
+def _name(entry: Path | Source | SkippedFile) -> Path:
+    return entry if isinstance(entry, Path) else entry.path if isinstance(
+        entry, SkippedFile) else entry.name
+
+
+def _classify(entry: Path | Source | SkippedFile) -> FileHeader | SkippedFile:
+    if isinstance(entry, SkippedFile):
+        return entry
+    path = _name(entry)
     try:
         with translated(path, "reading the header"):
-            header = read_header(path)
+            header = read_header(entry)
     except NotDicomError as exc:
         return SkippedFile(path, f"not DICOM: {exc.message}", "not_dicom")
     except DicomIOError as exc:  # malformed, over a budget, or failing unexpectedly
@@ -177,7 +185,7 @@ def _classify(path: Path | SkippedFile) -> FileHeader | SkippedFile:
 
 
 def _classify_all(
-    entries: Sequence[Path | SkippedFile], workers: int
+    entries: Sequence[Path | Source | SkippedFile], workers: int
 ) -> list[FileHeader | SkippedFile]:
     """Classify every entry, in order, in this thread.
 
@@ -200,7 +208,7 @@ def _name_pattern(name: str) -> str:
     return _NUMBERS.sub("#", name.lower())
 
 
-def _damaged(skipped: SkippedFile, size: int, evidence: str) -> SkippedFile:
+def _damaged(skipped: SkippedFile, source: Source, size: int, evidence: str) -> SkippedFile:
     """``skipped`` (not DICOM by content, ``size`` bytes) as a damaged file of a series, said
     why.
 
@@ -208,7 +216,7 @@ def _damaged(skipped: SkippedFile, size: int, evidence: str) -> SkippedFile:
     the header reader does not walk (big-endian without file meta), is kept as such.
     """
     path = skipped.path
-    kind = _non_image_kind(path) if size else None
+    kind = _non_image_kind(source) if size else None
     if kind is not None:
         return SkippedFile(path, f"no pixel data ({kind}; an encoding without file meta "
                                  f"information read by pydicom)", "no_pixel_data")
@@ -222,23 +230,21 @@ def _damaged(skipped: SkippedFile, size: int, evidence: str) -> SkippedFile:
     return SkippedFile(path, f"damaged or truncated, {evidence}: {detail}", "unreadable")
 
 
-def _blank_start(path: Path) -> bool:
-    """Whether ``path`` starts as most DICOM files do: with a preamble of zeros (its first 128
-    bytes, or all of a shorter file)."""
-    with open(path, "rb") as handle:
+def _blank_start(source: Source) -> bool:
+    """Whether ``source`` starts as most DICOM files do: with a preamble of zeros (its first
+    128 bytes, or all of a shorter file)."""
+    with source.open() as handle:
         return not handle.read(_PREFIX_END - 4).strip(b"\0")
 
 
-def _non_image_kind(path: Path) -> str | None:
-    """The SOP class of ``path`` when pydicom reads it as a DICOM object that is not an
+def _non_image_kind(source: Source) -> str | None:
+    """The SOP class of ``source`` when pydicom reads it as a DICOM object that is not an
     image, else None (not DICOM, or an image: damaged either way for dicomio)."""
-    from pydicom import dcmread
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            dataset = dcmread(path, stop_before_pixels=True, force=True, defer_size=1024,
-                              specific_tags=["SOPClassUID", "Rows"])
+            dataset = read_dataset(source, stop_before_pixels=True, force=True,
+                                   specific_tags=["SOPClassUID", "Rows"])
         uid = str(dataset.get("SOPClassUID", ""))
         has_rows = "Rows" in dataset
     except Exception:  # any failure of the second opinion leaves the first one standing
@@ -249,7 +255,8 @@ def _non_image_kind(path: Path) -> str | None:
     return kind
 
 
-def _recognise_damaged(found: list[FileHeader | SkippedFile]) -> list[FileHeader | SkippedFile]:
+def _recognise_damaged(found: list[FileHeader | SkippedFile], sources: dict[Path, Source]
+                       ) -> list[FileHeader | SkippedFile]:
     """Turn the files that are not DICOM by content but belong to a series by evidence into
     ``unreadable`` ones: the naming pattern of DICOM images in the same folder (``IM_0007``
     beside ``IM_0001``..., digit runs aside), or a DICOM file ending (``.dcm``, ``.dicom``,
@@ -263,26 +270,27 @@ def _recognise_damaged(found: list[FileHeader | SkippedFile]) -> list[FileHeader
     result: list[FileHeader | SkippedFile] = []
     for entry in found:
         if isinstance(entry, SkippedFile) and entry.category == "not_dicom":
-            entry = _as_damaged(entry, images[entry.path.parent, _name_pattern(entry.path.name)])
+            entry = _as_damaged(entry, images[entry.path.parent, _name_pattern(entry.path.name)],
+                                sources.get(entry.path) or PathSource(entry.path))
         result.append(entry)
     return result
 
 
-def _as_damaged(entry: SkippedFile, beside: int) -> SkippedFile:
-    """``entry`` as a damaged file when the evidence says so (``beside``: the images of its
-    folder named like it), else ``entry`` itself."""
+def _as_damaged(entry: SkippedFile, beside: int, source: Source) -> SkippedFile:
+    """``entry`` (read from ``source``) as a damaged file when the evidence says so
+    (``beside``: the images of its folder named like it), else ``entry`` itself."""
     suffix = entry.path.suffix
     if not beside and suffix.lower() not in _DICOM_EXTENSIONS:
         return entry
     try:
-        size = entry.path.stat().st_size
+        size = source.size()
         if beside:
             plural = "s" if beside > 1 else ""
-            return _damaged(entry, size, f"named like the {beside} DICOM image{plural} "
-                                         f"beside it")
-        if _blank_start(entry.path):
+            return _damaged(entry, source, size, f"named like the {beside} DICOM "
+                                                 f"image{plural} beside it")
+        if _blank_start(source):
             blank = ", its first bytes a blank preamble" if size else ""
-            return _damaged(entry, size, f"named as DICOM ({suffix}){blank}")
+            return _damaged(entry, source, size, f"named as DICOM ({suffix}){blank}")
     except OSError as exc:
         return SkippedFile(entry.path, f"cannot read: {exc.strerror or exc}", "unreadable")
     return entry
@@ -304,7 +312,11 @@ def discover(paths: PathInput, *, workers: int | None = None, recursive: bool = 
     Parameters
     ----------
     paths
-        A file, a folder, or a sequence of them.
+        A file, a folder, or a sequence of them. A zip or tar archive (``.zip``, ``.tar``,
+        ``.tar.gz``) is read in place, member by member (named ``study.zip!/DICOM/IM1``); a
+        DICOMDIR is followed (its missing and unlisted files skipped with the reason); an
+        item that is a pydicom ``Dataset``, ``bytes`` or a binary file object is read from
+        memory (named by its place, ``<memory>[3]``). See :mod:`dicomio.sources`.
     workers
         1: read every file in this thread only. Otherwise (default) a helper thread may ask
         the OS to read files ahead when they are not cached. The result is the same, in the
@@ -341,16 +353,21 @@ def discover(paths: PathInput, *, workers: int | None = None, recursive: bool = 
     check_count("workers", workers, none="a read-ahead helper thread when it pays")
     check_flag("recursive", recursive)
     check_flag("follow_symlinks", follow_symlinks)
-    inventory = Inventory(roots=tuple(_as_paths(paths)))
-    entries: list[Path | SkippedFile] = []
+    inputs = as_inputs(paths)
+    inventory = Inventory(roots=tuple(_name(root) for root in inputs))
+    entries: list[Path | Source | SkippedFile] = []
     bounds = None if within is None else _as_paths(within)
-    for root in inventory.roots:
-        if root.is_dir():
+    for root in inputs:
+        if not isinstance(root, Path):
+            entries.append(root)
+        elif root.is_dir():
             entries.extend(_walk(root, recursive, follow_symlinks, bounds))
         else:
-            entries.append(_root_entry(root))
+            entries.extend(file_entries(root) or [_root_entry(root)])
     classified = _classify_all(entries, 2 if workers is None else workers)
-    for found in _recognise_damaged(classified):
+    sources = {entry.name: entry for entry in entries
+               if not isinstance(entry, (Path, SkippedFile))}
+    for found in _recognise_damaged(classified, sources):
         if isinstance(found, SkippedFile):
             inventory.skipped.append(found)
         else:

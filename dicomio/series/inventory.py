@@ -6,13 +6,15 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from dicomio.dicom.types import FileHeader
 
 __all__ = ["Inventory", "PathInput", "SkipCategory", "SkippedFile"]
 
-PathInput = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+PathInput = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | Sequence[Any]
+"""What discovery takes: a path, or a sequence of paths, pydicom data sets, ``bytes`` or binary
+file objects (:mod:`dicomio.sources`)."""
 
 
 SkipCategory = Literal["not_dicom", "no_pixel_data", "unreadable", "other"]

@@ -48,6 +48,7 @@ from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import Inventory, SkippedFile
 from dicomio.series.layout import SeriesLayout, lay_out
 from dicomio.series.summary import SeriesSummary, summarise
+from dicomio.sources.inputs import holds
 from dicomio.validate.config import ValidationConfig
 from dicomio.validate.findings import Finding, merged
 
@@ -56,7 +57,7 @@ __all__ = ["check_files", "check_folders", "check_grouping", "check_skipped", "c
 
 
 def _under(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
+    return holds(root, path)
 
 
 def check_files(inventory: Inventory, config: ValidationConfig = ValidationConfig()

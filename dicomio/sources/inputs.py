@@ -1,0 +1,61 @@
+"""What discovery was given, turned into what it reads: folders to walk, files, and sources.
+
+:func:`as_inputs` splits what a caller passes (a path, a sequence of paths, pydicom data sets,
+``bytes`` or binary file objects) into paths and in-memory sources; :func:`file_entries`
+expands a given file that is more than one file (a zip or tar archive, a DICOMDIR) or that
+names an archive's member (``study.zip!/DICOM/IM1``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, cast
+
+from dicomio.dicom.source import Source
+from dicomio.series.inventory import SkippedFile
+from dicomio.sources.archives import SEPARATOR, archive_kind, list_archive, member_source
+from dicomio.sources.dicomdir import is_dicomdir, list_dicomdir
+from dicomio.sources.memory import is_memory_item, memory_source
+
+__all__ = ["as_inputs", "file_entries", "holds"]
+
+
+def as_inputs(given: Any) -> list[Path | Source | SkippedFile]:
+    """The paths and in-memory sources in ``given``, in order (an item in memory named by its
+    place in the sequence)."""
+    if isinstance(given, (str, os.PathLike)):
+        return [Path(given)]
+    if is_memory_item(given):
+        return [cast("Source | SkippedFile", memory_source(0, given))]
+    items: Sequence[Any] = list(given)
+    return [Path(item) if isinstance(item, (str, os.PathLike))
+            else cast("Source | SkippedFile", memory_source(index, item))
+            for index, item in enumerate(items)]
+
+
+def file_entries(path: Path) -> list[Path | Source | SkippedFile] | None:
+    """The files a given file ``path`` stands for when it is more than itself: an archive's
+    members, a DICOMDIR's files, or the archive member it names; None for a plain file (or
+    nothing at all)."""
+    if not path.exists():
+        found = member_source(str(path)) if SEPARATOR in str(path) else None
+        return None if found is None else [cast("Source | SkippedFile", found)]
+    if not path.is_file():
+        return None
+    if archive_kind(path) is not None:
+        return [cast("Source | SkippedFile", entry) for entry in list_archive(path)]
+    if path.name.upper() == "DICOMDIR" and is_dicomdir(path):  # the name the standard gives
+        return list(list_dicomdir(path))
+    return None
+
+
+def holds(root: Path, path: Path) -> bool:
+    """Whether the file or member ``path`` was found under the given ``root`` (a folder, a
+    file, an archive, a DICOMDIR)."""
+    if path == root or root in path.parents:
+        return True
+    if str(path).startswith(f"{root}{SEPARATOR}"):
+        return True
+    return root.name.upper() == "DICOMDIR" and root.parent in path.parents
