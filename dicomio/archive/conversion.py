@@ -48,6 +48,7 @@ from dicomio.series.group import group
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import PathInput, SkippedFile
 from dicomio.series.summary import SCHEMA_VERSION, SeriesSummary, describe_skipped, summarise
+from dicomio.sources.archives import SEPARATOR
 from dicomio.validate.checks import internal_error, over_budget, worker_died
 from dicomio.validate.findings import Finding
 
@@ -144,6 +145,8 @@ class ConvertTask:
         folder = os.path.relpath(os.path.abspath(series.files[0].parent), self.base)
         if folder.startswith(os.pardir):  # not under the base: keep only its name
             folder = series.files[0].parent.name
+        # An archive's members go into a folder named as the archive (study.zip/DICOM).
+        folder = folder.replace(SEPARATOR, os.sep)
         return self.output / folder / output_name(series, self.format)
 
     def convert(self, series: SeriesInfo, unreadable: Sequence[SkippedFile] = ()) -> Conversion:

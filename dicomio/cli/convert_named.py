@@ -11,22 +11,22 @@ from pathlib import Path
 from dicomio.cli.console import exit_on_error, usage_error
 from dicomio.cli.convert_series import WriteOptions, load_to_write, print_written, write_series
 from dicomio.cli.loading import print_warnings
+from dicomio.dicom.source import read_dataset
+from dicomio.dicom.types import FileHeader
 
 __all__ = ["convert_named", "output_name"]
 
 _ENDINGS = {"nifti": (".nii.gz", ".nii"), "nrrd": (".nrrd", ".nrrd"), "npz": (".npz", ".npz")}
 
 
-def output_name(template: str, first_file: Path) -> str:
+def output_name(template: str, first: FileHeader) -> str:
     """The file name (without ending) ``template`` gives for the series whose first image
-    is ``first_file``, made safe for file systems; an unknown placeholder is a usage error."""
-    import pydicom
-
+    is ``first``, made safe for file systems; an unknown placeholder is a usage error."""
     from dicomio.io.naming import expand, safe_name
 
-    dataset = pydicom.dcmread(first_file, stop_before_pixels=True)
+    dataset = read_dataset(first.origin, stop_before_pixels=True)
     try:
-        return safe_name(expand(template, dataset, first_file.parent.name))
+        return safe_name(expand(template, dataset, first.path.parent.name))
     except ValueError as exc:
         usage_error(f"--name: {exc}")
 
@@ -58,7 +58,7 @@ def convert_named(paths: Sequence[Path], folder: Path, template: str, options: W
         loaded, scaling = load_to_write(list(paths), replace(
             options, load=replace(options.load, series=key)), show)
         print_warnings(loaded, quiet)
-        stem = output_name(template, loaded.layout.volumes[0][0].path)
+        stem = output_name(template, loaded.layout.volumes[0][0].header)
         target = unique_path(folder, stem, suffix, taken)
         taken.add(target)
         written = write_series(loaded, target, options, scaling)

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dicomio.dicom.frame import Frame
+from dicomio.dicom.source import read_dataset
 from dicomio.errors import DicomIOError, InvalidDicomError, RepeatedPositionsError
 from dicomio.geometry.conventions import nifti_affine
 from dicomio.geometry.stack import GeometryTolerances
@@ -71,10 +72,8 @@ class SeriesHeaders:
         """
         path = frame.path
         if path not in self._datasets:
-            import pydicom
-
             try:
-                self._datasets[path] = pydicom.dcmread(path, stop_before_pixels=True)
+                self._datasets[path] = read_dataset(frame.header.origin, stop_before_pixels=True)
             except Exception as exc:  # pydicom raises many types for damaged files
                 raise InvalidDicomError(f"pydicom cannot read the header: {exc}",
                                         path=path) from None

@@ -24,11 +24,11 @@ sheared grid); the voxel values are the volume's, untouched.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dicomio.dicom.source import Source, read_dataset
 from dicomio.geometry.conventions import nifti_affine, slice_normal
 from dicomio.io.convert import nifti_image, set_nifti_geometry
 from dicomio.volume import Volume, Volume4D
@@ -66,17 +66,16 @@ def dcm2niix_order(layout: SeriesLayout, volumes: int) -> NiftiOrder:
     if slices[0].tile is not None and slices[0].orientation is not None:
         normal = slice_normal(slices[0].orientation)
         against = bool(normal[int(np.argmax(np.abs(normal)))] < 0)
-    canonical = volumes == 1 and len(slices) > 1 and _acquisition_type(slices[0].path) == "3D"
+    canonical = (volumes == 1 and len(slices) > 1
+                 and _acquisition_type(slices[0].header.origin) == "3D")
     return NiftiOrder(rows_reversed=True, slices_reversed=against, canonical=canonical)
 
 
-def _acquisition_type(path: Path) -> str:
+def _acquisition_type(source: Source) -> str:
     """MRAcquisitionType (0018,0023) of a file, read with pydicom ("" when absent)."""
-    import pydicom
-
     try:
-        dataset = pydicom.dcmread(path, stop_before_pixels=True,
-                                  specific_tags=[pydicom.tag.Tag(0x0018, 0x0023)])
+        dataset = read_dataset(source, stop_before_pixels=True,
+                               specific_tags=[0x00180023])
     except Exception:  # the file was read before: a value that cannot be read is no value
         return ""
     return str(dataset.get("MRAcquisitionType", "") or "").strip().upper()
