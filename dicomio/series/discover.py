@@ -19,6 +19,7 @@ from dicomio.errors import DicomIOError, NoDicomFilesError, NotDicomError, trans
 from dicomio.series.inventory import Inventory, PathInput, SkippedFile
 from dicomio.series.readahead import PROBE_FILES, WaitProbe, read_ahead
 from dicomio.sources.inputs import as_inputs, file_entries
+from dicomio.sources.memory import MemorySource
 
 __all__ = ["discover", "refused_link"]
 
@@ -269,7 +270,9 @@ def _recognise_damaged(found: list[FileHeader | SkippedFile], sources: dict[Path
                      for header in found if isinstance(header, FileHeader))
     result: list[FileHeader | SkippedFile] = []
     for entry in found:
-        if isinstance(entry, SkippedFile) and entry.category == "not_dicom":
+        # Items in memory are named by their place: their names are no evidence.
+        if isinstance(entry, SkippedFile) and entry.category == "not_dicom" and \
+                not isinstance(sources.get(entry.path), MemorySource):
             entry = _as_damaged(entry, images[entry.path.parent, _name_pattern(entry.path.name)],
                                 sources.get(entry.path) or PathSource(entry.path))
         result.append(entry)

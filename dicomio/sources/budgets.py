@@ -12,7 +12,8 @@ its own, so discovery reports it and goes on. docs/robustness.md lists them.
 
 from __future__ import annotations
 
-__all__ = ["MAX_DICOMDIR_BYTES", "MAX_INFLATED_TAR_BYTES", "MAX_MEMBERS", "MAX_MEMBER_BYTES"]
+__all__ = ["MAX_DICOMDIR_BYTES", "MAX_DICOMDIR_DEPTH", "MAX_INFLATED_TAR_BYTES", "MAX_MEMBERS",
+           "MAX_MEMBER_BYTES"]
 
 MAX_MEMBERS = 250_000
 """The most members an archive may list (files and folders). Listing a member costs about a
@@ -34,3 +35,7 @@ at any size)."""
 MAX_DICOMDIR_BYTES = 128 << 20
 """The largest DICOMDIR read (128 MiB): a record is a few hundred bytes, so this indexes
 hundreds of thousands of files."""
+
+MAX_DICOMDIR_DEPTH = 8
+"""How many levels of directory files a DICOMDIR's records are followed through (Philips
+writes one per study and one per series: two levels)."""

@@ -19,7 +19,7 @@ from dicomio.dicom.header import read_header
 from dicomio.errors import DicomIOError
 from dicomio.series.inventory import SkippedFile
 from dicomio.sources.archives import walk_order
-from dicomio.sources.budgets import MAX_DICOMDIR_BYTES, MAX_MEMBERS
+from dicomio.sources.budgets import MAX_DICOMDIR_BYTES, MAX_DICOMDIR_DEPTH, MAX_MEMBERS
 
 __all__ = ["is_dicomdir", "list_dicomdir"]
 
@@ -76,11 +76,11 @@ def _folder_files(folder: Path) -> list[Path]:
     return files[:MAX_MEMBERS]
 
 
-def list_dicomdir(path: Path) -> list[Path | SkippedFile]:
-    """The files the DICOMDIR ``path`` lists (to read), its missing and unlisted files and
-    itself (skipped, with the reasons), in discovery's order of the DICOMDIR's folder; the
-    DICOMDIR as one unreadable file when it cannot be read."""
-    folder = path.parent
+def _follow(path: Path, folder: Path, depth: int, listed: set[Path]
+            ) -> list[Path | SkippedFile]:
+    """The entries of the DICOMDIR ``path`` (File IDs relative to ``folder``, the file set's
+    root), following the directory files it references (Philips ``DIRFILE``) ``depth`` more
+    levels down; every file referenced added to ``listed``."""
     try:
         if path.stat().st_size > MAX_DICOMDIR_BYTES:
             return [SkippedFile(path, f"DICOMDIR over {MAX_DICOMDIR_BYTES} bytes "
@@ -94,7 +94,6 @@ def list_dicomdir(path: Path) -> list[Path | SkippedFile]:
     entries: list[Path | SkippedFile] = [
         SkippedFile(path, "DICOMDIR (an index of files, not an image): its records "
                           "followed", "no_pixel_data")]
-    listed: set[Path] = set()
     for parts in referenced:
         if _unsafe(parts):
             entries.append(SkippedFile(folder.joinpath(*(p.replace("/", "_") for p in parts)),
@@ -102,11 +101,29 @@ def list_dicomdir(path: Path) -> list[Path | SkippedFile]:
                                        "other"))
             continue
         file = _resolve(folder, parts)
+        if file in listed:
+            continue
         listed.add(file)
-        entries.append(file if file.is_file() else SkippedFile(
-            file, "listed in the DICOMDIR but missing", "unreadable"))
+        if not file.is_file():
+            entries.append(SkippedFile(file, "listed in the DICOMDIR but missing", "unreadable"))
+        elif depth > 0 and is_dicomdir(file):
+            entries += _follow(file, folder, depth - 1, listed)
+        else:
+            entries.append(file)
+    return entries
+
+
+def list_dicomdir(path: Path) -> list[Path | SkippedFile]:
+    """The files the DICOMDIR ``path`` lists (to read), its missing and unlisted files and
+    itself (skipped, with the reasons), in discovery's order of the DICOMDIR's folder; the
+    DICOMDIR as one unreadable file when it cannot be read. Directory files it references
+    (a DICOMDIR per study or series, as Philips writes them) are followed, down to
+    :data:`MAX_DICOMDIR_DEPTH` levels."""
+    folder = path.parent
+    listed = {path}
+    entries = _follow(path, folder, MAX_DICOMDIR_DEPTH, listed)
     entries += [SkippedFile(file, "not listed in the DICOMDIR: not read (give the folder "
                                   "to read every file)", "other")
-                for file in _folder_files(folder) if file not in listed and file != path]
+                for file in _folder_files(folder) if file not in listed]
     return sorted(entries, key=lambda entry: walk_order(
         (entry.path if isinstance(entry, SkippedFile) else entry).relative_to(folder).parts))
