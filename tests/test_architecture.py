@@ -50,8 +50,9 @@ class Rule:
 # --- the layering, as data ------------------------------------------------------------------
 
 #: The reading pipeline, from headers to a Volume: knows nothing of what is built on it.
-PIPELINE = ("dicomio.dicom", "dicomio.series", "dicomio.sources", "dicomio.geometry", "dicomio.pixels",
-            "dicomio.backends", "dicomio.volume", "dicomio.errors", "dicomio._version")
+PIPELINE = ("dicomio.dicom", "dicomio.series", "dicomio.sources", "dicomio.geometry",
+            "dicomio.pixels", "dicomio.backends", "dicomio.volume", "dicomio.errors",
+            "dicomio._version")
 #: What is built on the pipeline: commands, checks, comparisons, archives, files, test data.
 APPLICATIONS = ("dicomio.cli", "dicomio.validate", "dicomio.compare", "dicomio.archive",
                 "dicomio.io", "dicomio.testing")

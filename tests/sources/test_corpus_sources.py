@@ -47,3 +47,22 @@ def test_a_real_cd_loads_through_its_dicomdir() -> None:
         assert loaded.array.dtype == expected.array.dtype
         assert np.array_equal(loaded.array, expected.array)
         assert np.array_equal(loaded.affine, expected.affine)
+
+
+@pytest.mark.parametrize("kind", ["zip", "tgz"])
+@pytest.mark.parametrize("relative", ["dcm_qa_enh/In/Philips", "dcm_qa_enh/In/Siemens",
+                                      "dcm_qa_mosaic/In/ep2d_Int_HF_5"])
+def test_enhanced_files_and_mosaics_load_4d_from_an_archive(relative: str, kind: str,
+                                                             tmp_path: Path) -> None:
+    """Multi-frame placement and mosaic tiles read the private headers through pydicom: from
+    the archive's member, not from a file on disk."""
+    folder = corpus_path(relative)
+    archive = archive_of(folder, kind, tmp_path / f"series.{kind}")
+    truth = dicomio.list_series(folder)
+    assert [s.shape for s in dicomio.list_series(archive)] == [s.shape for s in truth]
+    for index in range(len(truth)):
+        expected = dicomio.load_4d(folder, series=index)
+        loaded = dicomio.load_4d(archive, series=index)
+        assert loaded.array.dtype == expected.array.dtype
+        assert np.array_equal(loaded.array, expected.array)
+        assert np.array_equal(loaded.affine, expected.affine)

@@ -103,6 +103,29 @@ def test_memory_loads_as_files_do(study: Path, form: str, backend: str) -> None:
         {f"<memory>[{k}]" for k in range(len(files))}
 
 
+@pytest.mark.parametrize("strip", ["file meta", "to a plain Dataset"])
+def test_data_sets_built_in_memory_load_too(study: Path, strip: str) -> None:
+    """A data set without file meta information (built in a pipeline, not read from a file)
+    is written as a bare implicit-VR data set and read as such."""
+    files = sorted((study / "DICOM" / "ct").glob("*.dcm"))
+    items = []
+    for path in files:
+        dataset = pydicom.dcmread(path)
+        if strip == "file meta":
+            dataset.file_meta = pydicom.dataset.FileMetaDataset()
+        else:
+            dataset = pydicom.Dataset(dataset)
+        items.append(dataset)
+    _same_volume(dicomio.load_volume(items), dicomio.load_volume(study / "DICOM" / "ct"))
+
+
+def test_one_item_in_memory_is_a_source_of_its_own(study: Path) -> None:
+    path = sorted((study / "DICOM" / "ct").glob("*.dcm"))[0]
+    for item in (pydicom.dcmread(path), path.read_bytes()):
+        (found,) = dicomio.list_series(item)
+        assert found.shape[0] == 1 and [str(f) for f in found.files] == ["<memory>[0]"]
+
+
 def test_memory_items_that_are_not_images_are_skipped_by_index(study: Path) -> None:
     files = sorted((study / "DICOM" / "ct").glob("*.dcm"))
     _, inventory = dicomio.scan([b"not dicom at all", *(p.read_bytes() for p in files)])
