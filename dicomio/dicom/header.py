@@ -52,7 +52,8 @@ __all__ = ["HEADER_BYTES", "read_header"]
 _NOT_DICOM = {
     b"\x1f\x8b": "gzip-compressed (dicomio reads plain DICOM files: decompress it if it "
                  "holds one)",
-    b"PK": "a zip archive (dicomio reads plain DICOM files: extract it if it holds them)",
+    b"PK": "a zip archive (not opened inside a folder or an archive: give the archive "
+           "itself to read its members in place)",
     b"": "no DICM preamble and does not start like a DICOM data set",
 }
 

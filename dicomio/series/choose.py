@@ -18,6 +18,7 @@ from dicomio.series.discover import discover
 from dicomio.series.group import group
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import Inventory, PathInput
+from dicomio.sources.inputs import named
 
 
 def list_series(
@@ -148,9 +149,9 @@ def select_series(
         found, inventory = scan(path, tolerances=tolerances, workers=workers,
                                 follow_symlinks=follow_symlinks)
         if not found:
-            raise NoDicomFilesError("no DICOM image found", path=_display(path),
+            raise NoDicomFilesError("no DICOM image found", path=named(path),
                                     skipped=inventory.skipped)
-        chosen = choose_series(found, series, path=_display(path))
+        chosen = choose_series(found, series, path=named(path))
     warnings = list(chosen.warnings)
     if inventory is not None and inventory.unreadable:
         if not ignore_unreadable:
@@ -158,6 +159,3 @@ def select_series(
         warnings += [f"skipped unreadable {s.path}: {s.reason}" for s in inventory.unreadable]
     return chosen, warnings
 
-
-def _display(path: Any) -> Any:
-    return path if not isinstance(path, (list, tuple)) or len(path) != 1 else path[0]

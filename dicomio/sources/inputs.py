@@ -17,9 +17,9 @@ from dicomio.dicom.source import Source
 from dicomio.series.inventory import SkippedFile
 from dicomio.sources.archives import SEPARATOR, archive_kind, list_archive, member_source
 from dicomio.sources.dicomdir import is_dicomdir, list_dicomdir
-from dicomio.sources.memory import is_memory_item, memory_source
+from dicomio.sources.memory import is_memory_item, memory_name, memory_source
 
-__all__ = ["as_inputs", "file_entries", "holds"]
+__all__ = ["as_inputs", "file_entries", "holds", "named"]
 
 
 def as_inputs(given: Any) -> list[Path | Source | SkippedFile]:
@@ -33,6 +33,17 @@ def as_inputs(given: Any) -> list[Path | Source | SkippedFile]:
     return [Path(item) if isinstance(item, (str, os.PathLike))
             else cast("Source | SkippedFile", memory_source(index, item))
             for index, item in enumerate(items)]
+
+
+def named(given: Any) -> Path | list[Path]:
+    """What errors call ``given``: its path (or paths), an item in memory by its place."""
+    if isinstance(given, (str, os.PathLike)):
+        return Path(given)
+    if is_memory_item(given):
+        return memory_name(0)
+    names = [Path(item) if isinstance(item, (str, os.PathLike)) else memory_name(index)
+             for index, item in enumerate(given)]
+    return names[0] if len(names) == 1 else names
 
 
 def file_entries(path: Path) -> list[Path | Source | SkippedFile] | None:

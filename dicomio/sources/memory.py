@@ -15,7 +15,12 @@ from typing import Any, BinaryIO
 
 from dicomio.series.inventory import SkippedFile
 
-__all__ = ["MemorySource", "is_memory_item", "memory_source"]
+__all__ = ["MemorySource", "is_memory_item", "memory_name", "memory_source"]
+
+
+def memory_name(index: int) -> Path:
+    """What the ``index``-th item given in memory is called."""
+    return Path(f"<memory>[{index}]")
 
 
 @dataclass(frozen=True)
@@ -28,7 +33,7 @@ class MemorySource:
 
     @property
     def name(self) -> Path:
-        return Path(f"<memory>[{self.index}]")
+        return memory_name(self.index)
 
     @property
     def kind(self) -> str:
@@ -72,7 +77,7 @@ def _dataset_bytes(dataset: Any) -> bytes:
 def memory_source(index: int, item: Any) -> MemorySource | SkippedFile:
     """The ``index``-th item given, as a source; a skipped file (with the reason) when it
     cannot be turned into bytes."""
-    name = Path(f"<memory>[{index}]")
+    name = memory_name(index)
     try:
         if isinstance(item, (bytes, bytearray, memoryview)):
             return MemorySource(index, bytes(item))

@@ -133,6 +133,13 @@ def test_memory_items_that_are_not_images_are_skipped_by_index(study: Path) -> N
                                                                         "not_dicom")]
 
 
+def test_errors_name_items_in_memory_by_their_place() -> None:
+    with pytest.raises(dicomio.NoDicomFilesError) as raised:
+        dicomio.load_volume([b"junk", b"more junk"])
+    assert raised.value.paths == (Path("<memory>[0]"), Path("<memory>[1]"))
+    assert "<memory>[1]: not DICOM" in str(raised.value)
+
+
 def test_a_toolkit_reading_files_by_name_refuses_other_sources(study: Path,
                                                                tmp_path: Path) -> None:
     archive = archive_of(study, "zip", tmp_path / "study.zip")
