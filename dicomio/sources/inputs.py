@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from dicomio.dicom.source import Source
 from dicomio.series.inventory import SkippedFile
@@ -28,10 +28,10 @@ def as_inputs(given: Any) -> list[Path | Source | SkippedFile]:
     if isinstance(given, (str, os.PathLike)):
         return [Path(given)]
     if is_memory_item(given):
-        return [cast("Source | SkippedFile", memory_source(0, given))]
+        return [memory_source(0, given)]
     items: Sequence[Any] = list(given)
     return [Path(item) if isinstance(item, (str, os.PathLike))
-            else cast("Source | SkippedFile", memory_source(index, item))
+            else memory_source(index, item)
             for index, item in enumerate(items)]
 
 
@@ -52,11 +52,11 @@ def file_entries(path: Path) -> list[Path | Source | SkippedFile] | None:
     nothing at all)."""
     if not path.exists():
         found = member_source(str(path)) if SEPARATOR in str(path) else None
-        return None if found is None else [cast("Source | SkippedFile", found)]
+        return None if found is None else [found]
     if not path.is_file():
         return None
     if archive_kind(path) is not None:
-        return [cast("Source | SkippedFile", entry) for entry in list_archive(path)]
+        return list(list_archive(path))
     if path.name.upper() == "DICOMDIR" and is_dicomdir(path):  # the name the standard gives
         return list(list_dicomdir(path))
     return None
