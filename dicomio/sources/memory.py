@@ -8,6 +8,7 @@ read by the same header walk and pixel readers as a file on disk. Nothing is wri
 from __future__ import annotations
 
 import io
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,9 +54,9 @@ def is_memory_item(item: object) -> bool:
         return True
     if callable(getattr(item, "read", None)):
         return True
-    from pydicom import Dataset
-
-    return isinstance(item, Dataset)
+    # A Dataset exists only once pydicom is imported: a list of paths never imports it.
+    pydicom = sys.modules.get("pydicom")
+    return pydicom is not None and isinstance(item, pydicom.Dataset)
 
 
 def _dataset_bytes(dataset: Any) -> bytes:
