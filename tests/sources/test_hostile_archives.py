@@ -31,12 +31,22 @@ def test_a_member_declaring_more_than_the_budget_is_never_opened(
     assert category == "unreadable" and "MAX_MEMBER_BYTES" in reason
 
 
-def test_too_many_members_refuse_the_archive_before_listing_it(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    crowded = tmp_path / "crowded.zip"
-    with zipfile.ZipFile(crowded, "w") as archive:
-        for k in range(20):
-            archive.writestr(f"f{k}", b"x")
+@pytest.mark.parametrize("kind", ["zip", "tar"])
+def test_too_many_members_refuse_the_archive(kind: str, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A zip's count is read from its end record before its central directory is parsed; a
+    tar's members are counted as they are listed."""
+    crowded = tmp_path / f"crowded.{kind}"
+    if kind == "zip":
+        with zipfile.ZipFile(crowded, "w") as archive:
+            for k in range(20):
+                archive.writestr(f"f{k}", b"x")
+    else:
+        with tarfile.open(crowded, "w") as archive:
+            for k in range(20):
+                info = tarfile.TarInfo(f"f{k}")
+                info.size = 1
+                archive.addfile(info, io.BytesIO(b"x"))
     monkeypatch.setattr(archives, "MAX_MEMBERS", 10)
     _, inventory = dicomio.scan(crowded)
     assert [(s.path, s.category) for s in inventory.skipped] == [(crowded, "unreadable")]
