@@ -48,16 +48,32 @@ def _referenced(path: Path) -> list[tuple[str, ...]]:
     return list(found)
 
 
-def _resolve(folder: Path, parts: tuple[str, ...]) -> Path:
-    """``folder/parts...``, each part matched without regard to case when not found as is."""
-    path = folder
-    for part in parts:
-        exact = path / part
-        if not exact.exists() and path.is_dir():
-            matches = [entry for entry in os.listdir(path) if entry.upper() == part.upper()]
-            exact = path / matches[0] if len(matches) == 1 else exact
-        path = exact
-    return path
+class _Folders:
+    """The names in each folder, upper-cased, listed once: CD file systems match File IDs
+    without regard to case, and a folder of thousands of files is listed once, not per file."""
+
+    def __init__(self) -> None:
+        self._names: dict[Path, dict[str, list[str]]] = {}
+
+    def resolve(self, folder: Path, parts: tuple[str, ...]) -> Path:
+        """``folder/parts...``, each part matched without regard to case when not found as
+        is (and when one name only matches)."""
+        path = folder
+        for part in parts:
+            exact = path / part
+            if not exact.exists() and path.is_dir():
+                matches = self._listing(path).get(part.upper(), [])
+                exact = path / matches[0] if len(matches) == 1 else exact
+            path = exact
+        return path
+
+    def _listing(self, folder: Path) -> dict[str, list[str]]:
+        if folder not in self._names:
+            names: dict[str, list[str]] = {}
+            for name in sorted(os.listdir(folder)):
+                names.setdefault(name.upper(), []).append(name)
+            self._names[folder] = names
+        return self._names[folder]
 
 
 def _unsafe(parts: tuple[str, ...]) -> bool:
@@ -76,7 +92,7 @@ def _folder_files(folder: Path) -> list[Path]:
     return files[:MAX_MEMBERS]
 
 
-def _follow(path: Path, folder: Path, depth: int, listed: set[Path]
+def _follow(path: Path, folder: Path, depth: int, listed: set[Path], folders: _Folders
             ) -> list[Path | SkippedFile]:
     """The entries of the DICOMDIR ``path`` (File IDs relative to ``folder``, the file set's
     root), following the directory files it references (Philips ``DIRFILE``) ``depth`` more
@@ -100,14 +116,14 @@ def _follow(path: Path, folder: Path, depth: int, listed: set[Path]
                                        "a DICOMDIR File ID leaving its folder: never followed",
                                        "other"))
             continue
-        file = _resolve(folder, parts)
+        file = folders.resolve(folder, parts)
         if file in listed:
             continue
         listed.add(file)
         if not file.is_file():
             entries.append(SkippedFile(file, "listed in the DICOMDIR but missing", "unreadable"))
         elif depth > 0 and is_dicomdir(file):
-            entries += _follow(file, folder, depth - 1, listed)
+            entries += _follow(file, folder, depth - 1, listed, folders)
         else:
             entries.append(file)
     return entries
@@ -121,7 +137,7 @@ def list_dicomdir(path: Path) -> list[Path | SkippedFile]:
     :data:`MAX_DICOMDIR_DEPTH` levels."""
     folder = path.parent
     listed = {path}
-    entries = _follow(path, folder, MAX_DICOMDIR_DEPTH, listed)
+    entries = _follow(path, folder, MAX_DICOMDIR_DEPTH, listed, _Folders())
     entries += [SkippedFile(file, "not listed in the DICOMDIR: not read (give the folder "
                                   "to read every file)", "other")
                 for file in _folder_files(folder) if file not in listed]

@@ -185,3 +185,15 @@ def test_a_dicomdir_reports_missing_and_unlisted_files(file_set: Path) -> None:
     codes = {(f.code, str(f.files[0]) if f.files else "") for f in report.findings}
     assert ("UNREADABLE_FILE", str(missing)) in codes
     assert ("SKIPPED_FILE", str(unlisted)) in codes
+
+
+def test_a_dicomdir_matches_file_ids_without_regard_to_case(file_set: Path) -> None:
+    """A CD copied by a system that lower-cases names: ``IM000000`` is ``im000000``."""
+    folder = file_set.parent
+    truth = dicomio.load_volume(folder, series=0)
+    for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if path != file_set:
+            path.rename(path.with_name(path.name.lower()))
+    _, inventory = dicomio.scan(file_set)
+    assert [s.path for s in inventory.skipped] == [file_set]
+    _same_volume(dicomio.load_volume(file_set, series=0), truth)
