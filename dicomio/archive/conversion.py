@@ -43,6 +43,7 @@ from dicomio.geometry.stack import GeometryTolerances
 from dicomio.io.atomic import is_partial_file, remove_stale_parts
 from dicomio.io.series_output import read_for_output, write_converted
 from dicomio.io.writers import Format, check_writer
+from dicomio.load import Scaling
 from dicomio.read import Irregular
 from dicomio.series.group import group
 from dicomio.series.info import SeriesInfo
@@ -113,7 +114,7 @@ class ConvertTask:
     ----------
     output, base
         The output folder, and the folder the archive's folders are taken relative to.
-    format, backend, rescale, irregular, tolerances
+    format, backend, rescale, irregular, tolerances, scaling
         As for :func:`dicomio.load_volume` and :func:`dicomio.io.writers.write_volume`.
     decode_threads
         Threads each series is decoded with (None: the usable cores).
@@ -139,6 +140,7 @@ class ConvertTask:
     ignore_unreadable: bool = False
     sidecar: bool = True
     name_remedy: Callable[[Remedy], str] = Remedy.python
+    scaling: Scaling = "modality"
 
     def target(self, series: SeriesInfo) -> Path:
         """Where ``series`` is written."""
@@ -163,7 +165,8 @@ class ConvertTask:
             read = read_for_output(series, self.format, backend=self.backend,
                                    rescale=self.rescale, irregular=self.irregular,
                                    ignore_unreadable=self.ignore_unreadable,
-                                   workers=self.decode_threads, tolerances=self.tolerances)
+                                   workers=self.decode_threads, tolerances=self.tolerances,
+                                   scaling=self.scaling)
             written = write_converted(read, target, self.format, overwrite=True,
                                       sidecar=self.sidecar,
                                       ignore_unreadable=self.ignore_unreadable, within=self.output)
@@ -353,6 +356,7 @@ def convert_plan(
     ignore_unreadable: bool = False,
     sidecar: bool = True,
     name_remedy: Callable[[Remedy], str] = Remedy.python,
+    scaling: Scaling = "modality",
     task: SeriesTask[JobConversions] | None = None,
     on_series: Callable[[Conversion], None] | None = None,
     progress: Progress | None = None,
@@ -360,9 +364,9 @@ def convert_plan(
 ) -> ConversionReport:
     """Convert the jobs of ``plan`` into files under ``output`` with ``executor``.
 
-    ``ignore_unreadable`` writes the series beside unreadable files too; ``sidecar`` and
-    ``name_remedy`` are as for :class:`ConvertTask`. ``task``, ``on_series``, ``progress`` and
-    ``started`` are as for
+    ``ignore_unreadable`` writes the series beside unreadable files too; ``sidecar``,
+    ``name_remedy`` and ``scaling`` are as for :class:`ConvertTask`. ``task``,
+    ``on_series``, ``progress`` and ``started`` are as for
     :func:`~dicomio.archive.validation.validate_plan`.
 
     Raises
@@ -383,7 +387,7 @@ def convert_plan(
         task = ConvertTask(folder, _base(plan.roots), format, backend, rescale, irregular,
                            decode_threads=1 if executor.parallel else None,
                            ignore_unreadable=ignore_unreadable, sidecar=sidecar,
-                           name_remedy=name_remedy)
+                           name_remedy=name_remedy, scaling=scaling)
     report = ConversionReport(plan.roots, folder, format, [], list(plan.skipped),
                               list(plan.findings))
     results = run_in_order(executor, task, plan.jobs, task.lost, progress=progress,
@@ -414,6 +418,7 @@ def convert_archive(
     workers: int | None = None,
     scheduler: str | None = None,
     follow_symlinks: bool = False,
+    scaling: Scaling = "modality",
 ) -> ConversionReport:
     """Write every series under ``paths`` into the folder ``output``, in parallel.
 
@@ -429,4 +434,5 @@ def convert_archive(
         plan = plan_archive(paths, executor, follow_symlinks=follow_symlinks)
         return convert_plan(plan, output, executor, format=format, backend=backend,
                             rescale=rescale, irregular=irregular, force=force,
-                            ignore_unreadable=ignore_unreadable, started=start)
+                            ignore_unreadable=ignore_unreadable, scaling=scaling,
+                            started=start)

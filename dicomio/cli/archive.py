@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from dicomio.archive.executors import Executor
     from dicomio.archive.plan import ArchivePlan
     from dicomio.io.writers import Format
+    from dicomio.load import Scaling
     from dicomio.read import Irregular
     from dicomio.validate.config import ValidationConfig
     from dicomio.validate.findings import Finding
@@ -201,11 +202,11 @@ def run_conversion(
     irregular: Irregular, force: bool, workers: int | None, scheduler: str | None, as_json: bool,
     reproducible: bool, quiet: bool, show: bool, series_timeout: float | None = None,
     worker_memory: int | None = None, follow_symlinks: bool = False,
-    ignore_unreadable: bool = False, sidecar: bool = True,
+    ignore_unreadable: bool = False, sidecar: bool = True, scaling: Scaling = "modality",
 ) -> NoReturn:
     """``dicomio convert PATHS... FOLDER``: plan, convert every series, print, exit.
     ``series_timeout``, ``worker_memory`` and ``follow_symlinks`` as for
-    :func:`run_validation`; ``ignore_unreadable`` and ``sidecar`` as for
+    :func:`run_validation`; ``ignore_unreadable``, ``sidecar`` and ``scaling`` as for
     :func:`dicomio.archive.conversion.convert_plan`, whose failure reasons name options."""
     from dicomio.archive.conversion import convert_plan, prepare_output
     from dicomio.backends.registry import get_spec
@@ -231,7 +232,8 @@ def run_conversion(
             report = convert_plan(
                 plan, output, executor, format=format, backend=backend, rescale=rescale,
                 irregular=irregular, force=True, ignore_unreadable=ignore_unreadable,
-                sidecar=sidecar, name_remedy=option_for, started=start, progress=update,
+                sidecar=sidecar, name_remedy=option_for, scaling=scaling, started=start,
+                progress=update,
                 on_series=None if as_json else (lambda c: _print_conversion(c, quiet)))
         if show:
             _throughput(plan, report.seconds, executor)

@@ -15,6 +15,7 @@ from dicomio.cli.loading import (
     LoadOptions,
     irregular_policy,
     print_warnings,
+    scaling_policy,
 )
 from dicomio.cli.options import (
     AcceptIrregular,
@@ -23,6 +24,8 @@ from dicomio.cli.options import (
     IrregularOption,
     Quiet,
     Reproducible,
+    ScalingChoice,
+    ScalingOption,
     Scheduler,
     SeriesOption,
     SeriesTimeout,
@@ -77,6 +80,7 @@ def convert(
     quiet: Quiet = False,
     progress: ShowProgress = None,
     follow_symlinks: FollowSymlinks = False,
+    scaling: ScalingOption = ScalingChoice.modality,
 ) -> None:
     """Write one series as NIfTI, NRRD or NumPy .npz, with its orientation; or every series
     under PATHS into the folder OUTPUT, side by side on every core (or on a Dask cluster).
@@ -94,8 +98,9 @@ def convert(
 
     show = progress_enabled(progress, quiet)
     policy = irregular_policy(irregular, accept_irregular)
+    values = scaling_policy(scaling, raw)
     load_options = LoadOptions(series, backend, not raw, policy, ignore_unreadable,
-                               follow_symlinks)
+                               follow_symlinks, values)
     if name is not None:
         from dicomio.cli.convert_named import convert_named
 
@@ -113,7 +118,7 @@ def convert(
                        not raw, policy, force, workers, scheduler, as_json, reproducible,
                        quiet, show, series_timeout=series_timeout,
                        worker_memory=worker_memory, follow_symlinks=follow_symlinks,
-                       ignore_unreadable=ignore_unreadable, sidecar=sidecar)
+                       ignore_unreadable=ignore_unreadable, sidecar=sidecar, scaling=values)
     archive_only = {"--workers": workers is not None, "--scheduler": scheduler is not None,
                     "--series-timeout": series_timeout is not None,
                     "--worker-memory": worker_memory is not None,
@@ -129,9 +134,9 @@ def convert(
     if output.exists() and not force:  # before the (possibly long) load
         usage_error(f"{output} exists (pass --force to replace it)")
     write_options = WriteOptions(chosen, force, sidecar, load_options)
-    loaded, scaling = load_to_write(paths[0], write_options, show)
+    loaded, slope_inter = load_to_write(paths[0], write_options, show)
     print_warnings(loaded, quiet)
-    written = write_series(loaded, output, write_options, scaling)
+    written = write_series(loaded, output, write_options, slope_inter)
     if not quiet:
-        print_written(loaded, written, chosen, scaling)
+        print_written(loaded, written, chosen, slope_inter)
 

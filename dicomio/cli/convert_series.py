@@ -54,7 +54,7 @@ def write_series(loaded: Loaded, target: Path, options: WriteOptions,
     from dicomio.errors import DicomIOError
     from dicomio.io.series_output import SeriesRead, write_converted
 
-    read = SeriesRead(loaded.series, loaded.layout, loaded.volume, scaling)
+    read = SeriesRead(loaded.series, loaded.layout, loaded.volume, scaling, loaded.values)
     try:
         written = write_converted(read, target, options.format, overwrite=options.force,
                                   sidecar=options.sidecar,

@@ -16,11 +16,14 @@ from dicomio.cli.loading import (
     LoadOptions,
     irregular_policy,
     load_for_output,
+    scaling_policy,
 )
 from dicomio.cli.options import (
     AcceptIrregular,
     IgnoreUnreadable,
     IrregularOption,
+    ScalingChoice,
+    ScalingOption,
     SeriesOption,
 )
 from dicomio.volume import Volume, Volume4D
@@ -39,11 +42,12 @@ def load(
     ignore_unreadable: IgnoreUnreadable = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     follow_symlinks: FollowSymlinks = False,
+    scaling: ScalingOption = ScalingChoice.modality,
 ) -> None:
     """Load one series and print what dicomio returns: shape, dtype, geometry, provenance
     (a 4-D series as load_4d returns it: volumes × slices × rows × columns)."""
     options = LoadOptions(series, backend, not raw, irregular_policy(irregular, accept_irregular),
-                          ignore_unreadable, follow_symlinks)
+                          ignore_unreadable, follow_symlinks, scaling_policy(scaling, raw))
     loaded = load_for_output(path, options, show=False)
     with exit_on_error():
         summary = _summary(loaded)

@@ -13,17 +13,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dicomio.cli.console import err, exit_on_error, shown, status, usage_error
-from dicomio.cli.options import IrregularChoice
+from dicomio.cli.options import IrregularChoice, ScalingChoice
 
 if TYPE_CHECKING:
     from dicomio.io.writers import Format
+    from dicomio.load import Scaling
     from dicomio.read import Irregular
     from dicomio.series.info import SeriesInfo
     from dicomio.series.layout import SeriesLayout
     from dicomio.volume import Volume, Volume4D
 
 __all__ = ["FollowSymlinks", "LoadOptions", "Loaded", "choose", "irregular_policy",
-           "load_for_output", "print_warnings"]
+           "load_for_output", "print_warnings", "scaling_policy"]
 
 #: ``--follow-symlinks`` of the commands that scan folders.
 FollowSymlinks = Annotated[bool, typer.Option(
@@ -39,9 +40,9 @@ class LoadOptions:
     ----------
     series
         ``--series``: index, SeriesInstanceUID or ``uid#stack``; None for the only series.
-    backend, rescale, irregular, ignore_unreadable, follow_symlinks
+    backend, rescale, irregular, ignore_unreadable, follow_symlinks, scaling
         As for :func:`dicomio.load_volume` (``--backend``, not ``--raw``, ``--irregular``,
-        ``--ignore-unreadable``, ``--follow-symlinks``).
+        ``--ignore-unreadable``, ``--follow-symlinks``, ``--scaling``).
     """
 
     series: str | None = None
@@ -50,6 +51,7 @@ class LoadOptions:
     irregular: Irregular = "raise"
     ignore_unreadable: bool = False
     follow_symlinks: bool = False
+    scaling: Scaling = "modality"
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,11 @@ class Loaded:
     warnings
         Noticed while choosing it (unreadable files skipped with ``--ignore-unreadable``).
     scaling
-        Read to be written as NIfTI: the rescale of the stored values read, for scl_slope and
-        scl_inter (:func:`dicomio.io.series_output.read_for_output`); else None.
+        Read to be written as NIfTI: the (slope, intercept) of the stored values read, for
+        scl_slope and scl_inter (:func:`dicomio.io.series_output.read_for_output`); else None.
+    values
+        Which values the volume holds, or ``scaling`` gives: ``"modality"`` or
+        ``"philips_precise"`` (``--scaling``; ``"modality"`` with ``--raw``).
     """
 
     series: SeriesInfo
@@ -76,6 +81,7 @@ class Loaded:
     volume: Volume | Volume4D
     warnings: tuple[str, ...] = ()
     scaling: tuple[float, float] | None = None
+    values: Scaling = "modality"
 
     @property
     def is_4d(self) -> bool:
@@ -93,6 +99,15 @@ def irregular_policy(irregular: IrregularChoice | None, accept_irregular: bool,
                         f"--irregular {irregular.value}")
         return "accept"
     return default if irregular is None else irregular.value
+
+
+def scaling_policy(scaling: ScalingChoice, raw: bool) -> Scaling:
+    """The values ``--scaling`` asks for; with ``--raw`` (stored values, no rescale) only the
+    default makes sense, anything else is a usage error."""
+    if raw and scaling is not ScalingChoice.modality:
+        usage_error(f"--scaling {scaling.value} chooses rescaled values; --raw gives the stored "
+                    f"ones")
+    return scaling.value
 
 
 def choose(path: Path | Sequence[Path], options: LoadOptions) -> tuple[SeriesInfo, list[str]]:
@@ -136,9 +151,10 @@ def load_for_output(path: Path | Sequence[Path], options: LoadOptions, show: boo
         with exit_on_error():
             read = read_for_output(chosen, format, backend=options.backend,
                                    rescale=options.rescale, irregular=options.irregular,
-                                   ignore_unreadable=options.ignore_unreadable)
+                                   ignore_unreadable=options.ignore_unreadable,
+                                   scaling=options.scaling)
     extra = tuple(w for w in warnings if w not in set(chosen.warnings))
-    return Loaded(chosen, read.layout, read.volume, extra, read.scaling)
+    return Loaded(chosen, read.layout, read.volume, extra, read.scaling, read.values)
 
 
 def print_warnings(loaded: Loaded | Volume | Volume4D, quiet: bool) -> None:

@@ -13,7 +13,8 @@ from dicomio.extras import pip_install
 
 __all__ = ["MAX_SERIES_TIMEOUT", "MAX_WORKER_MEMORY", "AcceptIrregular", "ConvertFormat",
            "ExistingPath", "FailOn", "IgnoreUnreadable", "IrregularChoice", "IrregularOption",
-           "OutputFormat", "Quiet", "Reproducible", "Scheduler", "SeriesOption",
+           "OutputFormat", "Quiet", "Reproducible", "ScalingChoice", "ScalingOption", "Scheduler",
+           "SeriesOption",
            "SeriesTimeout", "ShowProgress", "TextOrJson", "ValidateFormat", "ValidateOutput",
            "VolumeOption", "WorkerMemory", "Workers", "option_for"]
 
@@ -44,6 +45,21 @@ SeriesOption = Annotated[str | None, typer.Option(
 
 
 ExistingPath = Annotated[Path, typer.Argument(exists=True, help="Folder or file.")]
+
+
+class ScalingChoice(str, Enum):
+    """``--scaling``: the values of :func:`dicomio.load_volume`'s ``scaling``."""
+
+    modality = "modality"
+    philips_precise = "philips_precise"
+
+
+ScalingOption = Annotated[ScalingChoice, typer.Option(
+    "--scaling", help="Rescaled values: 'modality' (RescaleSlope and RescaleIntercept, the "
+                      "DICOM standard's) or 'philips_precise' (Philips' floating-point values, "
+                      "(RS x stored + RI) / (RS x SS) with its private scale slope SS, as "
+                      "dcm2niix writes them by default; phase in radians). See "
+                      "docs/vendors.md.")]
 
 
 class ValidateFormat(str, Enum):

@@ -20,6 +20,7 @@ import numpy as np
 if TYPE_CHECKING:
     from dicomio.geometry.stack import GeometryTolerances
     from dicomio.io.writers import Format
+    from dicomio.load import Scaling
     from dicomio.read import Irregular
     from dicomio.series.info import SeriesInfo
     from dicomio.series.layout import SeriesLayout
@@ -42,14 +43,19 @@ class SeriesRead:
     volume
         A :class:`~dicomio.Volume`, or a :class:`~dicomio.Volume4D` for a 4-D series.
     scaling
-        The (RescaleSlope, RescaleIntercept) of stored values read as such, for a NIfTI's
-        scl_slope and scl_inter; None when the values are those to write.
+        The (slope, intercept) of stored values read as such, for a NIfTI's scl_slope and
+        scl_inter; None when the values are those to write.
+    values
+        Which values the image holds, or its scl_slope and scl_inter give: ``"modality"``
+        (RescaleSlope and RescaleIntercept) or ``"philips_precise"`` (Philips'
+        floating-point values), as ``scaling`` of :func:`dicomio.load_volume`.
     """
 
     series: SeriesInfo
     layout: SeriesLayout
     volume: Volume | Volume4D
     scaling: tuple[float, float] | None = None
+    values: Scaling = "modality"
 
     @property
     def is_4d(self) -> bool:
@@ -77,34 +83,42 @@ def read_for_output(
     ignore_unreadable: bool = False,
     workers: int | None = None,
     tolerances: GeometryTolerances | None = None,
+    scaling: Scaling = "modality",
 ) -> SeriesRead:
     """Read ``series`` with :func:`dicomio.load_4d` when it holds several volumes of the same
     slices, else with :func:`dicomio.load_volume` (the other arguments are theirs).
 
-    To write it as ``format``: a NIfTI of modality values is read as dcm2niix writes it, the
-    stored values with their one rescale in :attr:`SeriesRead.scaling`; images with
-    different rescales, other formats, and ``format=None`` (not to be written) give modality
-    values (stored ones without ``rescale``).
+    To write it as ``format``: a NIfTI is read as dcm2niix writes it, the stored values with
+    the one (slope, intercept) that gives the values ``scaling`` asks for in
+    :attr:`SeriesRead.scaling`; images with different rescales, other formats, and
+    ``format=None`` (not to be written) give those values themselves (stored ones without
+    ``rescale``).
     """
     from dicomio.geometry.stack import GeometryTolerances
     from dicomio.load import load_4d, load_volume
     from dicomio.series.layout import lay_out
+    from dicomio.series.vendor import philips_precise
 
     layout = lay_out(series)
     load = load_4d if layout.kind == "4d" else load_volume
+    values = scaling if rescale else "modality"
 
     def read(rescaled: bool) -> Volume | Volume4D:
         return load(series, backend, rescale=rescaled, irregular=irregular, workers=workers,
                     ignore_unreadable=ignore_unreadable,
-                    tolerances=tolerances or GeometryTolerances())
+                    tolerances=tolerances or GeometryTolerances(),
+                    scaling=values if rescaled else "modality")
 
     if format != "nifti" or not rescale:
-        return SeriesRead(series, layout, read(rescale))
-    pairs = {(f.slope, f.intercept) for f in layout.frames}
-    if len(pairs) != 1:  # images with different rescales: modality values
-        return SeriesRead(series, layout, read(True))
+        return SeriesRead(series, layout, read(rescale), values=values)
+    scaled = philips_precise(series)[0] if values == "philips_precise" else series
+    chosen = {(frame.header.path, frame.index) for frame in layout.frames}
+    pairs = {(f.slope, f.intercept) for f in scaled.frames if (f.header.path, f.index) in chosen}
+    if len(pairs) != 1:  # images with different rescales: the values themselves
+        return SeriesRead(series, layout, read(True), values=values)
     pair = next(iter(pairs))
-    return SeriesRead(series, layout, read(False), None if pair == (1.0, 0.0) else pair)
+    return SeriesRead(series, layout, read(False), None if pair == (1.0, 0.0) else pair,
+                      values)
 
 
 def as_dcm2niix_stores(volume: Volume | Volume4D) -> Volume | Volume4D:
@@ -179,7 +193,7 @@ def _beside(read: SeriesRead, target: Path, affine: np.ndarray | None, sidecar: 
 
     if sidecar:
         fields = sidecar_fields(read.series, nifti_affine=affine,
-                                ignore_unreadable=ignore_unreadable)
+                                ignore_unreadable=ignore_unreadable, scaling=read.values)
         written.files.append(write_sidecar(fields, target))
     if read.is_4d:
         table = diffusion_table(read.series, nifti_affine=affine,

@@ -17,7 +17,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -31,6 +31,9 @@ from dicomio.io.atomic import write_text_atomically
 from dicomio.io.headers import SeriesHeaders, Source, series_headers
 from dicomio.io.jsonsafe import json_safe
 from dicomio.io.readout import phase_encoding_fields, plain, slice_timing
+
+if TYPE_CHECKING:
+    from dicomio.load import Scaling
 
 __all__ = ["sidecar", "write_sidecar"]
 
@@ -125,6 +128,7 @@ def sidecar(
     tolerances: GeometryTolerances = GeometryTolerances(),
     ignore_unreadable: bool = False,
     follow_symlinks: bool = False,
+    scaling: Scaling = "modality",
 ) -> dict[str, Any]:
     """The BIDS sidecar of a series: the acquisition parameters its headers give.
 
@@ -137,6 +141,10 @@ def sidecar(
         writes for the series.
     series, tolerances, ignore_unreadable, follow_symlinks
         As for :func:`dicomio.load_4d`.
+    scaling
+        The values the image holds (``scaling`` of :func:`dicomio.load_4d`): for a Philips
+        image with a private scale slope, ``UsePhilipsFloatNotDisplayScaling`` says which,
+        beside the scaling values it was made with, as dcm2niix writes them.
 
     Returns
     -------
@@ -154,6 +162,7 @@ def sidecar(
         if value is not None:
             fields[field.key] = value
     fields = _with_manufacturer(fields, dataset)
+    fields = _with_philips_scaling(fields, dataset, first, scaling)
     _timing(fields, headers, first)
     _sequence(fields, dataset, first)
     affine = None if nifti_affine is None else np.asarray(nifti_affine, dtype=np.float64)
@@ -209,6 +218,30 @@ def _with_manufacturer(fields: dict[str, Any], dataset: Any) -> dict[str, Any]:
         ordered[key] = value
     ordered.setdefault("Manufacturer", name)
     return ordered
+
+
+def _with_philips_scaling(fields: dict[str, Any], dataset: Any, first: Frame,
+                          scaling: Scaling) -> dict[str, Any]:
+    """``fields`` with the scaling values of a Philips image that has a private scale slope
+    (2005,100E), after AcquisitionNumber as dcm2niix orders them: its real-world value
+    mapping, RescaleSlope and RescaleIntercept, the scale slope, and which values the image
+    holds (1: Philips' floating-point ones, ``scaling="philips_precise"``; 0: modality)."""
+    if vendor(dataset) != "philips" or not first.scale_slope:
+        return fields
+    philips: dict[str, Any] = {}
+    for name, keyword in (("PhilipsRWVSlope", "RealWorldValueSlope"),
+                          ("PhilipsRWVIntercept", "RealWorldValueIntercept")):
+        mapped = numbers(frame_item(dataset, first.index, "RealWorldValueMappingSequence",
+                                    keyword))
+        if mapped:
+            philips[name] = plain(mapped[0])
+    philips.update(PhilipsRescaleSlope=plain(first.slope),
+                   PhilipsRescaleIntercept=plain(first.intercept),
+                   PhilipsScaleSlope=plain(first.scale_slope),
+                   UsePhilipsFloatNotDisplayScaling=int(scaling == "philips_precise"))
+    at = next((i + 1 for i, key in enumerate(fields) if key == "AcquisitionNumber"), len(fields))
+    items = list(fields.items())
+    return dict(items[:at] + list(philips.items()) + items[at:])
 
 
 def _timing(fields: dict[str, Any], headers: SeriesHeaders, first: Frame) -> None:

@@ -75,7 +75,12 @@ def check_skipped(
     config: ValidationConfig = ValidationConfig(),
 ) -> list[Finding]:
     """:func:`check_files` from what it needs: the validated paths, those where images were
-    found, and the skipped files in the order they were found."""
+    found, and the skipped files in the order they were found.
+
+    The skipped files of one folder make one finding per code, which counts them and lists
+    the first ones (:func:`~dicomio.validate.findings.merged`): an export of a thousand
+    files that are not images is one line, not a thousand.
+    """
     found: list[Finding] = []
     for root in roots:
         if root not in with_images:
@@ -83,10 +88,11 @@ def check_skipped(
             found += config.finding("NO_DICOM",
                                     f"no DICOM image under {root} ({passed_over} file(s) skipped)",
                                     [root])
+    per_file: list[Finding] = []
     for entry in skipped:
         code = "UNREADABLE_FILE" if entry.category == "unreadable" else "SKIPPED_FILE"
-        found += config.finding(code, f"{entry.path}: {entry.reason}", [entry.path])
-    return found
+        per_file += config.finding(code, f"{entry.path}: {entry.reason}", [entry.path])
+    return found + merged(per_file, key=lambda f: (f.code, Path(f.files[0]).parent))
 
 
 def check_grouping(

@@ -6,7 +6,7 @@ The codes, their default severities and what each means are listed in :data:`COD
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -74,12 +74,19 @@ class Finding:
                 "files": list(self.files), "n_files": self.n_files, "series": self.series}
 
 
-def merged(findings: Iterable[Finding]) -> list[Finding]:
+def merged(findings: Iterable[Finding],
+           key: Callable[[Finding], Hashable] | None = None) -> list[Finding]:
     """One finding per code and series: those sharing both become one, listing their messages
-    (the first three, then how many more) and their files; in order of first appearance."""
-    groups: dict[tuple[str, str | None], list[Finding]] = {}
+    (the first three, then how many more) and their files; in order of first appearance.
+
+    ``key`` groups by something else than ``(code, series)`` (it must tell codes apart): the
+    findings about files are merged per code and folder
+    (:func:`dicomio.validate.checks.check_skipped`).
+    """
+    groups: dict[Hashable, list[Finding]] = {}
     for finding in findings:
-        groups.setdefault((finding.code, finding.series), []).append(finding)
+        group = (finding.code, finding.series) if key is None else key(finding)
+        groups.setdefault(group, []).append(finding)
     result = []
     for same in groups.values():
         if len(same) == 1:

@@ -41,6 +41,8 @@ Severity = Literal["error", "warning", "info"]
 #: The series every generator starts from: 8 slices of 16×16, 12-bit CT, Explicit VR LE.
 SMALL = SeriesSpec(shape=(8, 16, 16))
 _CR_IMAGE = "1.2.840.10008.5.1.4.1.1.1"
+_DX_IMAGE = "1.2.840.10008.5.1.4.1.1.1.1"  # Digital X-Ray Image Storage - For Presentation
+_US_IMAGE = "1.2.840.10008.5.1.4.1.1.6.1"  # Ultrasound Image Storage
 _BASIC_TEXT_SR = "1.2.840.10008.5.1.4.1.1.88.11"
 
 
@@ -303,9 +305,12 @@ _NO_PLACE: dict[str, Any] = {"ImagePositionPatient": None, "ImageOrientationPati
                              "SliceThickness": None, "FrameOfReferenceUID": None}
 
 
-def _as_cr(ds: Dataset) -> None:
-    """A computed radiograph: pixel spacing, but no position or orientation."""
-    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = UID(_CR_IMAGE)
+def _stored_as(sop_class: str) -> Callable[[Dataset], None]:
+    """Make the image one of ``sop_class`` (a radiograph, an ultrasound image: kinds without
+    patient position or orientation)."""
+    def change(ds: Dataset) -> None:
+        ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = UID(sop_class)
+    return change
 
 
 # --- pixels --------------------------------------------------------------------------------------
@@ -415,7 +420,12 @@ DEFECTS: tuple[Defect, ...] = (
     Defect("secondary_capture", "NOMINAL_GEOMETRY", "info", _rewritten(
         None, spec=_PICTURE.with_(modality="OT"), PixelSpacing=None, **_NO_PLACE)),
     Defect("computed_radiograph", "NOMINAL_GEOMETRY", "info", _rewritten(
-        None, _as_cr, _PICTURE.with_(modality="CR"), **_NO_PLACE)),
+        None, _stored_as(_CR_IMAGE), _PICTURE.with_(modality="CR"), **_NO_PLACE)),
+    Defect("digital_radiograph", "NOMINAL_GEOMETRY", "info", _rewritten(
+        None, _stored_as(_DX_IMAGE), _PICTURE.with_(modality="DX"), **_NO_PLACE)),
+    Defect("ultrasound_image", "NOMINAL_GEOMETRY", "info", _rewritten(
+        None, _stored_as(_US_IMAGE), _PICTURE.with_(modality="US"), PixelSpacing=None,
+        **_NO_PLACE)),
     Defect("mpeg2", "UNSUPPORTED_TRANSFER_SYNTAX", "error", _rewritten(None, as_mpeg2)),
     Defect("rle_decoder_missing", "MISSING_DECODER", "error", _written(_RLE),
            hidden_syntax=synthetic.RLE),

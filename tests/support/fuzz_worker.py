@@ -136,11 +136,14 @@ def report_problem(document: dict[str, Any], folder: Path) -> str | None:
     """Why a validation report (as JSON) does not account for every file, or None."""
     regular = {p.resolve() for p in folder.rglob("*") if p.is_file() and not p.is_symlink()}
     named: set[Path] = set()
+    unlisted = 0  # counted by a finding (n_files) beyond the first files it lists
     for finding in _all_findings(document):
         if finding.get("code") in FILE_CODES:
-            named |= {Path(f).resolve() for f in finding.get("files", [])}
+            listed = finding.get("files", [])
+            named |= {Path(f).resolve() for f in listed}
+            unlisted += max(0, int(finding.get("n_files") or 0) - len(listed))
     in_series = sum(int(s.get("files") or 0) for s in document.get("series", []))
-    missing = len(regular - named) - in_series
+    missing = len(regular - named) - in_series - unlisted
     if missing > 0:
         return (f"{missing} of {len(regular)} files are neither in a series nor named by a "
                 f"finding")

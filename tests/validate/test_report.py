@@ -44,3 +44,34 @@ def test_validate_and_build_report_assemble_the_same_report(make_series,
     reference = validate(folder).to_dict(reproducible=True)
     assert built.to_dict(reproducible=True) == reference
     assert [f["code"] for f in reference["findings"]] == ["SKIPPED_FILE", "MULTIPLE_SERIES"]
+
+
+def test_files_of_one_folder_make_one_finding_per_code(make_series, tmp_path: Path) -> None:
+    """25 of 30 slices emptied and 30 notes beside them, 2 notes in another folder: one
+    UNREADABLE_FILE and one SKIPPED_FILE per folder, each counting its files and listing the
+    first ones, never one line per file (issue 12: no report of thousands of lines)."""
+    truth = make_series(SeriesSpec(shape=(30, 4, 4)), folder=tmp_path / "a")
+    damaged = truth.files[5:]
+    for path in damaged:
+        path.write_bytes(b"")
+    notes = [tmp_path / "a" / f"notes_{k:02d}.txt" for k in range(30)]
+    for path in [*notes, tmp_path / "b" / "x.txt", tmp_path / "b" / "y.txt"]:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("not DICOM")
+    report = validate(tmp_path)
+    by_code: dict[tuple[str, Path], list] = {}
+    for finding in report.findings:
+        by_code.setdefault((finding.code, Path(finding.files[0]).parent), []).append(finding)
+    assert sorted((code, folder.name, len(found)) for (code, folder), found in by_code.items()
+                  ) == [("SKIPPED_FILE", "a", 1), ("SKIPPED_FILE", "b", 1),
+                        ("UNREADABLE_FILE", "a", 1)]
+    (unreadable,) = by_code["UNREADABLE_FILE", tmp_path / "a"]
+    assert unreadable.severity == "error" and unreadable.n_files == len(damaged) == 25
+    assert len(unreadable.files) == 20 and set(unreadable.files) <= {str(p) for p in damaged}
+    assert unreadable.message.endswith("and 22 more like these")
+    assert unreadable.message.count("empty file (0 bytes)") == 3
+    (skipped,) = by_code["SKIPPED_FILE", tmp_path / "a"]
+    assert skipped.n_files == 30 and set(skipped.files) <= {str(p) for p in notes}
+    (other,) = by_code["SKIPPED_FILE", tmp_path / "b"]
+    assert other.n_files == 2 and sorted(Path(f).name for f in other.files) == ["x.txt", "y.txt"]
+    assert not report.passed and report.counts == {"error": 1, "warning": 0, "info": 2}
