@@ -87,11 +87,37 @@ def size_of(handle: BinaryIO) -> int:
 
 def read_dataset(source: Source, **options: Any) -> Dataset:
     """The data set of ``source`` as ``pydicom.dcmread(..., **options)`` reads it (every value
-    read before the file is closed)."""
+    read before the file is closed), asking the file for no more bytes than it holds
+    (:class:`_Bounded`)."""
     import pydicom
 
     with source.open() as handle:
-        return pydicom.dcmread(handle, **options)
+        return pydicom.dcmread(_Bounded(handle, size_of(handle)), **options)
+
+
+class _Bounded:
+    """``handle``, whose reads ask for no more than what is left of its ``size`` bytes.
+
+    pydicom reads each element's value in one call of its declared length, and a file object
+    allocates the length asked for before it reads: a damaged length of 4 GiB, or a header
+    pydicom parses with another VR than the one it declares, would cost a 4 GiB allocation (a
+    MemoryError under a memory ceiling) for a file of a few kilobytes.
+    """
+
+    def __init__(self, handle: BinaryIO, size: int) -> None:
+        self._handle, self._size = handle, size
+        self.name = getattr(handle, "name", None)
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        if size is None or size < 0:
+            return self._handle.read()
+        return self._handle.read(max(0, min(size, self._size - self._handle.tell())))
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET, /) -> int:
+        return self._handle.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._handle.tell()
 
 
 class FileSource:
