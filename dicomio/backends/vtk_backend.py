@@ -52,6 +52,7 @@ from dicomio.backends.base import (
     unencodable_file_name,
     volume_dtype,
 )
+from dicomio.dicom.source import PathSource, read_dataset
 from dicomio.dicom.transfer_syntax import EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN
 from dicomio.dicom.types import PixelFormat
 from dicomio.errors import BackendCannotReadError, BackendReadError
@@ -197,11 +198,9 @@ def vtk_unsafe_value(path: str | Path) -> str | None:
     GantryDetectorTilt (with pydicom, the header only); a file pydicom cannot read is not
     given to VTK either.
     """
-    import pydicom
-
     try:
-        dataset = pydicom.dcmread(path, stop_before_pixels=True, force=True,
-                                  specific_tags=list(_PARSED))
+        dataset = read_dataset(PathSource(Path(path)), stop_before_pixels=True, force=True,
+                               specific_tags=list(_PARSED))
         raws = {tag: dataset.get_item(tag) for tag in _PARSED if tag in dataset}
     except Exception as exc:  # not readable as VTK would need: not handed to it
         return f"{path}: its header cannot be checked before VTK reads it ({exc})"

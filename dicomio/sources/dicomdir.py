@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 
 from dicomio.dicom.header import read_header
+from dicomio.dicom.source import PathSource, read_dataset
 from dicomio.errors import DicomIOError
 from dicomio.series.inventory import SkippedFile
 from dicomio.sources.archives import walk_order
@@ -34,11 +35,9 @@ def is_dicomdir(path: Path) -> bool:
 
 def _referenced(path: Path) -> list[tuple[str, ...]]:
     """The Referenced File IDs of the DICOMDIR ``path``, in record order, each once."""
-    import pydicom
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        dataset = pydicom.dcmread(path, force=True)
+        dataset = read_dataset(PathSource(path), force=True)
     found: dict[tuple[str, ...], None] = {}
     for record in dataset.get("DirectoryRecordSequence", []):
         value = record.get("ReferencedFileID")
