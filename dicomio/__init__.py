@@ -17,6 +17,11 @@ from dicomio.errors import (
     ConfigError,
     CorruptDataError,
     DicomIOError,
+    DicomWebAuthError,
+    DicomWebConnectionError,
+    DicomWebError,
+    DicomWebNotFoundError,
+    DicomWebUnavailableError,
     GeometryError,
     InternalError,
     InvalidArgumentError,
@@ -29,6 +34,7 @@ from dicomio.errors import (
     NotOnDiskError,
     RepeatedPositionsError,
     SchedulerError,
+    SeriesChangedError,
     SeriesNotFoundError,
     UnknownBackendError,
     UnreadableFilesError,
@@ -40,6 +46,7 @@ from dicomio.series.choose import list_series, scan
 from dicomio.series.discover import discover
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import Inventory, SkippedFile
+from dicomio.sources.web_settings import DicomWebSettings, dicomweb_settings
 from dicomio.volume import Provenance, Volume, Volume4D
 
 __all__ = [
@@ -49,6 +56,12 @@ __all__ = [
     "ConfigError",
     "CorruptDataError",
     "DicomIOError",
+    "DicomWebAuthError",
+    "DicomWebConnectionError",
+    "DicomWebError",
+    "DicomWebNotFoundError",
+    "DicomWebSettings",
+    "DicomWebUnavailableError",
     "GeometryError",
     "GeometryIssue",
     "GeometryTolerances",
@@ -65,6 +78,7 @@ __all__ = [
     "Provenance",
     "RepeatedPositionsError",
     "SchedulerError",
+    "SeriesChangedError",
     "SeriesInfo",
     "SeriesNotFoundError",
     "SkippedFile",
@@ -74,6 +88,7 @@ __all__ = [
     "Volume",
     "Volume4D",
     "__version__",
+    "dicomweb_settings",
     "discover",
     "list_series",
     "load_4d",

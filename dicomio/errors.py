@@ -25,6 +25,12 @@ FileNotFoundError`` or ``except ValueError`` clauses keep working::
     ├── BackendReadError                       (RuntimeError) the toolkit failed while reading
     ├── ConfigError                            (ValueError) a dicomio configuration file is wrong
     ├── SchedulerError                         (RuntimeError) a Dask cluster cannot do the work
+    ├── DicomWebError                          a DICOMweb service failed (never shows credentials)
+    │   ├── DicomWebNotFoundError              (LookupError) no such service, study or series
+    │   ├── DicomWebConnectionError            (ConnectionError) refused, timed out, closed
+    │   ├── DicomWebAuthError                  (PermissionError) 401 or 403
+    │   ├── SeriesChangedError                 instances came or went during the retrieval
+    │   └── DicomWebUnavailableError           (ImportError) dicomweb-client is not installed
     └── InternalError                          (RuntimeError) an unexpected failure on an input,
                                                carrying the original exception's type and message
 
@@ -62,6 +68,11 @@ __all__ = [
     "ConfigError",
     "CorruptDataError",
     "DicomIOError",
+    "DicomWebAuthError",
+    "DicomWebConnectionError",
+    "DicomWebError",
+    "DicomWebNotFoundError",
+    "DicomWebUnavailableError",
     "GeometryError",
     "InternalError",
     "InvalidArgumentError",
@@ -75,6 +86,7 @@ __all__ = [
     "Remedy",
     "RepeatedPositionsError",
     "SchedulerError",
+    "SeriesChangedError",
     "SeriesNotFoundError",
     "UnknownBackendError",
     "UnreadableFilesError",
@@ -306,6 +318,31 @@ class ConfigError(DicomIOError, ValueError):
 class SchedulerError(DicomIOError, RuntimeError):
     """A Dask cluster cannot do the work: Dask is not installed, the scheduler cannot be
     reached or has no worker, or its workers run another dicomio or do not see the files."""
+
+
+class DicomWebError(DicomIOError):
+    """A DICOMweb service could not give the series: the message names the URL (without
+    credentials) and what failed; nothing partial is returned."""
+
+
+class DicomWebNotFoundError(DicomWebError, LookupError):
+    """The URL names no DICOMweb service, or no study, series or instance on it."""
+
+
+class DicomWebConnectionError(DicomWebError, ConnectionError):
+    """The service could not be reached, did not answer in time, or stopped mid-series."""
+
+
+class DicomWebAuthError(DicomWebError, PermissionError):
+    """The service refused the credentials (401), or gave them no access (403)."""
+
+
+class SeriesChangedError(DicomWebError):
+    """The series changed on the server between its metadata and its instances' retrieval."""
+
+
+class DicomWebUnavailableError(DicomWebError, ImportError):  # type: ignore[misc]
+    """DICOMweb needs the optional package dicomweb-client; the message names the extra."""
 
 
 class NotDicomError(InvalidDicomError):

@@ -19,6 +19,7 @@ from dicomio.series.group import group
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import Inventory, PathInput
 from dicomio.sources.inputs import named
+from dicomio.sources.web_address import narrowed
 
 
 def list_series(
@@ -146,6 +147,7 @@ def select_series(
     if isinstance(path, SeriesInfo):
         chosen = path
     else:
+        path = narrowed(path, series)  # a DICOMweb root or study: only that series fetched
         found, inventory = scan(path, tolerances=tolerances, workers=workers,
                                 follow_symlinks=follow_symlinks)
         if not found:

@@ -18,6 +18,7 @@ from dicomio.series.inventory import SkippedFile
 from dicomio.sources.archives import SEPARATOR, archive_kind, list_archive, member_source
 from dicomio.sources.dicomdir import is_dicomdir, list_dicomdir
 from dicomio.sources.memory import is_memory_item, memory_name, memory_source
+from dicomio.sources.web_address import is_web_address
 
 __all__ = ["as_inputs", "file_entries", "holds", "named"]
 
@@ -48,8 +49,12 @@ def named(given: Any) -> Path | list[Path]:
 
 def file_entries(path: Path) -> list[Path | Source | SkippedFile] | None:
     """The files a given file ``path`` stands for when it is more than itself: an archive's
-    members, a DICOMDIR's files, or the archive member it names; None for a plain file (or
-    nothing at all)."""
+    members, a DICOMDIR's files, the archive member it names, the instances of a DICOMweb
+    URL; None for a plain file (or nothing at all)."""
+    if is_web_address(path):
+        from dicomio.sources.dicomweb import web_sources  # requests only when a URL is read
+
+        return list(web_sources(path))
     if not path.exists():
         found = member_source(str(path)) if SEPARATOR in str(path) else None
         return None if found is None else [found]

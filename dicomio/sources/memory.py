@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 
 from dicomio.series.inventory import SkippedFile
 
-__all__ = ["MemorySource", "is_memory_item", "memory_name", "memory_source"]
+__all__ = ["MemorySource", "dataset_bytes", "is_memory_item", "memory_name", "memory_source"]
 
 
 def memory_name(index: int) -> Path:
@@ -59,7 +59,7 @@ def is_memory_item(item: object) -> bool:
     return pydicom is not None and isinstance(item, pydicom.Dataset)
 
 
-def _dataset_bytes(dataset: Any) -> bytes:
+def dataset_bytes(dataset: Any) -> bytes:
     """A pydicom data set as the bytes of a DICOM file (with its file meta information when
     it can have one, else as a bare implicit-VR little-endian data set, as on old media)."""
     from pydicom import dcmwrite
@@ -88,7 +88,7 @@ def memory_source(index: int, item: Any) -> MemorySource | SkippedFile:
                 return SkippedFile(name, "a file object that is not binary (open it with "
                                          "'rb')", "not_dicom")
             return MemorySource(index, bytes(data))
-        return MemorySource(index, _dataset_bytes(item))
+        return MemorySource(index, dataset_bytes(item))
     except OSError as exc:
         return SkippedFile(name, f"cannot read: {exc}", "unreadable")
     except Exception as exc:  # pydicom raises many types for a data set it cannot write

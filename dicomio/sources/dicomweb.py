@@ -1,0 +1,216 @@
+"""A DICOMweb service as a source: the instances of the series a URL names, as Part-10 bytes.
+
+What :func:`web_sources` does for a URL (:mod:`dicomio.sources.web_address`), in order:
+
+1. QIDO-RS (``search_for_series``) finds the series of a study or a service root's query; a
+   URL naming one series needs no search.
+2. WADO-RS metadata (``retrieve_series_metadata``: JSON, no pixel data) lists each series'
+   instances: a URL that names nothing, a refused connection or refused credentials fail here,
+   before any pixel data is asked for.
+3. WADO-RS retrieves the instances in parallel (``settings.workers`` at once), each in the
+   transfer syntax it is stored in (``Accept: multipart/related; type="application/dicom";
+   transfer-syntax=*``), or read from the cache folder when it holds it.
+4. The instance list is asked again: instances that came or went since step 2 are a
+   :class:`~dicomio.errors.SeriesChangedError`, and so is an instance gone at step 3.
+
+Each instance becomes a :class:`WebSource` (its bytes in memory, its name the instance's URL),
+read by the same header walk, grouping, geometry and decoders as a file: one pipeline.
+Any failure raises, and nothing read before it is returned.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from dicomio.errors import DicomWebError, DicomWebNotFoundError, SeriesChangedError
+from dicomio.sources.memory import dataset_bytes
+from dicomio.sources.web_address import WebAddress, parse_address
+from dicomio.sources.web_client import connect, scrubbed, translated
+from dicomio.sources.web_settings import DicomWebSettings, current_settings
+
+__all__ = ["WebSource", "web_sources"]
+
+# Attribute tags of the DICOM JSON model.
+_STUDY, _SERIES, _SOP, _NUMBER = "0020000D", "0020000E", "00080018", "00200013"
+
+# What a UID may hold: used as a cache folder's name only when it is one.
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class WebSource:
+    """One instance retrieved from a DICOMweb service: its URL (without credentials) and the
+    bytes of its Part-10 file."""
+
+    url: str
+    data: bytes = field(repr=False)
+    on_disk: bool = False
+
+    @property
+    def name(self) -> Path:
+        return Path(self.url)
+
+    @property
+    def kind(self) -> str:
+        return "an instance of a DICOMweb service"
+
+    def open(self) -> BinaryIO:
+        import io
+
+        return io.BytesIO(self.data)
+
+    def size(self) -> int:
+        return len(self.data)
+
+
+def _value(item: dict[str, Any], tag: str) -> Any:
+    values = item.get(tag, {}).get("Value") or [None]
+    return values[0]
+
+
+def _series_of(client: Any, address: WebAddress, settings: DicomWebSettings
+               ) -> list[tuple[str, str]]:
+    """The (study, series) UIDs ``address`` names, by a QIDO-RS search unless it names one."""
+    if address.series is not None and address.study is not None:
+        return [(address.study, address.series)]
+    with translated(address, settings, "searching for series (QIDO-RS)"):
+        if address.study is not None:
+            found = client.search_for_series(study_instance_uid=address.study,
+                                             get_remaining=True)
+        else:
+            found = client.search_for_series(search_filters=dict(address.query),
+                                             fields=[_STUDY], get_remaining=True)
+    pairs = [(address.study or _value(item, _STUDY), _value(item, _SERIES)) for item in found]
+    pairs = sorted({(str(s), str(r)) for s, r in pairs if s and r})
+    if not pairs:
+        raise DicomWebNotFoundError(f"{address.shown}: no series found there (QIDO-RS)")
+    return pairs
+
+
+def _instances(client: Any, address: WebAddress, settings: DicomWebSettings,
+               study: str, series: str) -> list[str]:
+    """The SOPInstanceUIDs of a series from its metadata (by InstanceNumber, then UID)."""
+    with translated(address, settings, f"reading the metadata of series {series} (WADO-RS)"):
+        metadata = client.retrieve_series_metadata(study, series)
+    listed = {str(_value(m, _SOP)): _value(m, _NUMBER) for m in metadata if _value(m, _SOP)}
+    if not listed:
+        raise DicomWebNotFoundError(f"{address.shown}: series {series} has no instance")
+    return sorted(listed, key=lambda uid: (not isinstance(listed[uid], int),
+                                           listed[uid] if isinstance(listed[uid], int) else 0,
+                                           uid))
+
+
+def _cached(settings: DicomWebSettings, address: WebAddress, uids: Sequence[str]) -> Path | None:
+    """Where the cache folder keeps the instance of ``uids`` (study, series, SOP)."""
+    if settings.cache is None or not all(_UID.match(uid) for uid in uids):
+        return None
+    host = re.sub(r"[^A-Za-z0-9.-]", "_", address.root.split("://", 1)[1].split("/", 1)[0])
+    study, series, sop = uids
+    return settings.cache / host / study / series / f"{sop}.dcm"
+
+
+def _store(path: Path, data: bytes) -> None:
+    """Keep ``data`` at ``path`` (written whole, then renamed into place)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".part") as handle:
+        handle.write(data)
+    os.replace(handle.name, path)
+
+
+def _retrieve(client: Any, address: WebAddress, settings: DicomWebSettings,
+              uids: tuple[str, str, str]) -> bytes:
+    """The Part-10 bytes of one instance, from the cache or the server (as stored)."""
+    cached = _cached(settings, address, uids)
+    if cached is not None and cached.is_file():
+        return cached.read_bytes()
+    study, series, sop = uids
+    with translated(address, settings, f"retrieving instance {sop} (WADO-RS)", retrieving=True):
+        dataset = client.retrieve_instance(
+            study, series, sop, media_types=(("application/dicom", settings.transfer_syntax),))
+    got = str(dataset.get("SOPInstanceUID", ""))
+    if got != sop:
+        raise SeriesChangedError(f"{address.shown}: asked for instance {sop}, the server "
+                                 f"sent {got or 'an instance without SOPInstanceUID'}")
+    data = dataset_bytes(dataset)
+    if cached is not None:
+        _store(cached, data)
+    return data
+
+
+def _retrieve_all(client: Any, address: WebAddress, settings: DicomWebSettings,
+                  wanted: list[tuple[str, str, str]]) -> list[bytes]:
+    """Every instance of ``wanted``, retrieved ``settings.workers`` at once, in order; the
+    first failure cancels what has not started and is raised."""
+    found: dict[int, bytes] = {}
+    workers = min(settings.workers, len(wanted))
+    pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="dicomweb")
+    try:
+        futures = {pool.submit(_retrieve, client, address, settings, uids): k
+                   for k, uids in enumerate(wanted)}
+        for future in concurrent.futures.as_completed(futures):
+            found[futures[future]] = future.result()
+            if settings.progress is not None:
+                settings.progress(len(found), len(wanted))
+    except DicomWebError:
+        raise
+    except Exception as exc:  # pydicom could not parse an answer: not a DICOM instance
+        raise DicomWebError(f"{address.shown}: an answer is not a DICOM instance: "
+                            f"{type(exc).__name__}: {scrubbed(str(exc), settings)}") from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return [found[k] for k in range(len(wanted))]
+
+
+def _check_unchanged(client: Any, address: WebAddress, settings: DicomWebSettings,
+                     study: str, series: str, listed: list[str]) -> None:
+    """Raise :class:`SeriesChangedError` when the series' instances are not those listed."""
+    with translated(address, settings, f"listing the instances of series {series} again"):
+        now = client.search_for_instances(study, series, fields=[_SOP], get_remaining=True)
+    uids = {str(_value(item, _SOP)) for item in now}
+    if uids != set(listed):
+        added, gone = len(uids - set(listed)), len(set(listed) - uids)
+        raise SeriesChangedError(
+            f"{address.shown}: series {series} changed on the server while it was read "
+            f"({added} instance(s) added, {gone} gone since its metadata was read); nothing "
+            f"was returned: read it again")
+
+
+def web_sources(given: str | os.PathLike[str]) -> list[WebSource]:
+    """The instances of the series the DICOMweb URL ``given`` names, retrieved.
+
+    Parameters
+    ----------
+    given
+        A series, study, instance or service-root URL (with a QIDO-RS query), see
+        :mod:`dicomio.sources.web_address`. Settings: :func:`dicomio.dicomweb_settings`.
+
+    Raises
+    ------
+    DicomWebError
+        Its subclasses say what failed: :class:`~dicomio.errors.DicomWebNotFoundError`,
+        :class:`~dicomio.errors.DicomWebConnectionError`,
+        :class:`~dicomio.errors.DicomWebAuthError`,
+        :class:`~dicomio.errors.SeriesChangedError`,
+        :class:`~dicomio.errors.DicomWebUnavailableError`.
+    """
+    address = parse_address(given)
+    settings = current_settings()
+    client = connect(address, settings)
+    if address.instance is not None and address.series and address.study:
+        uids = (address.study, address.series, address.instance)
+        return [WebSource(address.shown, _retrieve(client, address, settings, uids))]
+    plan = [(study, series, _instances(client, address, settings, study, series))
+            for study, series in _series_of(client, address, settings)]
+    wanted = [(study, series, sop) for study, series, sops in plan for sop in sops]
+    data = _retrieve_all(client, address, settings, wanted)
+    for study, series, sops in plan:
+        _check_unchanged(client, address, settings, study, series, sops)
+    return [WebSource(f"{address.root}/studies/{study}/series/{series}/instances/{sop}", item)
+            for (study, series, sop), item in zip(wanted, data, strict=True)]
