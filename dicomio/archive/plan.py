@@ -32,6 +32,7 @@ from dicomio.archive.executors import Executor, run_in_order
 from dicomio.errors import NoDicomFilesError
 from dicomio.series.discover import discover, refused_link
 from dicomio.series.inventory import PathInput, SkippedFile
+from dicomio.sources.web_address import is_web_address
 from dicomio.validate.checks import worker_died
 from dicomio.validate.findings import Finding
 
@@ -173,7 +174,7 @@ def split_units(paths: PathInput, follow_symlinks: bool = False) -> list[Unit]:
     """
     units: list[Unit] = []
     for index, root in enumerate(_roots(paths)):
-        if not root.exists():
+        if not root.exists() and not is_web_address(root):
             raise NoDicomFilesError("no such file or folder", path=root)
         if not root.is_dir():
             units.append(Unit(root, False, index))

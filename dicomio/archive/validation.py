@@ -23,6 +23,7 @@ from dicomio.series.discover import discover
 from dicomio.series.group import group
 from dicomio.series.inventory import PathInput, SkippedFile
 from dicomio.sources.archives import SEPARATOR
+from dicomio.sources.web_address import is_web_address
 from dicomio.validate.checks import check_skipped, internal_error, over_budget, worker_died
 from dicomio.validate.config import ValidationConfig
 from dicomio.validate.findings import Finding
@@ -53,8 +54,10 @@ class JobReport:
 
 def read_job(job: SeriesJob) -> tuple[list[FileHeader], list[SkippedFile]]:
     """The headers of a job's files, and the files that cannot be read (any more)."""
-    # An archive's member (study.zip!/DICOM/IM1) is no file of its own: discovery finds it.
-    gone = {path for path in job.files if SEPARATOR not in path and not os.path.exists(path)}
+    # An archive's member (study.zip!/DICOM/IM1) is no file of its own, nor is a DICOMweb
+    # instance (its URL): discovery finds them.
+    gone = {path for path in job.files if SEPARATOR not in path and not is_web_address(path)
+            and not os.path.exists(path)}
     skipped = [SkippedFile(Path(path), "cannot read: the file disappeared during the run",
                            "unreadable") for path in job.files if path in gone]
     present = [path for path in job.files if path not in gone]

@@ -32,6 +32,7 @@ from dicomio.cli.options import (
     ShowProgress,
     WorkerMemory,
     Workers,
+    existing,
 )
 
 __all__ = ["convert"]
@@ -40,7 +41,8 @@ __all__ = ["convert"]
 @app.command()
 def convert(
     paths: Annotated[list[Path], typer.Argument(
-        exists=True, show_default=False, help="Folder(s) or file(s) to read.")],
+        callback=existing, show_default=False,
+        help="Folder(s), file(s) or DICOMweb URL(s) to read.")],
     output: Annotated[Path, typer.Argument(
         show_default=False, help="File to write (.nii, .nii.gz, .nrrd or .npz), or a folder "
                                  "(an existing one, or a name without ending) to write every "

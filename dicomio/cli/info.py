@@ -24,7 +24,7 @@ from dicomio.cli.console import (
 )
 from dicomio.cli.formatting import SIZE_HEADER, format_size, format_spacing, syntax_names
 from dicomio.cli.loading import FollowSymlinks
-from dicomio.cli.options import OutputFormat, Quiet, ShowProgress, TextOrJson
+from dicomio.cli.options import OutputFormat, Quiet, ShowProgress, TextOrJson, existing
 from dicomio.series.layout import lay_out
 
 if TYPE_CHECKING:
@@ -36,7 +36,8 @@ __all__ = ["info"]
 
 @app.command()
 def info(
-    path: Annotated[list[Path], typer.Argument(exists=True, help="Folder(s) or file(s).")],
+    path: Annotated[list[Path], typer.Argument(
+        callback=existing, help="Folder(s), file(s) or DICOMweb URL(s).")],
     output: OutputFormat = TextOrJson.text,
     quiet: Quiet = False,
     progress: ShowProgress = None,

@@ -2,21 +2,45 @@
 
 from __future__ import annotations
 
+import os
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from dicomio.errors import Remedy
 from dicomio.extras import pip_install
+from dicomio.sources.web_address import is_web_address
 
-__all__ = ["MAX_SERIES_TIMEOUT", "MAX_WORKER_MEMORY", "AcceptIrregular", "ConvertFormat",
-           "ExistingPath", "FailOn", "IgnoreUnreadable", "IrregularChoice", "IrregularOption",
-           "OutputFormat", "Quiet", "Reproducible", "ScalingChoice", "ScalingOption", "Scheduler",
-           "SeriesOption",
-           "SeriesTimeout", "ShowProgress", "TextOrJson", "ValidateFormat", "ValidateOutput",
-           "VolumeOption", "WorkerMemory", "Workers", "option_for"]
+__all__ = [
+    "MAX_SERIES_TIMEOUT",
+    "MAX_WORKER_MEMORY",
+    "AcceptIrregular",
+    "ConvertFormat",
+    "ExistingPath",
+    "FailOn",
+    "IgnoreUnreadable",
+    "IrregularChoice",
+    "IrregularOption",
+    "OutputFormat",
+    "Quiet",
+    "Reproducible",
+    "ScalingChoice",
+    "ScalingOption",
+    "Scheduler",
+    "SeriesOption",
+    "SeriesTimeout",
+    "ShowProgress",
+    "TextOrJson",
+    "ValidateFormat",
+    "ValidateOutput",
+    "VolumeOption",
+    "WorkerMemory",
+    "Workers",
+    "existing",
+    "option_for",
+]
 
 
 class TextOrJson(str, Enum):
@@ -44,7 +68,17 @@ SeriesOption = Annotated[str | None, typer.Option(
                            "'uid#stack' for a stack of a split series.")]
 
 
-ExistingPath = Annotated[Path, typer.Argument(exists=True, help="Folder or file.")]
+def existing(value: Any) -> Any:
+    """``value`` (a path, or a list of them) when each exists or is a DICOMweb URL; else the
+    usage error click gives for a missing path."""
+    for path in value if isinstance(value, list) else [value]:
+        if path is not None and not is_web_address(path) and not os.path.lexists(path):
+            raise typer.BadParameter(f"Path '{path}' does not exist.")
+    return value
+
+
+ExistingPath = Annotated[Path, typer.Argument(
+    callback=existing, help="Folder, file, or DICOMweb URL.")]
 
 
 class ScalingChoice(str, Enum):

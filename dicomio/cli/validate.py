@@ -21,6 +21,7 @@ from dicomio.cli.options import (
     ValidateOutput,
     WorkerMemory,
     Workers,
+    existing,
 )
 
 __all__ = ["validate"]
@@ -28,7 +29,8 @@ __all__ = ["validate"]
 
 @app.command()
 def validate(
-    paths: Annotated[list[Path], typer.Argument(exists=True, help="Folders and files.")],
+    paths: Annotated[list[Path], typer.Argument(
+        callback=existing, help="Folders, files and DICOMweb URLs.")],
     output: ValidateOutput = ValidateFormat.text,
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", exists=True, dir_okay=False,
