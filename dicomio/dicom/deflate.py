@@ -15,7 +15,7 @@ import zlib
 from pathlib import Path
 from typing import BinaryIO
 
-from dicomio.dicom.budgets import DEFLATE_SLACK, MAX_HEADER_BYTES
+from dicomio.dicom.budgets import DEFLATE_SLACK
 from dicomio.errors import CorruptDataError
 
 __all__ = ["Inflater", "finish_inflating"]
@@ -78,7 +78,7 @@ class Inflater:
 
 
 def finish_inflating(inflater: Inflater, path: Path, held: int, declared: int | None,
-                     needed: int | None) -> None:
+                     needed: int) -> None:
     """Inflate the rest of a data set from its pixel data on, within what its header declares.
 
     Parameters
@@ -92,8 +92,8 @@ def finish_inflating(inflater: Inflater, path: Path, held: int, declared: int | 
     declared
         The pixel data element's length (None: undefined).
     needed
-        What the pixel format declares: Rows × Columns × samples × bytes × frames (None: no
-        pixel format).
+        What the pixel format declares: Rows × Columns × samples × bytes × frames (a file
+        without a pixel format is not inflated: it cannot be read as an image anyway).
 
     Raises
     ------
@@ -102,12 +102,12 @@ def finish_inflating(inflater: Inflater, path: Path, held: int, declared: int | 
         declared (plus :data:`~dicomio.dicom.budgets.DEFLATE_SLACK`), or ends before the pixel
         data does.
     """
-    if declared is not None and needed is not None and declared > needed + DEFLATE_SLACK:
+    if declared is not None and declared > needed + DEFLATE_SLACK:
         raise CorruptDataError(
             f"the deflated pixel data declares {declared} bytes but its frames need {needed}: "
             f"refused before inflating it (damaged, or a decompression bomb)", path=path)
     expected = declared if declared is not None else needed
-    ceiling = (MAX_HEADER_BYTES if expected is None else expected) + DEFLATE_SLACK
+    ceiling = expected + DEFLATE_SLACK
     total = held + inflater.skip(ceiling + 1 - held) if held <= ceiling else held
     if total > ceiling:
         raise CorruptDataError(

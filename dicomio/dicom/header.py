@@ -387,12 +387,13 @@ def _read(path: Path, handle: BinaryIO, size: int) -> FileHeader:
         header.pixel_data_offset = None if syntax.deflated else offset
     fill_header(header, walk.raw, walk.little, path)
     fmt = header.pixel
-    # Frames the pixel data cannot hold (or more than dicomio reads) make the file unusable
-    # whatever the stream holds: inflating gigabytes to check its length would cost seconds.
-    if isinstance(source, Inflater) and walk.pixel is not None and frames_problem(header) is None:
+    # Frames the pixel data cannot hold (or more than dicomio reads), or no pixel format at all,
+    # make the file unusable whatever the stream holds: inflating gigabytes to check its length
+    # would cost seconds.
+    if isinstance(source, Inflater) and walk.pixel is not None and fmt is not None \
+            and frames_problem(header) is None:
         finish_inflating(source, path, walk.base + len(walk.buf) - walk.pixel[1],
-                         header.pixel_data_length,
-                         None if fmt is None else fmt.frame_nbytes * fmt.number_of_frames)
+                         header.pixel_data_length, fmt.frame_nbytes * fmt.number_of_frames)
     if not header.sop_class_uid and 0x00020002 in start.meta_raw:
         header.sop_class_uid = text(start.meta_raw[0x00020002], True)
     if not start.has_preamble and not (header.sop_class_uid or header.series_uid or header.pixel):

@@ -47,6 +47,9 @@ _ORDERING = ("InstanceNumber", "TemporalPositionIdentifier", "AcquisitionTime",
 _GEOMETRY_DS = ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing",
                 "SliceThickness", "SpacingBetweenSlices")
 
+# Text that decides what the images are (a Siemens mosaic, kinds of image): the same.
+_LAYOUT_TEXT = ("ImageType",)
+
 
 class Unsure(Exception):
     """The oracle cannot say what a correct result is (the reason is the message)."""
@@ -276,7 +279,8 @@ def _place(dataset: Any, name: str, values: NDArray[Any], frames: int,
     if per_frame is not None and len(per_frame) != frames:
         raise Unsure(f"{name}: {len(per_frame)} per-frame groups for {frames} frames")
     # An element under a VR other than the standard's has no single reading.
-    for element in (dataset[k] for k in (*_GEOMETRY_DS, *_ORDERING) if k in dataset):
+    for element in (dataset[k] for k in (*_GEOMETRY_DS, *_ORDERING, *_LAYOUT_TEXT)
+                    if k in dataset):
         if dictionary_VR(element.tag) != element.VR:
             raise Unsure(f"{name}: {element.keyword} has VR {element.VR}, not "
                          f"{dictionary_VR(element.tag)}")
