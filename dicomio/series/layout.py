@@ -75,7 +75,9 @@ class SeriesLayout:
         The frames of each volume, in slice order (one volume unless ``kind`` is ``"4d"``; the
         series' frames as sorted when it is ``"repeated"``).
     geometry
-        The geometry each volume shares (None without a usable one).
+        The geometry each volume shares (None without a usable one, and for ``"repeated"``:
+        images forming no volumes have no geometry to check, the stack of all of them is no
+        volume's).
     rule, keys
         For a 4-D series: the key that ordered the volumes and its value for each.
     problem
@@ -143,7 +145,7 @@ def lay_out(series: SeriesInfo,
     problem = split.problem if split.problem is not None else \
         _not_shared(split.volumes, tolerances)
     if problem is not None:
-        return SeriesLayout("repeated", (frames,), series.geometry, problem=problem,
+        return SeriesLayout("repeated", (frames,), None, problem=problem,
                             conflict=split.conflict)
     if split.n_volumes == 1:  # tolerances looser than the scan's: the repeats merge
         return SeriesLayout("volume", split.volumes, series.geometry)
