@@ -13,6 +13,8 @@ FileNotFoundError`` or ``except ValueError`` clauses keep working::
     ├── GeometryError                          (ValueError) carries the ``GeometryIssue`` list
     │   ├── MissingGeometryError               position, orientation or spacing absent or invalid
     │   └── RepeatedPositionsError             images share a position: 4-D, multi-acquisition
+    │       └── InconsistentVolumeOrderError   a 4-D series whose volumes are not ordered alike
+    │                                          at every position (a volume mixes time points)
     ├── UnsupportedTransferSyntaxError         (NotImplementedError)
     ├── MissingDecoderError                    (ImportError) names the pip extra that fixes it
     ├── BackendUnavailableError                (ImportError) names the pip extra that fixes it
@@ -74,6 +76,7 @@ __all__ = [
     "DicomWebNotFoundError",
     "DicomWebUnavailableError",
     "GeometryError",
+    "InconsistentVolumeOrderError",
     "InternalError",
     "InvalidArgumentError",
     "InvalidDicomError",
@@ -271,6 +274,13 @@ class MissingGeometryError(GeometryError):
 
 class RepeatedPositionsError(GeometryError):
     """Several different images share one position: a 4-D or multi-acquisition series."""
+
+
+class InconsistentVolumeOrderError(RepeatedPositionsError):
+    """Complete volumes of the same slices, but the key naming a volume (its
+    TemporalPositionIndex/Identifier, or DimensionIndexValues) differs between its slice
+    positions: the images of each position were not ordered alike, so a volume would mix time
+    points. ``path`` lists the files that disagree."""
 
 
 class UnsupportedTransferSyntaxError(DicomIOError, NotImplementedError):

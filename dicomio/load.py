@@ -28,7 +28,7 @@ from dicomio.read import Irregular, placement, read_series, regularized, series_
 from dicomio.series.choose import select_series
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import PathInput
-from dicomio.series.layout import SeriesLayout, lay_out
+from dicomio.series.layout import SeriesLayout, lay_out, not_volumes_error
 from dicomio.series.vendor import IMAGE_KINDS_UNTOLD, philips_precise
 from dicomio.volume import Volume, Volume4D
 
@@ -192,9 +192,7 @@ def load_4d(
         chosen = _scaled(chosen, scaling, rescale, warnings)
         layout = lay_out(chosen, tolerances)
         if layout.kind == "repeated":
-            raise RepeatedPositionsError(
-                f"series {chosen.key} cannot be split into volumes: {layout.problem}",
-                path=chosen.frames[0].path, issues=chosen.issues)
+            raise not_volumes_error(chosen, layout)
         if layout.mixed_types:
             warnings.append(layout.mixed_types)
         for mixed in _mixed_images(chosen, layout):

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from dicomio.load import Scaling
     from dicomio.read import Irregular
     from dicomio.validate.config import ValidationConfig
-    from dicomio.validate.findings import Finding
+    from dicomio.validate.findings import Finding, Severity
     from dicomio.validate.report import SeriesReport, ValidationReport
 
 __all__ = ["run_conversion", "run_validation"]
@@ -122,7 +122,31 @@ def _print_validation_end(report: ValidationReport, quiet: bool, reproducible: b
                       for severity, n in counts.items())
     verdict = "[bold green]passed[/]" if report.passed else "[bold red]failed[/]"
     timing = "" if reproducible else f" ({report.seconds:.1f} s)"
-    out.print(f"{verdict}: {passed} of {len(report.series)} series passed; {tally}{timing}")
+    beyond = "".join(f"; {why}" for why in _failing_beyond_series(report.findings, fail_on))
+    out.print(f"{verdict}: {passed} of {len(report.series)} series passed{beyond}; "
+              f"{tally}{timing}")
+
+
+def _failing_beyond_series(findings: Sequence[Finding], fail_on: Severity) -> list[str]:
+    """Why the run fails besides its series: the findings about files and folders reaching
+    ``fail_on``, counted by code ("1 file unreadable", "2 paths without DICOM images")."""
+    from dicomio.validate.findings import at_least
+
+    counts: dict[str, int] = {}
+    for finding in findings:
+        if at_least(finding.severity, fail_on):
+            counts[finding.code] = counts.get(finding.code, 0) + finding.n_files
+    said = []
+    for code, n in counts.items():
+        noun, what = _BEYOND_SERIES.get(code, ("path", f"with {code}"))
+        said.append(f"{n} {noun}{'s' if n != 1 else ''} {what}")
+    return said
+
+
+#: How the summary line counts the findings about files and folders that fail a run.
+_BEYOND_SERIES = {"UNREADABLE_FILE": ("file", "unreadable"),
+                  "NO_DICOM": ("path", "without DICOM images"),
+                  "SKIPPED_FILE": ("file", "skipped")}
 
 
 def run_validation(

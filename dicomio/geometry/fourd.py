@@ -15,12 +15,22 @@ each position apart:
 
 Volume ``t`` holds the ``t``-th image of every position. The key used is reported
 (:attr:`TimeLayout.rule`), so the order can be checked against the protocol.
+
+The first two keys name a volume (a time point, a diffusion direction, an echo): every image of
+one volume carries the same value of them, at every position — of ``DimensionIndexValues``, the
+indices that tell apart the images of a position (the others, such as the in-stack position,
+follow the slice). When a volume holds different values, its positions were ordered
+differently, and the volumes mix images of different time points: the series is refused
+(:class:`OrderConflict`). Acquisition time and InstanceNumber are only sort keys: both differ
+from slice to slice of one volume in a 2-D acquisition, so they are not checked.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,7 +42,7 @@ from dicomio.geometry.stack import GeometryTolerances
 if TYPE_CHECKING:  # a series is only described here, never built
     from dicomio.series.info import SeriesInfo
 
-__all__ = ["RULES", "TimeLayout", "split_volumes"]
+__all__ = ["IDENTITIES", "RULES", "OrderConflict", "TimeLayout", "split_volumes"]
 
 Key = Callable[[Frame], Any]
 
@@ -67,6 +77,59 @@ RULES: tuple[tuple[str, Key], ...] = (
     ("stored order", _stored),
 )
 
+#: The rules whose key names a volume, so that it must be one value at every position.
+IDENTITIES = frozenset({"TemporalPositionIndex/Identifier", "DimensionIndexValues"})
+
+
+@dataclass(frozen=True)
+class OrderConflict:
+    """Volumes whose ordering key is not one value at every slice position.
+
+    Attributes
+    ----------
+    rule
+        The key that ordered the images of each position (one of :data:`IDENTITIES`).
+    volume
+        The first volume (from 0) holding several values.
+    common
+        The value (the part of the key naming a volume) most of its slices hold.
+    odd
+        Its other slices: (slice index from 0, value, image) of each.
+    frames
+        The images holding another value than most of their volume, in every volume.
+    n_volumes
+        How many volumes hold several values.
+    """
+
+    rule: str
+    volume: int
+    common: Any
+    odd: tuple[tuple[int, Any, Frame], ...]
+    frames: tuple[Frame, ...]
+    n_volumes: int
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """The files of ``frames``, each once."""
+        return tuple(dict.fromkeys(frame.path for frame in self.frames))
+
+    def describe(self) -> str:
+        """One sentence naming the slices and files that disagree."""
+        shown = ", ".join(f"{value} at slice {k} ({_named(frame)})"
+                          for k, value, frame in self.odd[:3])
+        more = f" and at {len(self.odd) - 3} more slice(s)" if len(self.odd) > 3 else ""
+        return (f"the images of each position are not ordered alike: {self.rule} names a "
+                f"volume, but volume {self.volume} has {self.common} at most of its slices "
+                f"and {shown}{more}; {self.n_volumes} volume(s) mix images of different "
+                f"volumes ({len(self.frames)} image(s) out of place)")
+
+
+def _named(frame: Frame) -> str:
+    """A file's name, and the frame's number (from 1) in a multi-frame file."""
+    if frame.header.pixel is not None and frame.header.pixel.number_of_frames > 1:
+        return f"{frame.path.name}, frame {frame.index + 1}"
+    return frame.path.name
+
 
 @dataclass(frozen=True)
 class TimeLayout:
@@ -75,19 +138,23 @@ class TimeLayout:
     Attributes
     ----------
     volumes
-        One tuple of frames per volume, each in slice order.
+        One tuple of frames per volume, each in slice order (empty when there is a
+        ``problem``).
     rule
         The key that ordered the images of each position (see :data:`RULES`).
     keys
         That key's value for the first slice of each volume.
     problem
-        Why the images do not form complete volumes (then ``volumes`` is empty).
+        Why the images do not form complete volumes of one key each.
+    conflict
+        When that is because a volume's key differs between positions: where.
     """
 
     volumes: tuple[tuple[Frame, ...], ...]
     rule: str
     keys: tuple[Any, ...]
     problem: str | None = None
+    conflict: OrderConflict | None = None
 
     @property
     def n_volumes(self) -> int:
@@ -125,8 +192,9 @@ def split_volumes(
     """Split a stack with repeated positions into volumes (see the module's rule).
 
     Returns a layout whose ``problem`` says why when the images do not form complete volumes
-    (positions holding different numbers of images). A stack without repeated positions, or
-    without geometry, is one volume (rule ``"single volume"``).
+    (positions holding different numbers of images), or when a volume's key names different
+    volumes at different positions (then ``conflict`` says where). A stack without repeated
+    positions, or without geometry, is one volume (rule ``"single volume"``).
     """
     if series.geometry is None:  # nothing to split by: the frames as one volume
         return TimeLayout((tuple(series.frames),), "single volume", (None,))
@@ -144,6 +212,9 @@ def split_volumes(
     rule, key = _choose_rule(groups)
     ordered = [sorted(g, key=key) for g in groups]
     volumes = tuple(tuple(g[t] for g in ordered) for t in range(counts[0]))
+    conflict = _conflict(rule, key, groups, volumes)
+    if conflict is not None:
+        return TimeLayout((), rule, (), conflict.describe(), conflict)
     return TimeLayout(volumes, rule, tuple(key(v[0]) for v in volumes))
 
 
@@ -156,6 +227,40 @@ def _choose_rule(groups: Sequence[Sequence[Frame]]) -> tuple[str, Key]:
                 all(len(set(map(_hashable, g))) == len(g) for g in values):
             return name, key
     return RULES[-1]
+
+
+def _conflict(rule: str, key: Key, groups: Sequence[Sequence[Frame]],
+              volumes: Sequence[Sequence[Frame]]) -> OrderConflict | None:
+    """Where a volume's key, if ``rule`` names volumes, differs between its positions."""
+    if rule not in IDENTITIES:
+        return None
+    name = _naming_indices(groups) if rule == "DimensionIndexValues" else key
+    mixed: list[tuple[int, Any, tuple[tuple[int, Any, Frame], ...]]] = []
+    for t, volume in enumerate(volumes):
+        values = [name(frame) for frame in volume]
+        common = Counter(values).most_common(1)[0][0]
+        odd = tuple((k, value, frame) for k, (value, frame)
+                    in enumerate(zip(values, volume, strict=True)) if value != common)
+        if odd:
+            mixed.append((t, common, odd))
+    if not mixed:
+        return None
+    first, common, odd = mixed[0]
+    frames = tuple(frame for _, _, found in mixed for _, _, frame in found)
+    return OrderConflict(rule, first, common, odd, frames, len(mixed))
+
+
+def _naming_indices(groups: Sequence[Sequence[Frame]]) -> Key:
+    """The part of DimensionIndexValues naming a volume: the indices that tell apart the
+    images of some position (those following the slice, such as the in-stack position, are
+    one value at each position)."""
+    width = max(len(f.dimension_index) for g in groups for f in g)
+
+    def index(frame: Frame, i: int) -> int | None:
+        return frame.dimension_index[i] if i < len(frame.dimension_index) else None
+
+    naming = [i for i in range(width) if any(len({index(f, i) for f in g}) > 1 for g in groups)]
+    return lambda frame: tuple(index(frame, i) for i in naming)
 
 
 def _hashable(value: Any) -> Any:

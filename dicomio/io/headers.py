@@ -21,13 +21,13 @@ from numpy.typing import NDArray
 
 from dicomio.dicom.frame import Frame
 from dicomio.dicom.source import read_dataset
-from dicomio.errors import DicomIOError, InvalidDicomError, RepeatedPositionsError
+from dicomio.errors import DicomIOError, InvalidDicomError
 from dicomio.geometry.conventions import nifti_affine
 from dicomio.geometry.stack import GeometryTolerances
 from dicomio.series.choose import select_series
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import PathInput
-from dicomio.series.layout import SeriesLayout, lay_out
+from dicomio.series.layout import SeriesLayout, lay_out, not_volumes_error
 from dicomio.volume import Volume, Volume4D
 
 __all__ = ["SeriesHeaders", "Source", "series_headers"]
@@ -135,9 +135,7 @@ def series_headers(source: Source, *, series: int | str | None = None,
                               tolerances=tolerances, follow_symlinks=follow_symlinks)
     layout = lay_out(chosen, tolerances)
     if layout.kind == "repeated":
-        raise RepeatedPositionsError(
-            f"series {chosen.key} cannot be split into volumes: {layout.problem}",
-            path=chosen.frames[0].path, issues=chosen.issues)
+        raise not_volumes_error(chosen, layout)
     headers = SeriesHeaders(chosen, layout)
     if loaded is not None:
         _check_same(headers, loaded)

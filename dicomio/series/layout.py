@@ -14,7 +14,9 @@ The kinds:
     Every position holds the same number of images, and every volume has the same slice
     positions: several volumes ordered by a rule (:mod:`dicomio.geometry.fourd`).
 ``"repeated"``
-    Images share positions but do not form complete volumes of the same slices.
+    Images share positions but do not form complete volumes of the same slices, or volumes
+    whose key (TemporalPositionIndex, DimensionIndexValues) differs between positions
+    (``conflict``).
 ``"image"``
     One image without a usable position or orientation (a radiograph, an ultrasound frame, a
     secondary capture), or the frames of one multi-frame file of a kind that has no patient
@@ -33,11 +35,12 @@ from typing import Any, Literal
 import numpy as np
 
 from dicomio.dicom.frame import Frame
-from dicomio.geometry.fourd import mixed_image_types, split_volumes
+from dicomio.errors import InconsistentVolumeOrderError, RepeatedPositionsError
+from dicomio.geometry.fourd import OrderConflict, mixed_image_types, split_volumes
 from dicomio.geometry.stack import GeometryTolerances, StackGeometry, analyse_stack
 from dicomio.series.info import SeriesInfo
 
-__all__ = ["SeriesKind", "SeriesLayout", "lay_out"]
+__all__ = ["SeriesKind", "SeriesLayout", "lay_out", "not_volumes_error"]
 
 SeriesKind = Literal["volume", "4d", "repeated", "image", "unplaced"]
 
@@ -72,7 +75,9 @@ class SeriesLayout:
         The frames of each volume, in slice order (one volume unless ``kind`` is ``"4d"``; the
         series' frames as sorted when it is ``"repeated"``).
     geometry
-        The geometry each volume shares (None without a usable one).
+        The geometry each volume shares (None without a usable one, and for ``"repeated"``:
+        images forming no volumes have no geometry to check, the stack of all of them is no
+        volume's).
     rule, keys
         For a 4-D series: the key that ordered the volumes and its value for each.
     problem
@@ -83,6 +88,9 @@ class SeriesLayout:
     as_stored
         The series is unplaced because the frames of a mosaic or enhanced file could not be
         placed as the file says, and were taken as stored.
+    conflict
+        For ``"repeated"``: the volumes are complete, but a volume's key differs between its
+        positions (:class:`~dicomio.geometry.fourd.OrderConflict`).
     """
 
     kind: SeriesKind
@@ -93,6 +101,7 @@ class SeriesLayout:
     problem: str | None = None
     mixed_types: str | None = None
     as_stored: bool = False
+    conflict: OrderConflict | None = None
 
     @property
     def frames(self) -> tuple[Frame, ...]:
@@ -136,7 +145,8 @@ def lay_out(series: SeriesInfo,
     problem = split.problem if split.problem is not None else \
         _not_shared(split.volumes, tolerances)
     if problem is not None:
-        return SeriesLayout("repeated", (frames,), series.geometry, problem=problem)
+        return SeriesLayout("repeated", (frames,), None, problem=problem,
+                            conflict=split.conflict)
     if split.n_volumes == 1:  # tolerances looser than the scan's: the repeats merge
         return SeriesLayout("volume", split.volumes, series.geometry)
     head = split.volumes[0][0]
@@ -146,6 +156,17 @@ def lay_out(series: SeriesInfo,
                              slice_thickness=head.slice_thickness, tolerances=tolerances)
     return SeriesLayout("4d", split.volumes, geometry, split.rule, split.keys,
                         mixed_types=mixed_image_types(split))
+
+
+def not_volumes_error(series: SeriesInfo, layout: SeriesLayout) -> RepeatedPositionsError:
+    """The error of :func:`dicomio.load_4d` for a ``"repeated"`` layout: the images cannot be
+    split into volumes (:class:`~dicomio.errors.InconsistentVolumeOrderError` naming the files
+    that disagree, when the volumes are complete but not ordered alike)."""
+    message = f"series {series.key} cannot be split into volumes: {layout.problem}"
+    if layout.conflict is not None:
+        return InconsistentVolumeOrderError(
+            message, path=layout.conflict.files, issues=series.issues)
+    return RepeatedPositionsError(message, path=series.frames[0].path, issues=series.issues)
 
 
 def _one_cine(series: SeriesInfo) -> bool:

@@ -214,8 +214,8 @@ def _check_series(series: SeriesInfo, config: ValidationConfig, found: list[Find
 
 def _layout_findings(series: SeriesInfo, layout: SeriesLayout, config: ValidationConfig
                      ) -> list[Finding]:
-    """What the series is: FOUR_D, DUPLICATE_POSITION, MIXED_IMAGE_TYPE, MISSING_GEOMETRY,
-    NOMINAL_GEOMETRY."""
+    """What the series is: FOUR_D, FOUR_D_INCONSISTENT_ORDER, DUPLICATE_POSITION,
+    MIXED_IMAGE_TYPE, MISSING_GEOMETRY, NOMINAL_GEOMETRY."""
     key = series.key
     if layout.kind == "4d":
         found = config.finding("FOUR_D", f"{layout.describe()}.", series.files[:1], key,
@@ -225,6 +225,9 @@ def _layout_findings(series: SeriesInfo, layout: SeriesLayout, config: Validatio
             found += config.finding("MIXED_IMAGE_TYPE", layout.mixed_types, series.files[:1],
                                     key)
         return found
+    if layout.conflict is not None:
+        return config.finding("FOUR_D_INCONSISTENT_ORDER", f"not a 4-D series: "
+                              f"{layout.problem}", layout.conflict.files, key)
     if layout.kind == "repeated":
         assert series.geometry is not None
         repeated = next(i for i in series.geometry.errors if i.code == "DUPLICATE_POSITION")

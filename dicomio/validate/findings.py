@@ -141,6 +141,10 @@ CODES: dict[str, tuple[Severity, str]] = {
     "FOUR_D": ("info", "a 4-D series: several volumes of the same slices, in a stated order"),
     "DUPLICATE_POSITION": ("error", "images share slice positions but do not form complete "
                                     "volumes of the same slices"),
+    "FOUR_D_INCONSISTENT_ORDER": ("error", "complete volumes of the same slices, but the key "
+                                           "naming a volume (TemporalPositionIndex, "
+                                           "DimensionIndexValues) differs between its "
+                                           "positions"),
     "MIXED_IMAGE_TYPE": ("warning", "the volumes of a 4-D series differ in ImageType"),
     # vendor conventions (dicomio.series.vendor, docs/vendors.md)
     "GE_EPI_PEPOLAR": ("info", "a GE epi_pepolar series: its reversed phase-encoding images, "

@@ -128,8 +128,8 @@ def test_dask_cluster_gives_the_same_bytes(archive: Archive, cluster) -> None:
     # errors: 4 series + NO_DICOM + UNREADABLE_FILE; warnings: MIXED_ORIENTATION on 2 stacks;
     # info: THICKNESS_SPACING_MISMATCH, FOUR_D, 3 SKIPPED_FILE, MULTIPLE_SERIES
     assert outputs["--scheduler", "text"][1].splitlines()[-1] == (
-        f"failed: {archive.series - failing} of {archive.series} series passed; 6 errors, "
-        f"2 warnings, 6 info")
+        f"failed: {archive.series - failing} of {archive.series} series passed; 1 path without "
+        f"DICOM images; 1 file unreadable; 6 errors, 2 warnings, 6 info")
 
 
 def test_scheduler_local_starts_a_cluster(archive: Archive, serial_cli: dict) -> None:

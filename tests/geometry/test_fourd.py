@@ -10,7 +10,7 @@ import pytest
 
 import dicomio
 from dicomio.backends.registry import backend_specs, get_spec
-from dicomio.testing.multiframe import write_4d
+from dicomio.testing.multiframe import write_4d, write_enhanced
 from dicomio.testing.synthetic import SeriesSpec
 from tests.support.contract import assert_affine_is, stated_affine
 from tests.support.dicom_files import rewrite
@@ -116,3 +116,62 @@ def test_volumes_of_different_image_types_are_separate_stacks(tmp_path) -> None:
         assert {Path(f).name for f in stack.files} == {
             Path(f).name for f in (truth.files[4:] if stack.image_kind else truth.files[:4])}
         assert dicomio.load_volume(stack).shape == (4, 9, 11)
+
+
+@pytest.mark.parametrize("moved", [[0], [0, 4, 8]], ids=["one image", "a position"])
+def test_a_volume_named_differently_at_one_position_is_refused(tmp_path, moved) -> None:
+    """TemporalPositionIdentifier names a volume: slice 0's images renumbered by +10 (one of
+    them: the volumes would mix time points 2 and 1; all of them: 11 beside 1) are no 4-D
+    series, and the error names the renumbered files."""
+    truth = write_4d(tmp_path, SPEC, volumes=3, key="temporal")  # file 4t + s: volume t, slice s
+    for index in moved:
+        rewrite(truth.files[index], lambda ds: setattr(
+            ds, "TemporalPositionIdentifier", ds.TemporalPositionIdentifier + 10))
+    with pytest.raises(dicomio.InconsistentVolumeOrderError) as info:
+        dicomio.load_4d(tmp_path)
+    assert isinstance(info.value, dicomio.RepeatedPositionsError)
+    at_slice_0 = {truth.files[4 * t].resolve() for t in range(3)}
+    assert {p.resolve() for p in info.value.paths} == at_slice_0  # each volume's odd image
+    message = str(info.value)
+    assert "TemporalPositionIndex/Identifier names a volume, but volume 0 has 1 at most of its " \
+           f"slices and {2 if moved == [0] else 11} at slice 0" in message
+    assert "3 volume(s) mix images" in message
+    with pytest.raises(dicomio.RepeatedPositionsError, match="not a 4-D series either"):
+        dicomio.load_volume(tmp_path)
+
+
+def _frame_content(path: Path, change) -> None:
+    """Apply ``change`` to the FrameContentSequence item of every frame of an enhanced file."""
+    def each(ds: pydicom.Dataset) -> None:
+        for item in ds.PerFrameFunctionalGroupsSequence:
+            change(item.FrameContentSequence[0])
+    rewrite(path, each)
+
+
+def _without_temporal(content: pydicom.Dataset) -> None:
+    del content.TemporalPositionIndex
+
+
+def test_dimension_index_values_name_a_volume_but_not_its_slice(tmp_path) -> None:
+    """Without TemporalPositionIndex, DimensionIndexValues (in-stack position, time point)
+    order the volumes: the in-stack part follows the slice, the time part must not."""
+    spec = SeriesSpec(shape=(4, 9, 11), modality="MR")
+    truth = write_enhanced(tmp_path / "sound", spec, volumes=3)
+    _frame_content(truth.files[0], _without_temporal)
+    volume = dicomio.load_4d(tmp_path / "sound", rescale=False)
+    assert volume.order_rule == "DimensionIndexValues"
+    np.testing.assert_array_equal(volume.array, truth.stored)
+
+    broken = write_enhanced(tmp_path / "broken", spec, volumes=3)
+
+    def time_point_3_at_slice_2(content: pydicom.Dataset) -> None:
+        _without_temporal(content)
+        if list(content.DimensionIndexValues) == [2, 1]:  # slice 2 (from 1) of time point 1
+            content.DimensionIndexValues = [2, 30]
+
+    _frame_content(broken.files[0], time_point_3_at_slice_2)
+    with pytest.raises(dicomio.InconsistentVolumeOrderError,
+                       match=r"DimensionIndexValues names a volume, but volume 0 has \(1,\) at "
+                             r"most of its slices and \(2,\) at slice 1 \(enhanced_1.dcm, "
+                             r"frame \d+\)"):
+        dicomio.load_4d(tmp_path / "broken")

@@ -290,6 +290,14 @@ def _four_d_incomplete(base: Path) -> Site:
     return Site(truth.series_uid)
 
 
+def _four_d_inconsistent_order(base: Path) -> Site:
+    """3 volumes of 5 slices whose first image has TemporalPositionIdentifier 11, not 1: slice
+    0 is ordered 2, 3, 11, so each volume holds one image of another time point there."""
+    truth = write_4d(base, SMALL.with_(shape=(5, 16, 16)), volumes=3, key="temporal")
+    rewrite(truth.files[0], TemporalPositionIdentifier=11)
+    return Site(truth.series_uid, files=tuple(truth.files[::5]))
+
+
 def _mixed_image_type(base: Path) -> Site:
     """A 4-D series of 3 volumes of 5 slices whose last volume is DERIVED\\SECONDARY."""
     truth = write_4d(base, SMALL.with_(shape=(5, 16, 16)), volumes=3, key="temporal")
@@ -403,6 +411,8 @@ DEFECTS: tuple[Defect, ...] = (
     Defect("four_d_enhanced", "FOUR_D", "info", _four_d_enhanced),
     Defect("duplicate_position", "DUPLICATE_POSITION", "error", _duplicate_position),
     Defect("four_d_incomplete", "DUPLICATE_POSITION", "error", _four_d_incomplete),
+    Defect("four_d_inconsistent_order", "FOUR_D_INCONSISTENT_ORDER", "error",
+           _four_d_inconsistent_order),
     Defect("mixed_image_type", "MIXED_IMAGE_TYPE", "warning", _mixed_image_type),
     Defect("missing_slice", "MISSING_SLICE", "error", _written(skip=[3])),
     Defect("missing_slices_two_gaps", "MISSING_SLICE", "error", _written(skip=[2, 5])),

@@ -336,3 +336,18 @@ def test_progress_only_when_asked_or_on_a_terminal(make_series) -> None:
     assert "\x1b[" not in shown.stdout  # the report itself stays plain
     quiet = runner.invoke(app, ["validate", folder, "--progress", "--quiet"])
     assert quiet.stderr == ""
+
+
+def test_cli_summary_says_why_a_run_of_sound_series_fails(make_series) -> None:
+    """An unreadable file beside a sound series: the series passes, the run fails, and the
+    summary line says that the file is why (not just "1 of 1 series passed")."""
+    written = make_series(SMALL)
+    (written.folder / "slice_999.dcm").write_bytes(b"")
+    result = runner.invoke(app, ["validate", str(written.folder), "--workers", "1",
+                                 "--reproducible"])
+    assert result.exit_code == 1, result.output
+    assert "failed: 1 of 1 series passed; 1 file unreadable; 1 error, " in result.stdout
+    (written.folder / "slice_998.dcm").write_bytes(b"DICM")
+    result = runner.invoke(app, ["validate", str(written.folder), "--workers", "1",
+                                 "--reproducible", "--fail-on", "warning"])
+    assert "failed: 1 of 1 series passed; 2 files unreadable; 1 error, " in result.stdout
