@@ -170,8 +170,13 @@ def _paths(path: PathArgument) -> tuple[Path, ...]:
     if path is None:
         return ()
     if isinstance(path, (str, os.PathLike)):
-        return (Path(path),)
-    return tuple(Path(p) for p in path)
+        return (_path(path),)
+    return tuple(_path(p) for p in path)
+
+
+def _path(given: str | os.PathLike[str]) -> Path:
+    """``given`` as a path; a path kept as it is (a URL's name shows as the URL it is)."""
+    return given if isinstance(given, Path) else Path(given)
 
 
 def _shown(paths: tuple[Path, ...]) -> str:

@@ -32,7 +32,7 @@ from dicomio.archive.executors import Executor, run_in_order
 from dicomio.errors import NoDicomFilesError
 from dicomio.series.discover import discover, refused_link
 from dicomio.series.inventory import PathInput, SkippedFile
-from dicomio.sources.web_address import is_web_address
+from dicomio.sources.web_address import as_path, is_web_address
 from dicomio.validate.checks import worker_died
 from dicomio.validate.findings import Finding
 
@@ -133,8 +133,8 @@ class ArchivePlan:
 
 def _roots(paths: PathInput) -> tuple[Path, ...]:
     if isinstance(paths, (str, os.PathLike)):
-        return (Path(paths),)
-    return tuple(Path(p) for p in paths)
+        return (as_path(paths),)
+    return tuple(as_path(p) for p in paths)
 
 
 def _listing(folder: Path, within: Path, follow_symlinks: bool) -> tuple[list[Path], int]:

@@ -20,6 +20,7 @@ from dicomio.series.inventory import Inventory, PathInput, SkippedFile
 from dicomio.series.readahead import PROBE_FILES, WaitProbe, read_ahead
 from dicomio.sources.inputs import as_inputs, file_entries
 from dicomio.sources.memory import MemorySource
+from dicomio.sources.web_address import as_path
 
 __all__ = ["discover", "refused_link"]
 
@@ -141,8 +142,8 @@ def _root_entry(root: Path) -> Path | SkippedFile:
 
 def _as_paths(paths: PathInput) -> list[Path]:
     if isinstance(paths, (str, os.PathLike)):
-        return [Path(paths)]
-    return [Path(p) for p in paths]
+        return [as_path(paths)]
+    return [as_path(p) for p in paths]
 
 
 def _name(entry: Path | Source | SkippedFile) -> Path:

@@ -31,7 +31,7 @@ from typing import Any, BinaryIO
 
 from dicomio.errors import DicomWebError, DicomWebNotFoundError, SeriesChangedError
 from dicomio.sources.memory import dataset_bytes
-from dicomio.sources.web_address import WebAddress, parse_address
+from dicomio.sources.web_address import WebAddress, WebName, parse_address
 from dicomio.sources.web_client import connect, scrubbed, translated
 from dicomio.sources.web_settings import DicomWebSettings, current_settings
 
@@ -55,7 +55,7 @@ class WebSource:
 
     @property
     def name(self) -> Path:
-        return Path(self.url)
+        return WebName(self.url)
 
     @property
     def kind(self) -> str:
@@ -111,9 +111,9 @@ def _cached(settings: DicomWebSettings, address: WebAddress, uids: Sequence[str]
     """Where the cache folder keeps the instance of ``uids`` (study, series, SOP)."""
     if settings.cache is None or not all(_UID.match(uid) for uid in uids):
         return None
-    host = re.sub(r"[^A-Za-z0-9.-]", "_", address.root.split("://", 1)[1].split("/", 1)[0])
     study, series, sop = uids
-    return settings.cache / host / study / series / f"{sop}.dcm"
+    named = WebAddress(address.root, study, series)
+    return settings.cache / named.folder / f"{sop}.dcm"
 
 
 def _store(path: Path, data: bytes) -> None:

@@ -18,7 +18,7 @@ from dicomio.series.inventory import SkippedFile
 from dicomio.sources.archives import SEPARATOR, archive_kind, list_archive, member_source
 from dicomio.sources.dicomdir import is_dicomdir, list_dicomdir
 from dicomio.sources.memory import is_memory_item, memory_name, memory_source
-from dicomio.sources.web_address import is_web_address
+from dicomio.sources.web_address import as_path, is_web_address
 
 __all__ = ["as_inputs", "file_entries", "holds", "named"]
 
@@ -27,11 +27,11 @@ def as_inputs(given: Any) -> list[Path | Source | SkippedFile]:
     """The paths and in-memory sources in ``given``, in order (an item in memory named by its
     place in the sequence)."""
     if isinstance(given, (str, os.PathLike)):
-        return [Path(given)]
+        return [as_path(given)]
     if is_memory_item(given):
         return [memory_source(0, given)]
     items: Sequence[Any] = list(given)
-    return [Path(item) if isinstance(item, (str, os.PathLike))
+    return [as_path(item) if isinstance(item, (str, os.PathLike))
             else memory_source(index, item)
             for index, item in enumerate(items)]
 
@@ -39,10 +39,10 @@ def as_inputs(given: Any) -> list[Path | Source | SkippedFile]:
 def named(given: Any) -> Path | list[Path]:
     """What errors call ``given``: its path (or paths), an item in memory by its place."""
     if isinstance(given, (str, os.PathLike)):
-        return Path(given)
+        return as_path(given)
     if is_memory_item(given):
         return memory_name(0)
-    names = [Path(item) if isinstance(item, (str, os.PathLike)) else memory_name(index)
+    names = [as_path(item) if isinstance(item, (str, os.PathLike)) else memory_name(index)
              for index, item in enumerate(given)]
     return names[0] if len(names) == 1 else names
 

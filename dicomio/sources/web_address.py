@@ -13,6 +13,11 @@ line or in a Volume's provenance is still one). Its path names, after the servic
 Credentials written in the URL (``https://user:secret@host/...``) are taken out of it: a
 :class:`WebAddress` keeps them apart, and what it shows (:attr:`WebAddress.shown`) never has
 them.
+
+Names are paths throughout dicomio (a source's name, a header's, a skipped file's, a finding's
+files), and a :class:`~pathlib.Path` collapses the ``//`` of a URL. :class:`WebName` is the one
+home of the rule that shows them as URLs again: a path that prints (``str``, f-strings, JSON)
+with its scheme's two slashes. :func:`as_path` makes one from whatever names a URL.
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from typing import TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-__all__ = ["WebAddress", "is_web_address", "narrowed", "parse_address"]
+__all__ = ["WebAddress", "WebName", "as_path", "is_web_address", "narrowed", "parse_address"]
 
 _Given = TypeVar("_Given")
 
@@ -33,10 +39,48 @@ _SCHEME = re.compile(r"^(https?):/+", re.IGNORECASE)
 # A UID: digits and dots (what ``series=`` must be to name a series on a server).
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 
+# What a folder's name may not hold.
+_UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
+
 
 def is_web_address(given: object) -> bool:
     """Whether ``given`` (a string or a path) is an ``http(s)`` URL."""
     return isinstance(given, (str, os.PathLike)) and bool(_SCHEME.match(os.fspath(given)))
+
+
+# The concrete path class of this system: a Path subclass must derive from it before Python
+# 3.12 (Path itself has no flavour there).
+if TYPE_CHECKING:
+    _ConcretePath = Path
+else:
+    _ConcretePath = type(Path())
+
+
+class WebName(_ConcretePath):
+    """A URL as a name: a :class:`~pathlib.Path` (so every name is one kind of thing, compared,
+    sorted, hashed and pickled as paths are) that shows as the URL it is,
+    ``http://host/dicom-web/...``, where a plain ``Path`` would show ``http:/host/...``.
+
+    Paths derived from it (``parent``) are ``WebName`` too; ``Path(name)`` is a plain path
+    again, so names are made by :func:`as_path`.
+    """
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return _normal(super().__str__())
+
+    def __fspath__(self) -> str:
+        return str(self)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+
+def as_path(given: str | os.PathLike[str]) -> Path:
+    """``given`` as a path: a :class:`WebName` for a URL (:func:`is_web_address`), else a
+    plain :class:`~pathlib.Path`."""
+    return WebName(os.fspath(given)) if is_web_address(given) else Path(given)
 
 
 @dataclass(frozen=True)
@@ -73,6 +117,16 @@ class WebAddress:
                 break
             url += f"/{segment}/{quote(uid)}"
         return url + (f"?{urlencode(self.query)}" if self.query else "")
+
+    @property
+    def folder(self) -> Path:
+        """Where what this URL names goes in a folder tree: ``<host>/<study>/<series>`` (as
+        far as the URL names them; the host with its port, ``127.0.0.1_8042``), each part made
+        safe for file systems. The cache folder keeps instances there, and ``convert`` into a
+        folder writes a study's series into ``<host>/<study>``."""
+        host = urlsplit(self.root).netloc
+        parts = [host, *(uid for uid in (self.study, self.series) if uid is not None)]
+        return Path(*(_UNSAFE.sub("_", part).strip("._") or "_" for part in parts))
 
 
 def _normal(given: str | os.PathLike[str]) -> str:
