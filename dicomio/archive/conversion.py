@@ -50,6 +50,7 @@ from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import PathInput, SkippedFile
 from dicomio.series.summary import SCHEMA_VERSION, SeriesSummary, describe_skipped, summarise
 from dicomio.sources.archives import SEPARATOR
+from dicomio.sources.web_address import is_web_address, parse_address
 from dicomio.validate.checks import internal_error, over_budget, worker_died
 from dicomio.validate.findings import Finding
 
@@ -143,7 +144,11 @@ class ConvertTask:
     scaling: Scaling = "modality"
 
     def target(self, series: SeriesInfo) -> Path:
-        """Where ``series`` is written."""
+        """Where ``series`` is written: a series of a DICOMweb service into
+        ``<host>/<study>`` (:attr:`~dicomio.sources.web_address.WebAddress.folder`)."""
+        if is_web_address(series.files[0]):
+            study = parse_address(series.files[0]).folder.parent
+            return self.output / study / output_name(series, self.format)
         folder = os.path.relpath(os.path.abspath(series.files[0].parent), self.base)
         if folder.startswith(os.pardir):  # not under the base: keep only its name
             folder = series.files[0].parent.name
