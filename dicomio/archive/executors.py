@@ -46,6 +46,7 @@ from dicomio.errors import SchedulerError
 from dicomio.extras import pip_install
 from dicomio.limits import Limited, Overrun, limit_memory
 from dicomio.parallel import usable_cores
+from dicomio.sources.web_settings import carried
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -371,7 +372,9 @@ def run_in_order(
     label: Callable[[Item], str] = str,
 ) -> Iterator[tuple[int, Result]]:
     """``executor.map`` in list order (:func:`in_order`), calling ``progress(done, total,
-    label(item))`` as each result comes."""
+    label(item))`` as each result comes. ``function`` runs with the DICOMweb settings in force
+    here, wherever it runs (:func:`~dicomio.sources.web_settings.carried`)."""
+    function = carried(function)
 
     def counted() -> Iterator[tuple[int, Result]]:
         for done, (position, result) in enumerate(executor.map(function, items, lost), 1):

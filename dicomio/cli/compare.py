@@ -34,6 +34,7 @@ from dicomio.cli.options import (
     ShowProgress,
     TextOrJson,
 )
+from dicomio.cli.web import takes_dicomweb
 from dicomio.compare.side_by_side import default_backends
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ def _reference(given: str | None, names: list[str] | None) -> str:
 
 
 @app.command()
+@takes_dicomweb
 def compare(
     path: ExistingPath,
     backends: Annotated[str | None, typer.Option(

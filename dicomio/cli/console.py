@@ -238,12 +238,15 @@ def progress_enabled(flag: bool | None, quiet: bool) -> bool:
     return err.is_terminal if flag is None else flag
 
 
+#: stderr drawn as a terminal, for progress asked for on something that is not one.
+_forced_err = SafeConsole(stderr=True, force_terminal=True, highlight=False)
+
+
 def _progress_console() -> Console:
     """stderr; when progress was asked for on something that is not a terminal (a pipe to
-    ``tee``), drawn as if it were one."""
-    if err.is_terminal:
-        return err
-    return SafeConsole(stderr=True, force_terminal=True, highlight=False)
+    ``tee``), drawn as if it were one. One console either way, so that a display started
+    inside another (the DICOMweb retrieval's bar inside a spinner) is drawn with it."""
+    return err if err.is_terminal else _forced_err
 
 
 @contextmanager

@@ -34,11 +34,13 @@ from dicomio.cli.options import (
     Workers,
     existing,
 )
+from dicomio.cli.web import takes_dicomweb
 
 __all__ = ["convert"]
 
 
 @app.command()
+@takes_dicomweb
 def convert(
     paths: Annotated[list[Path], typer.Argument(
         callback=existing, show_default=False,

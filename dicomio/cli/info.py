@@ -25,6 +25,7 @@ from dicomio.cli.console import (
 from dicomio.cli.formatting import SIZE_HEADER, format_size, format_spacing, syntax_names
 from dicomio.cli.loading import FollowSymlinks
 from dicomio.cli.options import OutputFormat, Quiet, ShowProgress, TextOrJson, existing
+from dicomio.cli.web import takes_dicomweb
 from dicomio.series.layout import lay_out
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ __all__ = ["info"]
 
 
 @app.command()
+@takes_dicomweb
 def info(
     path: Annotated[list[Path], typer.Argument(
         callback=existing, help="Folder(s), file(s) or DICOMweb URL(s).")],

@@ -26,12 +26,14 @@ from dicomio.cli.options import (
     ScalingOption,
     SeriesOption,
 )
+from dicomio.cli.web import takes_dicomweb
 from dicomio.volume import Volume, Volume4D
 
 __all__ = ["load"]
 
 
 @app.command()
+@takes_dicomweb
 def load(
     path: Annotated[list[Path], typer.Argument(help="Folder(s) or file(s).")],
     backend: Annotated[str, typer.Option(help="auto, direct, pydicom, sitk or vtk.")] = "auto",

@@ -192,6 +192,9 @@ _OPTIONS = {
     "rescale": lambda value: "no --raw" if value else "--raw",
     # dicomio.load_4d(): the commands read a 4-D series as 4-D by themselves
     "load_4d": lambda value: "dicomio load, convert, compare or preview --volume N",
+    # dicomio.dicomweb_settings(): the credentials options of every command
+    "dicomweb_settings": lambda value: "--dicomweb-user NAME with --dicomweb-password, or "
+                                       "--dicomweb-token,",
 }
 
 

@@ -26,6 +26,7 @@ from dicomio.cli.options import (
     ShowProgress,
     VolumeOption,
 )
+from dicomio.cli.web import takes_dicomweb
 from dicomio.extras import pip_install
 from dicomio.io.preview import PREVIEW_FORMATS, choose_window, preview_format, render_preview
 from dicomio.volume import Volume, Volume4D
@@ -44,6 +45,7 @@ Irregular geometry is shown as read (with a warning) unless --irregular says oth
 
 
 @app.command(help=_HELP)
+@takes_dicomweb
 def preview(
     path: ExistingPath,
     output: Annotated[Path, typer.Option("--output", "-o", dir_okay=False,

@@ -23,11 +23,13 @@ from dicomio.cli.options import (
     Workers,
     existing,
 )
+from dicomio.cli.web import takes_dicomweb
 
 __all__ = ["validate"]
 
 
 @app.command()
+@takes_dicomweb
 def validate(
     paths: Annotated[list[Path], typer.Argument(
         callback=existing, help="Folders, files and DICOMweb URLs.")],

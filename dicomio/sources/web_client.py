@@ -19,13 +19,18 @@ from dicomio.errors import (
     DicomWebError,
     DicomWebNotFoundError,
     DicomWebUnavailableError,
+    Remedy,
     SeriesChangedError,
 )
 from dicomio.extras import pip_install
 from dicomio.sources.web_address import WebAddress
 from dicomio.sources.web_settings import DicomWebSettings
 
-__all__ = ["connect", "scrubbed", "translated"]
+__all__ = ["CREDENTIALS", "connect", "scrubbed", "translated"]
+
+#: What gets past a refused request: credentials, given to :func:`dicomio.dicomweb_settings`
+#: (the command line names its options instead).
+CREDENTIALS = Remedy("dicomweb_settings", None, "send credentials", call=True)
 
 # Answers worth asking again (busy, or a gateway in trouble).
 _RETRIED_STATUS = (429, 502, 503, 504)
@@ -88,8 +93,9 @@ def _status_error(status: int, url: str, during: str, retrieving: bool) -> Dicom
     if status in (401, 403):
         said = "refused the credentials" if status == 401 else "gave no access"
         return DicomWebAuthError(
-            f"{where}: the server {said} (HTTP {status}); set DICOMIO_DICOMWEB_USER and "
-            f"DICOMIO_DICOMWEB_PASSWORD, or DICOMIO_DICOMWEB_TOKEN (or --user/--token)")
+            f"{where}: the server {said} (HTTP {status}): set DICOMIO_DICOMWEB_USER and "
+            f"DICOMIO_DICOMWEB_PASSWORD (or DICOMIO_DICOMWEB_TOKEN) in the environment.",
+            remedies=[CREDENTIALS])
     if status in (404, 410) and retrieving:
         return SeriesChangedError(
             f"{where}: the instance listed by the series' metadata is gone (HTTP {status}): "

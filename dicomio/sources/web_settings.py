@@ -24,15 +24,16 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from dicomio.errors import InvalidArgumentError
 
-__all__ = ["DicomWebSettings", "current_settings", "dicomweb_settings"]
+__all__ = ["DicomWebSettings", "carried", "current_settings", "dicomweb_settings"]
 
 #: The prefix of the environment variables.
 ENVIRONMENT = "DICOMIO_DICOMWEB_"
@@ -84,6 +85,9 @@ class DicomWebSettings:
         """The credentials set, to scrub from any text shown."""
         return tuple(s for s in (self.password, self.token) if s)
 
+
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
 
 _GIVEN: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
     "dicomio_dicomweb_settings", default=None)
@@ -140,3 +144,19 @@ def dicomweb_settings(**settings: Any) -> Iterator[DicomWebSettings]:
         yield current_settings()
     finally:
         _GIVEN.reset(token)
+
+
+def _with_settings(given: dict[str, Any], function: Callable[[_Item], _Result],
+                   item: _Item) -> _Result:
+    with dicomweb_settings(**given):
+        return function(item)
+
+
+def carried(function: Callable[[_Item], _Result]) -> Callable[[_Item], _Result]:
+    """``function`` run with the settings given to :func:`dicomweb_settings` here, wherever it
+    runs: a worker process or a Dask worker does not share this process' context, so the
+    settings travel with the work (credentials included, to the workers that use them; the
+    ``progress`` callback stays here). ``function`` itself when none is given."""
+    given = {name: value for name, value in (_GIVEN.get() or {}).items()
+             if name != "progress" and value is not None}
+    return functools.partial(_with_settings, given, function) if given else function

@@ -61,8 +61,9 @@ def kinds(parameter: Any) -> tuple[Any, ...]:
     return typing.get_args(annotation) or (annotation,)
 
 
-#: Options whose value is any text: a name template with no placeholder is a name.
-FREE_TEXT = {"--name"}
+#: Options whose value is any text: a name template with no placeholder is a name; a user
+#: name, password or token is checked by the server it is sent to, if any.
+FREE_TEXT = {"--name", "--dicomweb-user", "--dicomweb-password", "--dicomweb-token"}
 
 
 def options(kind: str) -> list[tuple[str, str]]:

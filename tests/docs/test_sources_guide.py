@@ -52,4 +52,6 @@ def test_the_orthanc_commands_of_the_guide_run(orthanc: Orthanc, tmp_path: Path)
     assert "agree" in run.stdout
     assert (work / "preview.png").stat().st_size > 0
     assert (work / "out.nii.gz").stat().st_size > 0
+    # Into a folder: the series under its host and study, not under its instances' URL.
+    assert len(list((work / "out").glob(f"127.0.0.1_{orthanc.port}/*/*.nii.gz"))) == 1
     assert PASSWORD not in run.stdout + run.stderr
