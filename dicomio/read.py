@@ -47,8 +47,8 @@ from dicomio.series.layout import SeriesLayout
 from dicomio.series.vendor import CONVENTION_CODES
 from dicomio.volume import Provenance
 
-__all__ = ["Irregular", "SeriesRead", "placement", "read_series", "regularized",
-           "series_metadata"]
+__all__ = ["WARNED_FILES", "Irregular", "SeriesRead", "merged_per_file", "placement",
+           "read_series", "regularized", "series_metadata"]
 
 Irregular = Literal["raise", "accept", "resample"]
 
@@ -110,13 +110,38 @@ class SeriesRead:
             decoders=self.decoders,
             transfer_syntaxes=series.transfer_syntaxes,
             files=tuple(dict.fromkeys(f.path for f in frames)),
-            warnings=tuple([*warnings, *self.warnings, *zeros]),
+            warnings=merged_per_file([*warnings, *self.warnings, *zeros],
+                                     {str(f.path) for f in frames}),
             skipped_backends=self.skipped,
             series_uid=series.key,
             reported_geometry=reported,
             conventions=tuple(note.message for note in series.notes
                               if note.code in CONVENTION_CODES),
         )
+
+
+#: How many files a warning said of several files names (the others are counted).
+WARNED_FILES = 3
+
+
+def merged_per_file(warnings: Sequence[str], files: set[str]) -> tuple[str, ...]:
+    """``warnings``, each once, with the same warning about several of ``files`` (``"<file>:
+    <what>"``) said once: ``"<what> (20 files: a, b, c, ...)"``, where the first was."""
+    said: dict[str, dict[str, None]] = {}  # what is said → the files it is said of
+    for warning in warnings:
+        file, _, what = warning.partition(": ")
+        if what and file in files:
+            said.setdefault(what, {})[file] = None
+        else:
+            said.setdefault(warning, {})
+    merged = []
+    for what, named in said.items():
+        if len(named) > 1:
+            shown = list(named)[:WARNED_FILES] + (["..."] if len(named) > WARNED_FILES else [])
+            merged.append(f"{what} ({len(named)} files: {', '.join(shown)})")
+        else:
+            merged.append(f"{next(iter(named))}: {what}" if named else what)
+    return tuple(merged)
 
 
 def read_series(

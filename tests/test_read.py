@@ -9,7 +9,7 @@ import pytest
 import dicomio
 from dicomio.backends.base import ReadOptions
 from dicomio.backends.registry import get_spec
-from dicomio.read import read_series
+from dicomio.read import merged_per_file, read_series
 from dicomio.testing.synthetic import DEFLATED, EXPLICIT_BE, EXPLICIT_LE, SeriesSpec
 from tests.support.stored_bits import file_patterns, uses_high_bits
 
@@ -69,3 +69,29 @@ def test_counting_needs_stored_values(make_series) -> None:
     (series,) = dicomio.list_series(make_series(SMALL).folder)
     with pytest.raises(ValueError, match="rescale=False"):
         read_series(series, count_out_of_range=True)
+
+
+def test_the_same_warning_about_many_files_is_said_once() -> None:
+    """Twenty files whose pixel data is too long: one warning counting them and naming the first
+    three, where the first was; other warnings as they were, each once."""
+    files = [f"/data/IM_{k:04d}" for k in range(20)]
+    warnings = ["before", *[f"{f}: pixel data is 512 bytes, 32 more" for f in files], "before",
+                f"{files[0]}: only this file", "/elsewhere: not one of the files"]
+    assert merged_per_file(warnings, set(files)) == (
+        "before",
+        "pixel data is 512 bytes, 32 more (20 files: /data/IM_0000, /data/IM_0001, "
+        "/data/IM_0002, ...)",
+        "/data/IM_0000: only this file",
+        "/elsewhere: not one of the files")
+
+
+def test_a_load_says_a_warning_about_every_file_once(tmp_path) -> None:
+    """Rows one less than the stored data in each of the 8 files of a series."""
+    from tests.support.defects import DEFECTS
+
+    defect = next(d for d in DEFECTS if d.name == "rows_decreased")
+    defect.plant(tmp_path)
+    warnings = dicomio.load_volume(tmp_path).provenance.warnings
+    (said,) = [w for w in warnings if "more than its 1 frame(s)" in w]
+    assert "(8 files: " in said and said.endswith(", ...)")
+

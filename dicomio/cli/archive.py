@@ -199,7 +199,15 @@ def _print_conversion(conversion: Conversion, quiet: bool) -> None:
                       f"[dim]{format_shape(conversion.shape or ())} {conversion.dtype}[/]")
         return
     out.print(f"[bold red]FAIL[/]  {shown(series_line(conversion.series))}")
-    out.print(f"      {shown(conversion.reason or '')}")
+    out.print(_shown_lines(conversion.reason or "", "      "))
+
+
+def _shown_lines(text: str, indent: str) -> str:
+    """Multi-line text (an error's message, its files, its remedy) on lines of its own, after
+    ``indent`` and two more spaces from the second line on; each line :func:`shown`, so every
+    other control character (a carriage return, an escape) is still shown escaped."""
+    first, *rest = text.split("\n")
+    return "\n".join([f"{indent}{shown(first)}", *(f"{indent}  {shown(line)}" for line in rest)])
 
 
 def _print_conversion_end(report: ConversionReport, quiet: bool, reproducible: bool) -> None:

@@ -64,11 +64,15 @@ def info(
 
 
 def _issues(series: SeriesInfo) -> list[str]:
-    """The codes of what is wrong with a series' geometry: of each volume, for a 4-D series
-    (its repeated positions are its volumes, not an issue)."""
+    """The codes of what is wrong with a series' geometry, as validate names them: of each
+    volume, for a 4-D series (its repeated positions are its volumes, not an issue); for
+    images at repeated positions that are no 4-D series, only that (taken as one stack they are
+    no volume, whose shear or gaps would mean anything)."""
     layout = lay_out(series)
+    if layout.conflict is not None:
+        return ["FOUR_D_INCONSISTENT_ORDER"]
     if layout.kind == "repeated":
-        return [i.code for i in series.issues if i.severity != "info"]
+        return ["DUPLICATE_POSITION"]
     geometry = layout.geometry
     return [] if geometry is None else [i.code for i in geometry.issues if i.severity != "info"]
 

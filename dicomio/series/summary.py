@@ -17,7 +17,7 @@ from dicomio._version import __version__
 from dicomio.dicom.transfer_syntax import lookup
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import Inventory, SkippedFile
-from dicomio.series.layout import lay_out
+from dicomio.series.layout import SeriesLayout, lay_out
 from dicomio.series.vendor import CONVENTION_CODES
 
 __all__ = ["SCHEMA_VERSION", "SeriesSummary", "describe_inventory", "describe_series",
@@ -32,6 +32,14 @@ def _rounded(values: Sequence[float] | None, digits: int = 6) -> list[float] | N
     if values is None or not all(math.isfinite(float(v)) for v in values):
         return None
     return [round(float(v), digits) for v in values]
+
+
+def _shape(series: SeriesInfo, layout: SeriesLayout) -> tuple[int, ...]:
+    """The shape of the array a load returns: ``load_4d``'s (volumes, slices, rows, columns
+    [, samples]) for a 4-D series, else (images, rows, columns[, samples])."""
+    if layout.kind == "4d":
+        return (layout.n_volumes, len(layout.volumes[0]), *series.frame_shape)
+    return series.shape
 
 
 def describe_series(series: SeriesInfo, index: int | None = None) -> dict[str, Any]:
@@ -56,7 +64,7 @@ def describe_series(series: SeriesInfo, index: int | None = None) -> dict[str, A
         "columns": series.columns,
         "slices": series.n_slices,
         "samples_per_pixel": series.pixel.samples_per_pixel,
-        "shape": list(series.shape),
+        "shape": list(_shape(series, layout)),
         "kind": layout.kind,
         "volumes": layout.n_volumes,
         "order_rule": layout.rule,

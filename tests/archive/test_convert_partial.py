@@ -108,3 +108,25 @@ def test_cli_single_series_convert_refuses_naming_the_file(tmp_path: Path) -> No
     assert damaged.files[-1].name in result.output
     assert "Traceback" not in result.output
     assert not target.exists()
+
+
+def test_cli_archive_convert_prints_a_multi_line_reason_as_lines(tmp_path: Path) -> None:
+    """The refusal's message lists the unreadable files and the option on lines of their own:
+    printed as indented lines, never as a literal ``\\x0a``; a control character from the data
+    (an escape in a folder name) is still shown escaped."""
+    damaged = write_series(tmp_path / "archive" / "p1" / "dam\x1b[2Jaged", SMALL.with_(seed=1))
+    damaged.files[-1].write_bytes(damaged.files[-1].read_bytes()[:100])
+    result = runner.invoke(app, ["convert", str(tmp_path / "archive"), str(tmp_path / "out"),
+                                 "--to", "npz", "--workers", "1", "--reproducible"])
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    (start,) = [k for k, line in enumerate(lines) if "UnreadableFilesError" in line]
+    assert lines[start].startswith("      UnreadableFilesError: ")
+    assert lines[start].endswith("could not be read, so the volume could be incomplete:")
+    assert lines[start + 1].startswith("          ") and lines[start + 1].endswith(
+        "slice_005.dcm: damaged or truncated, named like the 5 DICOM images beside it: 100 "
+        "bytes, too short to hold the DICM prefix")
+    assert lines[start + 2] == "        Pass --ignore-unreadable to load the remaining files " \
+                               "anyway."
+    assert "\\x0a" not in result.stdout and "\x1b" not in result.stdout
+    assert "dam\\x1b[2Jaged" in lines[start + 1]

@@ -100,7 +100,10 @@ def test_info_shows_a_4d_series_as_volumes_of_its_slices(make_series, tmp_path: 
     assert result.exit_code == 0
     assert "5×8×8, 3 volumes" in result.stdout
     assert "DUPLICATE_POSITION" not in result.stdout  # the repeats are its volumes
-    (entry,) = json.loads(runner.invoke(app, ["info", str(tmp_path / "fmri"), "-f", "json"]
-                                        ).stdout)["series"]
+    report = json.loads(runner.invoke(app, ["info", str(tmp_path / "fmri"), "-f", "json"]
+                                      ).stdout)
+    check_schema("info", report)
+    (entry,) = report["series"]
     assert (entry["kind"], entry["volumes"], entry["slices"]) == ("4d", 3, 15)
+    assert entry["shape"] == [3, 5, 8, 8]  # as load_4d returns it, not all 15 images as one
     assert entry["spacing"][0] == spec.slice_spacing

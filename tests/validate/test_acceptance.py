@@ -82,6 +82,8 @@ def test_volumes_at_other_positions_are_no_4d_series(tmp_path: Path) -> None:
         errors["DUPLICATE_POSITION"]["message"]
     loaded = runner.invoke(app, ["load", str(tmp_path / "fmri")])
     assert loaded.exit_code == 1 and "RepeatedPositionsError" in loaded.stderr
+    listed = runner.invoke(app, ["info", str(tmp_path / "fmri")])  # the same codes as validate
+    assert "DUPLICATE_POSITION" in listed.stdout and "GANTRY_TILT" not in listed.stdout
 
 
 # --- single 2-D images of the corpus -------------------------------------------------------------
