@@ -307,10 +307,17 @@ def _place(dataset: Any, name: str, values: NDArray[Any], frames: int,
                              instance, name)
         planes.append(Plane(name, index, None, values[index], position, cosines, pixel_spacing,
                             key, sop, instance, syntax, dtype, order=order))
-    image_type = [str(v) for v in (dataset.get("ImageType") or [])]
-    if frames == 1 and "MOSAIC" in image_type:
+    if frames == 1 and "MOSAIC" in _values(dataset.get("ImageType")):
         return mosaic_tiles(dataset, planes[0])
     return planes
+
+
+def _values(value: Any) -> tuple[str, ...]:
+    """The values of a text element: pydicom gives one value as a string, several as a list
+    (iterating the string would give its characters)."""
+    if value is None:
+        return ()
+    return (str(value),) if isinstance(value, str) else tuple(str(v) for v in value)
 
 
 def _frame_type(items: list[Any]) -> tuple[str, ...] | None:
@@ -321,7 +328,7 @@ def _frame_type(items: list[Any]) -> tuple[str, ...] | None:
             if element.keyword.endswith("FrameTypeSequence") and element.value:
                 found = element.value[0].get("FrameType")
                 if found is not None:
-                    return tuple(str(v) for v in found)
+                    return _values(found)
     return None
 
 
