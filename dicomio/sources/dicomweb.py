@@ -27,10 +27,10 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from dicomio.errors import DicomWebError, DicomWebNotFoundError, SeriesChangedError
-from dicomio.sources.memory import dataset_bytes
+from dicomio.sources.memory import HeldBytes, dataset_bytes
 from dicomio.sources.web_address import WebAddress, WebName, parse_address
 from dicomio.sources.web_client import connect, scrubbed, translated
 from dicomio.sources.web_settings import DicomWebSettings, current_settings
@@ -45,7 +45,7 @@ _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 
 
 @dataclass(frozen=True)
-class WebSource:
+class WebSource(HeldBytes):
     """One instance retrieved from a DICOMweb service: its URL (without credentials) and the
     bytes of its Part-10 file."""
 
@@ -60,14 +60,6 @@ class WebSource:
     @property
     def kind(self) -> str:
         return "an instance of a DICOMweb service"
-
-    def open(self) -> BinaryIO:
-        import io
-
-        return io.BytesIO(self.data)
-
-    def size(self) -> int:
-        return len(self.data)
 
 
 def _value(item: dict[str, Any], tag: str) -> Any:

@@ -16,7 +16,8 @@ from typing import Any, BinaryIO
 
 from dicomio.series.inventory import SkippedFile
 
-__all__ = ["MemorySource", "dataset_bytes", "is_memory_item", "memory_name", "memory_source"]
+__all__ = ["HeldBytes", "MemorySource", "dataset_bytes", "is_memory_item", "memory_name",
+           "memory_source"]
 
 
 def memory_name(index: int) -> Path:
@@ -24,8 +25,21 @@ def memory_name(index: int) -> Path:
     return Path(f"<memory>[{index}]")
 
 
+class HeldBytes:
+    """What a source whose file is held in memory (``data``) opens and measures; the source
+    says its ``name`` and ``kind``."""
+
+    data: bytes
+
+    def open(self) -> BinaryIO:
+        return io.BytesIO(self.data)
+
+    def size(self) -> int:
+        return len(self.data)
+
+
 @dataclass(frozen=True)
-class MemorySource:
+class MemorySource(HeldBytes):
     """The bytes of one DICOM file held in memory, the ``index``-th item given."""
 
     index: int
@@ -39,12 +53,6 @@ class MemorySource:
     @property
     def kind(self) -> str:
         return "data held in memory"
-
-    def open(self) -> BinaryIO:
-        return io.BytesIO(self.data)
-
-    def size(self) -> int:
-        return len(self.data)
 
 
 def is_memory_item(item: object) -> bool:
