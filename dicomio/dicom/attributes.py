@@ -198,12 +198,14 @@ def _pixel_format(values: dict[str, Any], pixel_tag: int | None) -> PixelFormat 
         values = {**values, "bits_stored": bits, "high_bit": bits - 1, "pixel_representation": 0}
     if not rows or not columns or not bits:
         return None
+    stored = values.get("bits_stored") or bits
     return PixelFormat(
         rows=rows,
         columns=columns,
         bits_allocated=bits,
-        bits_stored=values.get("bits_stored") or bits,
-        high_bit=int(values["high_bit"]) if values.get("high_bit") is not None else bits - 1,
+        bits_stored=stored,
+        # An absent HighBit is taken as the standard's layout (BitsStored - 1), not a conflict.
+        high_bit=int(values["high_bit"]) if values.get("high_bit") is not None else stored - 1,
         pixel_representation=values.get("pixel_representation") or 0,
         samples_per_pixel=values.get("samples_per_pixel") or 1,
         photometric_interpretation=values.get("photometric_interpretation") or "MONOCHROME2",

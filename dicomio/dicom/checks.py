@@ -31,6 +31,12 @@ def pixel_format_problem(fmt: PixelFormat) -> str | None:
         return f"BitsAllocated {fmt.bits_allocated} is not one of {_BITS_ALLOCATED}"
     if not 1 <= fmt.bits_stored <= fmt.bits_allocated:
         return f"BitsStored {fmt.bits_stored} does not fit BitsAllocated {fmt.bits_allocated}"
+    if fmt.bits_stored < fmt.bits_allocated and fmt.high_bit != fmt.bits_stored - 1:
+        # Values are the low BitsStored bits only when HighBit is BitsStored - 1 (the one layout
+        # the standard keeps): otherwise masking would keep bits the header does not vouch for.
+        return (f"HighBit {fmt.high_bit} contradicts BitsStored {fmt.bits_stored} (the "
+                f"standard requires HighBit = BitsStored - 1): which of the "
+                f"{fmt.bits_allocated} allocated bits hold each value cannot be told")
     if fmt.pixel_representation not in (0, 1):
         return f"PixelRepresentation {fmt.pixel_representation} is neither 0 nor 1"
     if fmt.samples_per_pixel not in (1, 3, 4):

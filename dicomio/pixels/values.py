@@ -82,8 +82,9 @@ def to_stored(
     """Return the stored values of a decoded frame: high bits masked, sign extended.
 
     Decoders return the bit pattern in various dtypes (signed, unsigned, wider); whatever they
-    return, the low BitsStored bits are the value. HighBit is not used: the standard requires it
-    to be BitsStored - 1, and pydicom and GDCM ignore it too. Works in place (``values`` is
+    return, the low BitsStored bits are the value. HighBit is BitsStored - 1, as the standard
+    requires: a header where it is not is refused before reading
+    (:func:`dicomio.dicom.checks.pixel_format_problem`). Works in place (``values`` is
     modified) when it already has the stored itemsize. ``keep_high_bits`` returns the bit
     patterns in the stored dtype, neither masked nor sign-extended (see
     :attr:`dicomio.backends.base.ReadOptions.keep_high_bits`).

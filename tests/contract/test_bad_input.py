@@ -169,6 +169,8 @@ MATRIX = [
            dicomio.MissingGeometryError, "not orthogonal"),
     Damage("bits-stored-above-allocated", SMALL, _edit_one(BitsStored=20),
            dicomio.UnreadableFilesError, "BitsStored 20 does not fit BitsAllocated 16"),
+    Damage("high-bit-contradicts-bits-stored", SMALL, _edit_one(BitsStored=8),
+           dicomio.UnreadableFilesError, "HighBit 11 contradicts BitsStored 8"),
     Damage("nan-rescale-slope", SMALL, _edit_one(RescaleSlope="nan"),
            dicomio.UnreadableFilesError, "RescaleSlope is not finite"),
     Damage("rescale-overflow", SMALL.with_(rescale_slope=0.5), _edit_one(RescaleSlope="1e308"),

@@ -8,6 +8,7 @@ import numpy as np
 import pydicom
 import pytest
 
+import dicomio
 from dicomio.dicom.header import read_header
 from dicomio.errors import InvalidDicomError, NotDicomError
 from dicomio.testing.synthetic import (
@@ -109,3 +110,14 @@ def test_a_slice_spacing_of_several_values_is_no_spacing(make_series) -> None:
     rewrite(truth.files[:1], lambda ds: setattr(ds, "SpacingBetweenSlices", ["1", "nan", "31"]))
     assert read_header(truth.files[0]).spacing_between_slices is None
     assert read_header(truth.files[1]).spacing_between_slices == 2.5
+
+
+def test_an_absent_high_bit_is_bits_stored_minus_one(make_series) -> None:
+    """HighBit is type 1 but some writers leave it out: the header is then read in the
+    standard's layout (12 bits stored: high bit 11), not as a contradiction to refuse."""
+    truth = make_series(SeriesSpec(bits_stored=12))
+    rewrite(truth.files[0], HighBit=None)
+    fmt = read_header(truth.files[0]).pixel
+    assert fmt is not None and (fmt.bits_stored, fmt.high_bit) == (12, 11)
+    volume = dicomio.load_volume(truth.folder)
+    assert volume.array.shape[0] == len(truth.files)
