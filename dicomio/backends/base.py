@@ -236,6 +236,10 @@ class BackendSpec:
     files_only
         Whether the toolkit opens the files by name, so that it reads only files on disk, not
         an archive's members nor data in memory (:mod:`dicomio.sources`).
+    decodes
+        Returns whether it decodes one transfer syntax UID; None: whether ``syntaxes()`` holds
+        it. dicomio's own readers answer for a native syntax without asking pydicom which
+        plugins are installed (which imports its whole pixel stack).
     """
 
     name: str
@@ -248,6 +252,7 @@ class BackendSpec:
     unable: Callable[[SeriesInfo], str | None]
     decoder_check: bool = True
     files_only: bool = False
+    decodes: Callable[[str], bool] | None = None
 
     def installed(self) -> bool:
         return all(_installed(m) for m in self.requires)
@@ -267,8 +272,9 @@ class BackendSpec:
         """Why this backend cannot read ``series`` (not installed included), or None."""
         if not self.installed():
             return f"not installed ({self.install_hint()})"
+        decodes = self.decodes or (lambda uid: uid in self.syntaxes())
         for uid in series.transfer_syntaxes:
-            if uid not in self.syntaxes():
+            if not decodes(uid):
                 from dicomio.dicom.transfer_syntax import lookup
 
                 return f"cannot decode {lookup(uid)}"

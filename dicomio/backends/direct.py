@@ -29,13 +29,8 @@ from dicomio.backends.base import (
 from dicomio.dicom.types import FileHeader, PixelFormat
 from dicomio.errors import CorruptDataError
 from dicomio.parallel import decode_workers
-from dicomio.pixels.decoders import (
-    DecoderInfo,
-    EncodedPixels,
-    choose_decoder,
-    decodable_uids,
-    read_pixel_value,
-)
+from dicomio.pixels.decoders import DecoderInfo, choose_decoder, decodable_uids, decodes_syntax
+from dicomio.pixels.encapsulated import EncodedPixels, read_pixel_value
 from dicomio.pixels.pydicom_read import Slot, read_file_with_pydicom
 from dicomio.pixels.values import finish_frame, to_stored
 from dicomio.series.info import SeriesInfo
@@ -59,6 +54,7 @@ SPEC = BackendSpec(
     summary="dicomio's own reader: header scan once, bytes read straight into the array, "
             "frames decoded in parallel threads (imagecodecs, else pydicom's plugins)",
     syntaxes=decodable_uids,
+    decodes=decodes_syntax,
     unable=_direct_unable,
 )
 

@@ -25,7 +25,7 @@ from dicomio.backends.base import (
     volume_dtype,
 )
 from dicomio.dicom.source import read_dataset
-from dicomio.pixels.decoders import choose_decoder, decodable_uids
+from dicomio.pixels.decoders import choose_decoder, decodable_uids, decodes_syntax
 from dicomio.pixels.pydicom_read import read_file_with_pydicom
 from dicomio.series.info import SeriesInfo
 
@@ -47,6 +47,7 @@ SPEC = BackendSpec(
     summary="pydicom.dcmread + pydicom.pixels, one file after another (plugins: pylibjpeg, "
             "gdcm, pyjpegls, pillow)",
     syntaxes=decodable_uids,
+    decodes=decodes_syntax,
     unable=_pydicom_unable,
 )
 

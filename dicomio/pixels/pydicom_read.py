@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from dicomio.dicom.source import read_dataset
 from dicomio.dicom.types import FileHeader
 from dicomio.errors import CorruptDataError, DicomIOError
-from dicomio.pixels.decoders import EncodedPixels, is_decoder_failure
+from dicomio.pixels.encapsulated import EncodedPixels, is_decoder_failure
 from dicomio.pixels.values import finish_frame
 
 __all__ = ["Slot", "read_file_with_pydicom"]

@@ -13,7 +13,8 @@ from dicomio.dicom.header import read_header
 from dicomio.dicom.transfer_syntax import TRANSFER_SYNTAXES
 from dicomio.pixels import decoders as decode
 from dicomio.pixels import imagecodecs_decoders as fast
-from dicomio.pixels.decoders import DecoderInfo, EncodedPixels, choose_decoder, read_pixel_value
+from dicomio.pixels.decoders import DecoderInfo, choose_decoder
+from dicomio.pixels.encapsulated import EncodedPixels, read_pixel_value
 from dicomio.testing.synthetic import J2K_LOSSLESS, JPEG_LOSSLESS_SV1, RLE, SeriesSpec
 from tests.support.dicom_files import rewrite
 

@@ -12,7 +12,7 @@ import numpy as np
 import pydicom.pixels
 import pytest
 
-from dicomio.pixels.decoders import EncodedPixels
+from dicomio.pixels.encapsulated import EncodedPixels
 from dicomio.testing.multiframe import write_mosaic
 from dicomio.testing.synthetic import EXPLICIT_BE, RLE, SeriesSpec
 from dicomio.validate.findings import Finding
