@@ -69,6 +69,7 @@ __all__ = [
     "BackendUnavailableError",
     "ConfigError",
     "CorruptDataError",
+    "DecoderFailedError",
     "DicomIOError",
     "DicomWebAuthError",
     "DicomWebConnectionError",
@@ -205,6 +206,14 @@ class InvalidDicomError(DicomIOError, ValueError):
 
 class CorruptDataError(InvalidDicomError):
     """Pixel data is truncated, longer than declared, or cannot be decoded."""
+
+
+class DecoderFailedError(CorruptDataError):
+    """A decoder could not decode a frame whose structure is sound: another decoder may.
+
+    dicomio's readers then try the next installed decoder (and ``backend="auto"`` the next
+    backend), saying so in the provenance; raised when none could.
+    """
 
 
 class UnreadableFilesError(DicomIOError, OSError):

@@ -25,11 +25,17 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from dicomio.backends.base import ReadOptions, ReportedGeometry
+from dicomio.backends.base import BackendSpec, ReadOptions, ReadResult, ReportedGeometry
 from dicomio.backends.registry import select
 from dicomio.dicom.checks import check_pixel_data_size
 from dicomio.dicom.frame import Frame
-from dicomio.errors import GeometryError, MissingGeometryError, Remedy
+from dicomio.errors import (
+    BackendCannotReadError,
+    DecoderFailedError,
+    GeometryError,
+    MissingGeometryError,
+    Remedy,
+)
 from dicomio.geometry.conventions import affine_from
 from dicomio.geometry.resample import regularize
 from dicomio.geometry.stack import (
@@ -184,9 +190,8 @@ def read_series(
     # Refuse pixel data that cannot hold the declared images before allocating for them.
     size_warnings = [w for header in plan.stored.headers
                      for w in (check_pixel_data_size(header), rle_frame_excess(header)) if w]
-    spec, skipped = select(plan.stored, backend)
     asked = replace(options, keep_high_bits=True) if count_out_of_range else options
-    result = spec.reader().read(plan.stored, asked)
+    spec, skipped, result = _read_with(plan.stored, backend, asked)
     counts = _count_and_mask(result.array, plan.stored) if count_out_of_range else {}
     zeros = check_not_all_zero(result.array, plan.stored, options.rescale, spec.name)
     # What a toolkit reports describes the images it read: only then the volume's geometry.
@@ -197,6 +202,29 @@ def read_series(
             else None
     return SeriesRead(plan.assemble(result.array), spec.name, result.decoders, tuple(skipped),
                       size_warnings + list(result.warnings), reported, zeros, counts)
+
+
+def _read_with(stored: SeriesInfo, backend: str, options: ReadOptions
+               ) -> tuple[BackendSpec, list[tuple[str, str]], ReadResult]:
+    """Read the stored images with ``backend``; with ``auto``, a backend whose decoders all
+    fail on a sound frame gives way to the next one that can read the series, the reason kept
+    with the backends passed over. The first failure is raised when no backend decodes it."""
+    failed: list[tuple[str, str]] = []
+    first: DecoderFailedError | None = None
+    while True:
+        try:
+            spec, skipped = select(stored, backend, failed=failed)
+        except BackendCannotReadError:
+            if first is None:
+                raise
+            raise first from None
+        try:
+            return spec, skipped, spec.reader().read(stored, options)
+        except DecoderFailedError as exc:
+            if backend != "auto":
+                raise
+            first = first or exc
+            failed.append((spec.name, f"failed to decode: {exc}"))
 
 
 def _count_and_mask(array: NDArray[Any], stored: SeriesInfo) -> dict[Path, int]:

@@ -29,7 +29,13 @@ from dicomio.backends.base import (
 from dicomio.dicom.types import FileHeader, PixelFormat
 from dicomio.errors import CorruptDataError
 from dicomio.parallel import decode_workers
-from dicomio.pixels.decoders import DecoderInfo, choose_decoder, decodable_uids, decodes_syntax
+from dicomio.pixels.decoders import (
+    DecoderInfo,
+    choose_decoder,
+    decodable_uids,
+    decoders_for,
+    decodes_syntax,
+)
 from dicomio.pixels.encapsulated import EncodedPixels, read_pixel_value
 from dicomio.pixels.pydicom_read import Slot, read_file_with_pydicom
 from dicomio.pixels.values import finish_frame, to_stored
@@ -77,16 +83,18 @@ class Reader:
         decoders = _choose_decoders(jobs, options)
         workers = min(options.workers or decode_workers(), len(jobs))
 
-        def run(job: tuple[FileHeader, list[Slot]]) -> str:
+        def run(job: tuple[FileHeader, list[Slot]]) -> tuple[set[str], list[str]]:
             header, slots = job
             return _read_file(header, slots, out, options, decoders[_decoder_key(header)])
 
         if workers <= 1:
-            used = {run(job) for job in jobs}
+            done = [run(job) for job in jobs]
         else:
             with ThreadPoolExecutor(workers, thread_name_prefix="dicomio") as pool:
-                used = set(pool.map(run, jobs))
-        return ReadResult(out, decoders=tuple(sorted(used)))
+                done = list(pool.map(run, jobs))
+        used = set().union(*(names for names, _ in done))
+        return ReadResult(out, decoders=tuple(sorted(used)),
+                          warnings=[w for _, warnings in done for w in warnings])
 
 
 def _decoder_key(header: FileHeader) -> tuple[str, PixelFormat | None]:
@@ -95,14 +103,24 @@ def _decoder_key(header: FileHeader) -> tuple[str, PixelFormat | None]:
 
 def _choose_decoders(
     jobs: Sequence[tuple[FileHeader, Sequence[Slot]]], options: ReadOptions
-) -> dict[tuple[str, PixelFormat | None], DecoderInfo | None]:
-    """The decoder of each (transfer syntax, pixel format) in the series, chosen once."""
-    chosen: dict[tuple[str, PixelFormat | None], DecoderInfo | None] = {}
+) -> dict[tuple[str, PixelFormat | None], list[DecoderInfo]]:
+    """The decoders of each (transfer syntax, pixel format) in the series, chosen once: the
+    first choice, then the other installed ones a frame falls back to when it fails (none
+    when one decoder was asked for by name)."""
+    chosen: dict[tuple[str, PixelFormat | None], list[DecoderInfo]] = {}
     for header, _ in jobs:
         key = _decoder_key(header)
-        if key not in chosen:
-            chosen[key] = None if _needs_pydicom(header) else choose_decoder(
-                header.transfer_syntax, header.pixel, prefer=options.decoder)
+        if key in chosen:
+            continue
+        first = None if _needs_pydicom(header) else choose_decoder(
+            header.transfer_syntax, header.pixel, prefer=options.decoder)
+        if first is None:
+            chosen[key] = []
+        elif options.decoder is not None:
+            chosen[key] = [first]
+        else:
+            others = decoders_for(header.transfer_syntax, header.pixel)
+            chosen[key] = [first, *(d for d in others if d != first)]
     return chosen
 
 
@@ -111,18 +129,17 @@ def _read_file(
     slots: Sequence[Slot],
     out: NDArray[Any],
     options: ReadOptions,
-    decoder: DecoderInfo | None,
-) -> str:
-    """Fill the slices of ``out`` that come from one file; return the decoder's name."""
+    decoders: Sequence[DecoderInfo],
+) -> tuple[set[str], list[str]]:
+    """Fill the slices of ``out`` that come from one file; return the names of the decoders
+    used and the warnings (a decoder that failed on a frame another one decoded)."""
     if _needs_pydicom(header):
-        return read_file_with_pydicom(header, slots, out, rescale=options.rescale,
-                                      keep_high_bits=options.keep_high_bits)
+        return {read_file_with_pydicom(header, slots, out, rescale=options.rescale,
+                                       keep_high_bits=options.keep_high_bits)}, []
     if header.transfer_syntax.native:
         _read_native(header, slots, out, options)
-        return "native"
-    assert decoder is not None
-    _read_encoded(header, slots, out, options, decoder)
-    return decoder.name
+        return {"native"}, []
+    return _read_encoded(header, slots, out, options, decoders)
 
 
 def _in_place(fmt: PixelFormat, out: NDArray[Any]) -> np.dtype[Any] | None:
@@ -154,19 +171,26 @@ def _read_encoded(
     slots: Sequence[Slot],
     out: NDArray[Any],
     options: ReadOptions,
-    decoder: DecoderInfo,
-) -> None:
+    decoders: Sequence[DecoderInfo],
+) -> tuple[set[str], list[str]]:
     encoded = EncodedPixels(header, read_pixel_value(header))
     fmt = encoded.fmt
     unsigned = _in_place(fmt, out)
+    used: set[str] = set()
+    warnings: list[str] = []
     for index, k, slope, intercept in slots:
         target = out[k].view(unsigned) if unsigned is not None else None
-        decoded = encoded.decode(index, decoder, out=target)
+        decoded, decoder, failures = encoded.decode_first(index, decoders, out=target)
+        used.add(decoder.name)
+        if failures:
+            warnings.append(f"{header.path}: frame {index} decoded by {decoder.name}, "
+                            f"tried first: {'; '.join(failures)}")
         if target is not None and decoded is target:
             _finish_in_place(target, fmt, out[k], intercept, options)
         else:
             finish_frame(decoded, fmt, out[k], slope=slope, intercept=intercept,
                          rescale=options.rescale, keep_high_bits=options.keep_high_bits)
+    return used, warnings
 
 
 def _read_native(

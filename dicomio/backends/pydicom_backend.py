@@ -25,7 +25,9 @@ from dicomio.backends.base import (
     volume_dtype,
 )
 from dicomio.dicom.source import read_dataset
-from dicomio.pixels.decoders import choose_decoder, decodable_uids, decodes_syntax
+from dicomio.dicom.types import FileHeader
+from dicomio.errors import DecoderFailedError
+from dicomio.pixels.decoders import choose_decoder, decodable_uids, decoders_for, decodes_syntax
 from dicomio.pixels.pydicom_read import read_file_with_pydicom
 from dicomio.series.info import SeriesInfo
 
@@ -57,16 +59,41 @@ class Reader:
 
     def read(self, series: SeriesInfo, options: ReadOptions) -> ReadResult:
         out = np.empty(series.shape, dtype=volume_dtype(series, options))
-        used = set()
+        used, warnings = set(), []
         for header, slots in slots_by_file(series):
-            decoder = choose_decoder(header.transfer_syntax, header.pixel,
-                                     prefer=_plugin_name(options.decoder), pydicom_only=True)
-            plugin = (decoder.plugin or "") if decoder is not None else ""
-            used.add(read_file_with_pydicom(header, slots, out, plugin,
-                                            rescale=options.rescale,
-                                            keep_high_bits=options.keep_high_bits))
-        return ReadResult(out, decoders=tuple(sorted(used)),
+            plugins = _plugins(header, options)
+            failures: list[str] = []
+            for plugin in plugins:
+                try:
+                    used.add(read_file_with_pydicom(header, slots, out, plugin,
+                                                    rescale=options.rescale,
+                                                    keep_high_bits=options.keep_high_bits))
+                except DecoderFailedError as exc:
+                    failures.append(exc.message)
+                    continue
+                if failures:
+                    warnings.append(f"{header.path}: decoded by pydicom/{plugin}, tried first: "
+                                    f"{'; '.join(failures)}")
+                break
+            else:
+                raise DecoderFailedError("; ".join(failures), path=header.path)
+        return ReadResult(out, decoders=tuple(sorted(used)), warnings=warnings,
                           reported_geometry=pydicom_geometry(series))
+
+
+def _plugins(header: FileHeader, options: ReadOptions) -> list[str]:
+    """pydicom's plugins to decode a file with, in order: the first choice, then (unless one
+    was asked for by name) the other installed ones; ``[""]`` for native data."""
+    prefer = _plugin_name(options.decoder)
+    first = choose_decoder(header.transfer_syntax, header.pixel, prefer=prefer,
+                           pydicom_only=True)
+    if first is None:
+        return [""]
+    if prefer is not None:
+        return [first.plugin or ""]
+    others = [d.plugin or "" for d in decoders_for(header.transfer_syntax, header.pixel)
+              if d.plugin is not None and d != first]
+    return [first.plugin or "", *others]
 
 
 def _plugin_name(decoder: str | None) -> str | None:

@@ -20,6 +20,7 @@ asks sees the backends registered at that moment.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dicomio.backends.base import BackendSpec, not_on_disk
@@ -183,8 +184,12 @@ def describe_backends() -> list[BackendInfo]:
     return infos
 
 
-def select(series: SeriesInfo, backend: str = "auto") -> tuple[BackendSpec, list[tuple[str, str]]]:
+def select(series: SeriesInfo, backend: str = "auto", *,
+           failed: Sequence[tuple[str, str]] = ()) -> tuple[BackendSpec, list[tuple[str, str]]]:
     """Choose the backend that reads ``series``.
+
+    ``failed``: ``(name, reason)`` of the backends ``auto`` already tried on it that failed to
+    decode it; it passes them over, with their reasons, and takes the next one that can.
 
     Returns
     -------
@@ -217,8 +222,11 @@ def select(series: SeriesInfo, backend: str = "auto") -> tuple[BackendSpec, list
                 f"backends that can: {', '.join(able) or 'none installed'}",
                 path=series.frames[0].path)
         return spec, []
-    skipped: list[tuple[str, str]] = []
+    skipped: list[tuple[str, str]] = list(failed)
+    tried = {name for name, _ in failed}
     for name in auto_order():
+        if name in tried:
+            continue
         spec = get_spec(name)
         reason = spec.cannot_read(series)
         if reason is None:

@@ -46,7 +46,14 @@ from dicomio.dicom.transfer_syntax import (
 from dicomio.dicom.types import PixelFormat
 from dicomio.errors import MissingDecoderError, UnsupportedTransferSyntaxError
 from dicomio.extras import pip_install
-from dicomio.pixels.imagecodecs_decoders import FrameDecode, jpeg2000, jpeg_ls, lossless_jpeg, rle
+from dicomio.pixels.imagecodecs_decoders import (
+    FrameDecode,
+    dct_jpeg,
+    jpeg2000,
+    jpeg_ls,
+    lossless_jpeg,
+    rle,
+)
 
 __all__ = [
     "DECODERS",
@@ -106,12 +113,13 @@ _JPEG_PLUGINS = ("pylibjpeg", "gdcm", "pillow")
 _JPEG_LS_PLUGINS = ("pylibjpeg", "gdcm", "pyjpegls")
 
 #: Every compressed syntax dicomio decodes, and its decoders in order of preference (as
-#: pydicom keeps one ``Decoder`` per UID with its plugins). imagecodecs is not used for DCT
-#: (lossy) JPEG: libjpeg-turbo (imagecodecs) and libjpeg (pylibjpeg) round the inverse DCT
-#: differently, so the direct and pydicom backends would disagree.
+#: pydicom keeps one ``Decoder`` per UID with its plugins). For DCT (lossy) JPEG, libjpeg-turbo
+#: (imagecodecs) gives GDCM's values, and decodes 12-bit streams pylibjpeg's libjpeg refuses;
+#: libjpeg rounds the inverse DCT differently (by a level or two: lossy syntaxes are compared
+#: within a tolerance, :attr:`~dicomio.dicom.transfer_syntax.TransferSyntax.lossy`).
 DECODERS: dict[str, SyntaxDecoders] = {
-    JPEG_BASELINE_8BIT: SyntaxDecoders(None, _JPEG_PLUGINS),
-    JPEG_EXTENDED_12BIT: SyntaxDecoders(None, _JPEG_PLUGINS),
+    JPEG_BASELINE_8BIT: SyntaxDecoders(dct_jpeg, _JPEG_PLUGINS),
+    JPEG_EXTENDED_12BIT: SyntaxDecoders(dct_jpeg, _JPEG_PLUGINS),
     JPEG_LOSSLESS: SyntaxDecoders(lossless_jpeg, ("pylibjpeg", "gdcm")),
     JPEG_LOSSLESS_SV1: SyntaxDecoders(lossless_jpeg, ("pylibjpeg", "gdcm")),
     JPEG_LS_LOSSLESS: SyntaxDecoders(jpeg_ls, _JPEG_LS_PLUGINS),

@@ -5,14 +5,14 @@ checked (:mod:`dicomio.pixels.codestream`) and decoded by the decoder
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from numpy.typing import NDArray
 
 from dicomio.dicom.budgets import max_fragments
 from dicomio.dicom.types import FileHeader, PixelFormat
-from dicomio.errors import CorruptDataError, MissingDecoderError
+from dicomio.errors import CorruptDataError, DecoderFailedError, MissingDecoderError
 from dicomio.pixels.codestream import CodestreamError, check_frame
 from dicomio.pixels.decoders import DECODERS, DecoderInfo
 
@@ -109,7 +109,11 @@ class EncodedPixels:
     def decode(
         self, index: int, decoder: DecoderInfo, out: NDArray[Any] | None = None
     ) -> NDArray[Any]:
-        """Decode frame ``index`` with ``decoder``; raise CorruptDataError on failure.
+        """Decode frame ``index`` with ``decoder``.
+
+        Raises :class:`~dicomio.errors.CorruptDataError` for a damaged frame (its structure,
+        :mod:`dicomio.pixels.codestream`), :class:`~dicomio.errors.DecoderFailedError` when the
+        decoder fails on a sound one or returns the wrong number of values.
 
         Parameters
         ----------
@@ -137,16 +141,43 @@ class EncodedPixels:
         except BaseException as exc:  # decoders raise anything, Rust ones a BaseException panic
             if not is_decoder_failure(exc):
                 raise
-            raise CorruptDataError(
+            raise DecoderFailedError(
                 f"cannot decode frame {index} ({syntax.name}) with {decoder.name}: "
                 f"{type(exc).__name__}: {exc}", path=self.header.path) from None
         expected = self.fmt.rows * self.fmt.columns * self.fmt.samples_per_pixel
         if array.size != expected:
-            raise CorruptDataError(
+            raise DecoderFailedError(
                 f"frame {index} decoded by {decoder.name} has {array.size} values, expected "
                 f"{self.fmt.rows}x{self.fmt.columns}x{self.fmt.samples_per_pixel}",
                 path=self.header.path)
         return array
+
+
+    def decode_first(
+        self, index: int, decoders: Sequence[DecoderInfo], out: NDArray[Any] | None = None
+    ) -> tuple[NDArray[Any], DecoderInfo, list[str]]:
+        """Decode frame ``index`` with the first of ``decoders`` that can (see :meth:`decode`).
+
+        Returns
+        -------
+        tuple
+            The frame, the decoder that decoded it, and why each decoder before it failed.
+
+        Raises
+        ------
+        CorruptDataError
+            The frame is damaged: no decoder is tried.
+        DecoderFailedError
+            Every decoder failed (the message gives each one's reason).
+        """
+        failures: list[str] = []
+        for decoder in decoders:
+            try:
+                return self.decode(index, decoder, out), decoder, failures
+            except DecoderFailedError as exc:
+                failures.append(exc.message)
+        raise DecoderFailedError("; ".join(failures) or f"no decoder for frame {index}",
+                                 path=self.header.path)
 
 
 def _check_item_count(value: bytes, number_of_frames: int, header: FileHeader) -> None:

@@ -19,7 +19,7 @@ from dicomio.dicom.types import PixelFormat
 from dicomio.errors import MissingDecoderError
 from dicomio.pixels.codestream import decode_rle
 
-__all__ = ["FrameDecode", "jpeg2000", "jpeg_ls", "lossless_jpeg", "rle"]
+__all__ = ["FrameDecode", "dct_jpeg", "jpeg2000", "jpeg_ls", "lossless_jpeg", "rle"]
 
 #: Decodes one grey-scale frame: (encoded frame, its format, an array of the frame's shape and
 #: stored itemsize to decode into, or None) -> the stored bit patterns.
@@ -72,6 +72,12 @@ def _decode(name: str, data: bytes, out: NDArray[Any] | None) -> NDArray[Any]:
 def lossless_jpeg(data: bytes, fmt: PixelFormat, out: NDArray[Any] | None) -> NDArray[Any]:
     """libjpeg-turbo where this imagecodecs decodes lossless JPEG with it, else liblj92."""
     return _decode("jpeg8_decode" if _turbo_decodes_lossless() else "ljpeg_decode", data, out)
+
+
+def dct_jpeg(data: bytes, fmt: PixelFormat, out: NDArray[Any] | None) -> NDArray[Any]:
+    """libjpeg-turbo, for baseline (8-bit) and extended (12-bit) lossy JPEG: the inverse DCT
+    GDCM runs too (the same values on the corpus), and 12-bit streams pylibjpeg refuses."""
+    return _decode("jpeg8_decode", data, out)
 
 
 def jpeg_ls(data: bytes, fmt: PixelFormat, out: NDArray[Any] | None) -> NDArray[Any]:

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from dicomio.dicom.source import read_dataset
 from dicomio.dicom.types import FileHeader
-from dicomio.errors import CorruptDataError, DicomIOError
+from dicomio.errors import CorruptDataError, DecoderFailedError, DicomIOError
 from dicomio.pixels.encapsulated import EncodedPixels, is_decoder_failure
 from dicomio.pixels.values import finish_frame
 
@@ -52,7 +52,9 @@ def read_file_with_pydicom(
     Raises
     ------
     CorruptDataError
-        A frame is damaged, or pydicom (or its plugin) cannot decode it.
+        A frame is damaged, or pydicom cannot read the file.
+    DecoderFailedError
+        pydicom's plugin cannot decode a sound frame (another plugin may).
     """
     from pydicom.pixels import pixel_array
 
@@ -69,7 +71,14 @@ def read_file_with_pydicom(
         for index, k, slope, intercept in slots:
             if encoded is not None:
                 encoded.checked_frame(index)
-            decoded = pixel_array(dataset, index=index, decoding_plugin=plugin, **keep)
+            try:
+                decoded = pixel_array(dataset, index=index, decoding_plugin=plugin, **keep)
+            except BaseException as exc:  # a sound frame (checked) this plugin cannot decode
+                if not is_decoder_failure(exc):
+                    raise
+                raise DecoderFailedError(
+                    f"cannot decode frame {index} with pydicom/{plugin or 'pydicom'}: "
+                    f"{type(exc).__name__}: {exc}", path=header.path) from None
             finish_frame(decoded, fmt, out[k], slope=slope, intercept=intercept,
                          rescale=rescale, keep_high_bits=keep_high_bits)
     except DicomIOError:

@@ -11,6 +11,7 @@ import dicomio
 from dicomio.dicom import transfer_syntax as ts
 from dicomio.dicom.header import read_header
 from dicomio.dicom.transfer_syntax import TRANSFER_SYNTAXES
+from dicomio.dicom.types import PixelFormat
 from dicomio.pixels import decoders as decode
 from dicomio.pixels import imagecodecs_decoders as fast
 from dicomio.pixels.decoders import DecoderInfo, choose_decoder
@@ -159,13 +160,16 @@ def test_the_table_lists_every_plugin_pydicom_has_installed(uid: str) -> None:
     assert set(get_decoder(uid).available_plugins) <= set(decode.DECODERS[uid].plugins)
 
 
-def test_imagecodecs_never_decodes_dct_jpeg() -> None:
-    """libjpeg-turbo and libjpeg round the inverse DCT differently: the direct and pydicom
-    backends must use the same library for lossy JPEG."""
+def test_imagecodecs_decodes_grey_dct_jpeg_first() -> None:
+    """libjpeg-turbo (imagecodecs) decodes baseline and 12-bit lossy JPEG as GDCM does
+    (tests/pixels/test_fallback.py checks the values); colour keeps pydicom's YBR path."""
     for uid in (ts.JPEG_BASELINE_8BIT, ts.JPEG_EXTENDED_12BIT):
-        assert decode.DECODERS[uid].imagecodecs is None
-        names = [d.name for d in decode.decoders_for(ts.lookup(uid))]
-        assert names and "imagecodecs" not in names
+        syntax = ts.lookup(uid)
+        assert decode.DECODERS[uid].imagecodecs is fast.dct_jpeg
+        assert decode.decoders_for(syntax)[0].name == "imagecodecs"
+        colour = PixelFormat(8, 8, 8, 8, 7, 0, samples_per_pixel=3,
+                             photometric_interpretation="YBR_FULL_422")
+        assert "imagecodecs" not in [d.name for d in decode.decoders_for(syntax, colour)]
 
 
 def test_a_pydicom_decoder_names_its_plugin() -> None:
