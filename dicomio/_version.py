@@ -1,8 +1,4 @@
-"""dicomio's version, as installed (a leaf: it imports nothing of dicomio)."""
+"""dicomio's version (a leaf: it imports nothing). pyproject.toml reads it from here, so the
+package and its metadata agree without importing ``importlib.metadata`` at start-up."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("dicomio")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
+__version__ = "0.1.0"

@@ -18,13 +18,15 @@ PyPI over the checkout, or fail for a version that was never released.
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
-from urllib.request import url2pathname
+
+if TYPE_CHECKING:
+    from importlib.metadata import Distribution
 
 __all__ = ["Origin", "installed_origin", "origin_of", "pip_install"]
 
@@ -75,7 +77,7 @@ def _declares_dicomio(pyproject: Path) -> bool:
     return isinstance(project, dict) and project.get("name") == DISTRIBUTION
 
 
-def _local_folder(distribution: importlib.metadata.Distribution) -> Origin | None:
+def _local_folder(distribution: Distribution) -> Origin | None:
     """The folder ``distribution`` was installed from (PEP 610), if it still exists."""
     try:
         text = distribution.read_text("direct_url.json")
@@ -87,13 +89,15 @@ def _local_folder(distribution: importlib.metadata.Distribution) -> Origin | Non
     url = urlparse(str(record.get("url", "")))
     if url.scheme != "file":
         return None
+    from urllib.request import url2pathname  # not at import: it imports http and email
+
     folder = Path(url2pathname(unquote(url.path)))
     if not folder.is_dir():
         return None
     return Origin(folder, bool(record["dir_info"].get("editable", False)))
 
 
-def origin_of(package: Path, distribution: importlib.metadata.Distribution | None) -> Origin:
+def origin_of(package: Path, distribution: Distribution | None) -> Origin:
     """Where the dicomio whose package folder is ``package`` came from.
 
     Parameters
@@ -122,11 +126,12 @@ def origin_of(package: Path, distribution: importlib.metadata.Distribution | Non
 @functools.cache
 def installed_origin() -> Origin:
     """Where the running dicomio came from (looked up once)."""
+    from importlib import metadata  # not at import: it costs a fresh process ~20 ms
+
     package = Path(__file__).resolve().parent
     try:
-        distribution: importlib.metadata.Distribution | None = \
-            importlib.metadata.distribution(DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError:
+        distribution: Distribution | None = metadata.distribution(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
         distribution = None
     return origin_of(package, distribution)
 

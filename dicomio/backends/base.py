@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import importlib.util
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -258,9 +257,11 @@ class BackendSpec:
         return all(_installed(m) for m in self.requires)
 
     def version(self) -> str | None:
+        from importlib import metadata  # not at import: it costs a fresh process ~20 ms
+
         try:
-            return importlib.metadata.version(self.distribution)
-        except importlib.metadata.PackageNotFoundError:
+            return metadata.version(self.distribution)
+        except metadata.PackageNotFoundError:
             return None
 
     def install_hint(self) -> str:
