@@ -27,20 +27,20 @@ from dicomio.cli.options import (
     VolumeOption,
 )
 from dicomio.cli.web import takes_dicomweb
-from dicomio.extras import pip_install
 from dicomio.io.preview import PREVIEW_FORMATS, choose_window, preview_format, render_preview
 from dicomio.volume import Volume, Volume4D
 
 __all__ = ["preview"]
 
 
-_HELP = f"""Draw the three orthogonal mid-planes of a series into an image (PNG, JPEG, TIFF,
+_HELP = """Draw the three orthogonal mid-planes of a series into an image (PNG, JPEG, TIFF,
 WebP, PDF or SVG, as the ending of --output says).
 
 Physical aspect ratio, patient-direction labels from the affine, a CT window in HU (the header's,
-else soft tissue) or percentiles, MONOCHROME1 inverted. Needs matplotlib ({pip_install('plot')}).
-Irregular geometry is shown as read (with a warning) unless --irregular says otherwise. Of a
-4-D series (fMRI, diffusion) one volume is drawn: --volume N, by default the first.
+else soft tissue) or percentiles, MONOCHROME1 inverted. Needs matplotlib
+(pip install 'dicomio[plot]'). Irregular geometry is shown as read (with a warning) unless
+--irregular says otherwise. Of a 4-D series (fMRI, diffusion) one volume is drawn: --volume N,
+by default the first.
 """
 
 
