@@ -81,11 +81,16 @@ class Reader:
         out = np.empty(series.shape, dtype=volume_dtype(series, options))
         jobs = slots_by_file(series)
         decoders = _choose_decoders(jobs, options)
-        workers = min(options.workers or decode_workers(), len(jobs))
+        cores = options.workers or decode_workers()
+        workers = min(cores, len(jobs))
+        # Fewer files than cores (one enhanced multi-frame file): the frames of a file share
+        # the cores left.
+        frame_threads = max(1, cores // max(workers, 1))
 
         def run(job: tuple[FileHeader, list[Slot]]) -> tuple[set[str], list[str]]:
             header, slots = job
-            return _read_file(header, slots, out, options, decoders[_decoder_key(header)])
+            return _read_file(header, slots, out, options, decoders[_decoder_key(header)],
+                              frame_threads)
 
         if workers <= 1:
             done = [run(job) for job in jobs]
@@ -130,16 +135,18 @@ def _read_file(
     out: NDArray[Any],
     options: ReadOptions,
     decoders: Sequence[DecoderInfo],
+    frame_threads: int = 1,
 ) -> tuple[set[str], list[str]]:
-    """Fill the slices of ``out`` that come from one file; return the names of the decoders
-    used and the warnings (a decoder that failed on a frame another one decoded)."""
+    """Fill the slices of ``out`` that come from one file (its compressed frames decoded by
+    up to ``frame_threads`` threads); return the names of the decoders used and the warnings
+    (a decoder that failed on a frame another one decoded)."""
     if _needs_pydicom(header):
         return {read_file_with_pydicom(header, slots, out, rescale=options.rescale,
                                        keep_high_bits=options.keep_high_bits)}, []
     if header.transfer_syntax.native:
         _read_native(header, slots, out, options)
         return {"native"}, []
-    return _read_encoded(header, slots, out, options, decoders)
+    return _read_encoded(header, slots, out, options, decoders, frame_threads)
 
 
 def _in_place(fmt: PixelFormat, out: NDArray[Any]) -> np.dtype[Any] | None:
@@ -172,25 +179,33 @@ def _read_encoded(
     out: NDArray[Any],
     options: ReadOptions,
     decoders: Sequence[DecoderInfo],
+    frame_threads: int = 1,
 ) -> tuple[set[str], list[str]]:
     encoded = EncodedPixels(header, read_pixel_value(header))
     fmt = encoded.fmt
     unsigned = _in_place(fmt, out)
-    used: set[str] = set()
-    warnings: list[str] = []
-    for index, k, slope, intercept in slots:
+
+    def decode(slot: Slot) -> tuple[str, str | None]:
+        index, k, slope, intercept = slot
         target = out[k].view(unsigned) if unsigned is not None else None
         decoded, decoder, failures = encoded.decode_first(index, decoders, out=target)
-        used.add(decoder.name)
-        if failures:
-            warnings.append(f"{header.path}: frame {index} decoded by {decoder.name}, "
-                            f"tried first: {'; '.join(failures)}")
         if target is not None and decoded is target:
             _finish_in_place(target, fmt, out[k], intercept, options)
         else:
             finish_frame(decoded, fmt, out[k], slope=slope, intercept=intercept,
                          rescale=options.rescale, keep_high_bits=options.keep_high_bits)
-    return used, warnings
+        warning = (f"{header.path}: frame {index} decoded by {decoder.name}, tried first: "
+                   f"{'; '.join(failures)}") if failures else None
+        return decoder.name, warning
+
+    threads = min(frame_threads, len(slots))
+    if threads > 1 and decoders[0].releases_gil:
+        encoded.frame_bytes(slots[0][0])  # split into frames once, before the threads share it
+        with ThreadPoolExecutor(threads, thread_name_prefix="dicomio-frames") as pool:
+            done = list(pool.map(decode, slots))
+    else:
+        done = [decode(slot) for slot in slots]
+    return {name for name, _ in done}, [warning for _, warning in done if warning]
 
 
 def _read_native(

@@ -225,3 +225,31 @@ def test_a_forged_pixel_data_length_is_refused_before_reading(make_series) -> No
     with pytest.raises(dicomio.CorruptDataError, match="4294967294") as info:
         read_pixel_value(forged)
     assert info.value.path == truth.files[2]
+
+
+def test_the_frames_of_one_multi_frame_file_decode_on_every_core(tmp_path, monkeypatch) -> None:
+    """One enhanced file of compressed frames is one file: its frames, not files, are shared
+    out to the decoding threads; the values are the writer's."""
+    import threading
+    import time
+
+    from dicomio.testing.multiframe import write_enhanced
+
+    truth = write_enhanced(tmp_path / "enhanced",
+                           SeriesSpec(shape=(12, 32, 24), modality="MR",
+                                      transfer_syntax=J2K_LOSSLESS))
+    threads: set[str] = set()
+    decode_frame = EncodedPixels.decode
+
+    def recording(self, *args, **kwargs):
+        threads.add(threading.current_thread().name)
+        time.sleep(0.02)  # a frame takes long enough for the other thread to take the next
+        return decode_frame(self, *args, **kwargs)
+
+    monkeypatch.setattr(EncodedPixels, "decode", recording)
+    volume = dicomio.load_volume(truth.folder, backend="direct", rescale=False, workers=2)
+    np.testing.assert_array_equal(volume.array, truth.stored[0])
+    assert len(threads) == 2 and all(name.startswith("dicomio-frames") for name in threads)
+    threads.clear()
+    dicomio.load_volume(truth.folder, backend="direct", workers=1)
+    assert threads == {threading.current_thread().name}
