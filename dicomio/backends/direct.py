@@ -184,11 +184,15 @@ def _read_encoded(
     encoded = EncodedPixels(header, read_pixel_value(header))
     fmt = encoded.fmt
     unsigned = _in_place(fmt, out)
+    threads = min(frame_threads, len(slots))
+    # Fewer frames than threads (a few large JPEG 2000 images): the codec splits each frame.
+    codec_threads = max(1, frame_threads // len(slots))
 
     def decode(slot: Slot) -> tuple[str, str | None]:
         index, k, slope, intercept = slot
         target = out[k].view(unsigned) if unsigned is not None else None
-        decoded, decoder, failures = encoded.decode_first(index, decoders, out=target)
+        decoded, decoder, failures = encoded.decode_first(index, decoders, out=target,
+                                                          threads=codec_threads)
         if target is not None and decoded is target:
             _finish_in_place(target, fmt, out[k], intercept, options)
         else:
@@ -198,7 +202,6 @@ def _read_encoded(
                    f"{'; '.join(failures)}") if failures else None
         return decoder.name, warning
 
-    threads = min(frame_threads, len(slots))
     if threads > 1 and decoders[0].releases_gil:
         encoded.frame_bytes(slots[0][0])  # split into frames once, before the threads share it
         with ThreadPoolExecutor(threads, thread_name_prefix="dicomio-frames") as pool:

@@ -107,7 +107,8 @@ class EncodedPixels:
                                    path=self.header.path) from None
 
     def decode(
-        self, index: int, decoder: DecoderInfo, out: NDArray[Any] | None = None
+        self, index: int, decoder: DecoderInfo, out: NDArray[Any] | None = None, *,
+        threads: int = 1,
     ) -> NDArray[Any]:
         """Decode frame ``index`` with ``decoder``.
 
@@ -121,6 +122,9 @@ class EncodedPixels:
             Optional array of the frame's shape with the itemsize of the stored values: the
             decoder writes straight into it where it can (imagecodecs), and ``out`` itself is
             returned. Otherwise a new array is returned (and ``out`` may have been written to).
+        threads
+            Threads the codec itself may use on the frame (see
+            :class:`~dicomio.pixels.imagecodecs_decoders.FrameDecode`).
         """
         syntax = self.header.transfer_syntax
         frame = self.checked_frame(index)
@@ -130,7 +134,7 @@ class EncodedPixels:
             else:
                 decode = DECODERS[syntax.uid].imagecodecs
                 assert decode is not None  # decoders_for offers imagecodecs only then
-                array = decode(frame, self.fmt, out)
+                array = decode(frame, self.fmt, out, threads=threads)
         except CorruptDataError:
             raise
         except MissingDecoderError as exc:
@@ -154,7 +158,8 @@ class EncodedPixels:
 
 
     def decode_first(
-        self, index: int, decoders: Sequence[DecoderInfo], out: NDArray[Any] | None = None
+        self, index: int, decoders: Sequence[DecoderInfo], out: NDArray[Any] | None = None, *,
+        threads: int = 1,
     ) -> tuple[NDArray[Any], DecoderInfo, list[str]]:
         """Decode frame ``index`` with the first of ``decoders`` that can (see :meth:`decode`).
 
@@ -173,7 +178,7 @@ class EncodedPixels:
         failures: list[str] = []
         for decoder in decoders:
             try:
-                return self.decode(index, decoder, out), decoder, failures
+                return self.decode(index, decoder, out, threads=threads), decoder, failures
             except DecoderFailedError as exc:
                 failures.append(exc.message)
         raise DecoderFailedError("; ".join(failures) or f"no decoder for frame {index}",

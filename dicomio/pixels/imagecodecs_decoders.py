@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,9 +21,16 @@ from dicomio.pixels.codestream import decode_rle
 
 __all__ = ["FrameDecode", "dct_jpeg", "jpeg2000", "jpeg_ls", "lossless_jpeg", "rle"]
 
-#: Decodes one grey-scale frame: (encoded frame, its format, an array of the frame's shape and
-#: stored itemsize to decode into, or None) -> the stored bit patterns.
-FrameDecode = Callable[[bytes, PixelFormat, NDArray[Any] | None], NDArray[Any]]
+class FrameDecode(Protocol):
+    """Decodes one grey-scale frame into its stored bit patterns.
+
+    ``out`` is an array of the frame's shape and stored itemsize to decode into, or None;
+    ``threads`` how many threads the codec itself may use on the frame (only OpenJPEG does:
+    a few large JPEG 2000 frames).
+    """
+
+    def __call__(self, data: bytes, fmt: PixelFormat, out: NDArray[Any] | None, *,
+                 threads: int = 1) -> NDArray[Any]: ...
 
 
 @functools.cache
@@ -51,7 +58,7 @@ def _turbo_decodes_lossless() -> bool:
         return False
 
 
-def _decode(name: str, data: bytes, out: NDArray[Any] | None) -> NDArray[Any]:
+def _decode(name: str, data: bytes, out: NDArray[Any] | None, **options: Any) -> NDArray[Any]:
     """Decode one frame with imagecodecs' function ``name``, straight into ``out`` when the
     function accepts it."""
     function = _imagecodecs_function(name)
@@ -61,36 +68,41 @@ def _decode(name: str, data: bytes, out: NDArray[Any] | None) -> NDArray[Any]:
             f"or choose another decoder")
     if out is not None:
         try:
-            array: NDArray[Any] = function(data, out=out)
+            array: NDArray[Any] = function(data, out=out, **options)
             return array
         except ValueError:
             pass  # ``out`` refused (another dtype or shape): decode into an array of its own
-    array = function(data)
+    array = function(data, **options)
     return array
 
 
-def lossless_jpeg(data: bytes, fmt: PixelFormat, out: NDArray[Any] | None) -> NDArray[Any]:
+def lossless_jpeg(data: bytes, fmt: PixelFormat, out: NDArray[Any] | None, *,
+                  threads: int = 1) -> NDArray[Any]:
     """libjpeg-turbo where this imagecodecs decodes lossless JPEG with it, else liblj92."""
     return _decode("jpeg8_decode" if _turbo_decodes_lossless() else "ljpeg_decode", data, out)
 
 
-def dct_jpeg(data: bytes, fmt: PixelFormat, out: NDArray[Any] | None) -> NDArray[Any]:
+def dct_jpeg(data: bytes, fmt: PixelFormat, out: NDArray[Any] | None, *,
+             threads: int = 1) -> NDArray[Any]:
     """libjpeg-turbo, for baseline (8-bit) and extended (12-bit) lossy JPEG: the inverse DCT
     GDCM runs too (the same values on the corpus), and 12-bit streams pylibjpeg refuses."""
     return _decode("jpeg8_decode", data, out)
 
 
-def jpeg_ls(data: bytes, fmt: PixelFormat, out: NDArray[Any] | None) -> NDArray[Any]:
+def jpeg_ls(data: bytes, fmt: PixelFormat, out: NDArray[Any] | None, *,
+            threads: int = 1) -> NDArray[Any]:
     """CharLS."""
     return _decode("jpegls_decode", data, out)
 
 
-def jpeg2000(data: bytes, fmt: PixelFormat, out: NDArray[Any] | None) -> NDArray[Any]:
-    """OpenJPEG, for JPEG 2000 and HTJ2K codestreams alike."""
-    return _decode("jpeg2k_decode", data, out)
+def jpeg2000(data: bytes, fmt: PixelFormat, out: NDArray[Any] | None, *,
+             threads: int = 1) -> NDArray[Any]:
+    """OpenJPEG, for JPEG 2000 and HTJ2K codestreams alike (on ``threads`` threads)."""
+    return _decode("jpeg2k_decode", data, out, numthreads=threads)
 
 
-def rle(data: bytes, fmt: PixelFormat, out: NDArray[Any] | None) -> NDArray[Any]:
+def rle(data: bytes, fmt: PixelFormat, out: NDArray[Any] | None, *,
+        threads: int = 1) -> NDArray[Any]:
     """imagecodecs' PackBits, segment by segment, so that a damaged segment is an error
     (:func:`dicomio.pixels.codestream.decode_rle`)."""
     return decode_rle(data, fmt)

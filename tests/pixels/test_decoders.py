@@ -87,8 +87,9 @@ def test_an_output_the_decoder_cannot_fill_gets_a_new_array(make_series) -> None
         np.testing.assert_array_equal(decoded, encoded.decode(0, decoder))
 
 
-def _record_functions(monkeypatch) -> list[str]:
-    """Record the names of the imagecodecs functions that decode."""
+def _record_functions(monkeypatch, options: list | None = None) -> list[str]:
+    """Record the names of the imagecodecs functions that decode (and, into ``options``, the
+    keywords each call was given)."""
     used: list[str] = []
     real = fast._imagecodecs_function
 
@@ -97,6 +98,8 @@ def _record_functions(monkeypatch) -> list[str]:
 
         def call(*args, **kwargs):
             used.append(name)
+            if options is not None:
+                options.append({k: v for k, v in kwargs.items() if k != "out"})
             return function(*args, **kwargs)
 
         return call
@@ -185,7 +188,8 @@ def test_frames_are_decoded_by_the_table_entry_not_by_the_decoder_name(make_seri
     _, encoded = _encoded(truth.files[0])
     marker = np.full((24, 20), 7, dtype=np.uint16)
     monkeypatch.setitem(decode.DECODERS, RLE,
-                        decode.SyntaxDecoders(lambda data, fmt, out: marker, ("pydicom",)))
+                        decode.SyntaxDecoders(lambda data, fmt, out, threads=1: marker,
+                                              ("pydicom",)))
     # Whatever it is called, a decoder without a pydicom plugin decodes with the entry's
     # imagecodecs function...
     assert encoded.decode(0, DecoderInfo("renamed", "imagecodecs", True)) is marker
@@ -253,3 +257,14 @@ def test_the_frames_of_one_multi_frame_file_decode_on_every_core(tmp_path, monke
     threads.clear()
     dicomio.load_volume(truth.folder, backend="direct", workers=1)
     assert threads == {threading.current_thread().name}
+
+
+@pytest.mark.parametrize(("files", "workers", "expected"), [(1, 2, 2), (2, 2, 1), (1, 1, 1)])
+def test_openjpeg_splits_a_frame_only_when_frames_are_fewer_than_cores(
+        make_series, monkeypatch, files: int, workers: int, expected: int) -> None:
+    truth = make_series(SeriesSpec(shape=(files, 64, 48), transfer_syntax=J2K_LOSSLESS))
+    options: list[dict] = []
+    _record_functions(monkeypatch, options)
+    volume = dicomio.load_volume(truth.folder, backend="direct", rescale=False, workers=workers)
+    np.testing.assert_array_equal(volume.array, truth.stored)
+    assert options and all(o == {"numthreads": expected} for o in options), options

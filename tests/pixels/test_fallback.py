@@ -24,7 +24,7 @@ TWELVE_BIT_LOSSY = ("pydicom_testfiles/test_files/JPEG-lossy.dcm",
                     "pylibjpeg_data/ds/JPEGExtended/RG2_JPLY.dcm")
 
 
-def _failing(data: bytes, fmt: object, out: object) -> np.ndarray:
+def _failing(data: bytes, fmt: object, out: object, *, threads: int = 1) -> np.ndarray:
     raise RuntimeError("simulated decoder failure")
 
 
