@@ -16,6 +16,11 @@ What :func:`web_sources` does for a URL (:mod:`dicomio.sources.web_address`), in
 Each instance becomes a :class:`WebSource` (its bytes in memory, its name the instance's URL),
 read by the same header walk, grouping, geometry and decoders as a file: one pipeline.
 Any failure raises, and nothing read before it is returned.
+
+Headers first: with ``headers_only``, steps 3 and 4 are left out, and each instance is a
+:class:`~dicomio.sources.web_headers.WebHeaderSource` built from its metadata;
+:func:`retrieve_headers` retrieves such instances later (steps 3 and 4, for the instances a
+read needs). :func:`instance_sources` reads instance URLs given together (a Volume's files).
 """
 
 from __future__ import annotations
@@ -30,12 +35,14 @@ from pathlib import Path
 from typing import Any
 
 from dicomio.errors import DicomWebError, DicomWebNotFoundError, SeriesChangedError
-from dicomio.sources.memory import HeldBytes, dataset_bytes
-from dicomio.sources.web_address import WebAddress, WebName, parse_address
+from dicomio.sources.memory import dataset_bytes
+from dicomio.sources.web_address import WebAddress, parse_address
 from dicomio.sources.web_client import connect, scrubbed, translated
 from dicomio.sources.web_headers import (
+    AtURL,
     WebHeaderSource,
     header_bytes,
+    json_value,
     stored_syntax,
     with_bulk_data,
 )
@@ -51,7 +58,7 @@ _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 
 
 @dataclass(frozen=True)
-class WebSource(HeldBytes):
+class WebSource(AtURL):
     """One instance retrieved from a DICOMweb service: its URL (without credentials) and the
     bytes of its Part-10 file."""
 
@@ -60,17 +67,8 @@ class WebSource(HeldBytes):
     on_disk: bool = False
 
     @property
-    def name(self) -> Path:
-        return WebName(self.url)
-
-    @property
     def kind(self) -> str:
         return "an instance of a DICOMweb service"
-
-
-def _value(item: dict[str, Any], tag: str) -> Any:
-    values = item.get(tag, {}).get("Value") or [None]
-    return values[0]
 
 
 def _series_of(client: Any, address: WebAddress, settings: DicomWebSettings
@@ -85,7 +83,8 @@ def _series_of(client: Any, address: WebAddress, settings: DicomWebSettings
         else:
             found = client.search_for_series(search_filters=dict(address.query),
                                              fields=[_STUDY], get_remaining=True)
-    pairs = [(address.study or _value(item, _STUDY), _value(item, _SERIES)) for item in found]
+    pairs = [(address.study or json_value(item, _STUDY), json_value(item, _SERIES))
+             for item in found]
     pairs = sorted({(str(s), str(r)) for s, r in pairs if s and r})
     if not pairs:
         raise DicomWebNotFoundError(f"{address.shown}: no series found there (QIDO-RS)")
@@ -98,12 +97,12 @@ def _metadata(client: Any, address: WebAddress, settings: DicomWebSettings,
     InstanceNumber, then UID)."""
     with translated(address, settings, f"reading the metadata of series {series} (WADO-RS)"):
         metadata = client.retrieve_series_metadata(study, series)
-    listed = {str(_value(m, _SOP)): m for m in metadata if _value(m, _SOP)}
+    listed = {str(json_value(m, _SOP)): m for m in metadata if json_value(m, _SOP)}
     if not listed:
         raise DicomWebNotFoundError(f"{address.shown}: series {series} has no instance")
 
     def number(uid: str) -> Any:
-        return _value(listed[uid], _NUMBER)
+        return json_value(listed[uid], _NUMBER)
 
     order = sorted(listed, key=lambda uid: (not isinstance(number(uid), int),
                                             number(uid) if isinstance(number(uid), int) else 0,
@@ -177,7 +176,7 @@ def _check_unchanged(client: Any, address: WebAddress, settings: DicomWebSetting
     """Raise :class:`SeriesChangedError` when the series' instances are not those listed."""
     with translated(address, settings, f"listing the instances of series {series} again"):
         now = client.search_for_instances(study, series, fields=[_SOP], get_remaining=True)
-    uids = {str(_value(item, _SOP)) for item in now}
+    uids = {str(json_value(item, _SOP)) for item in now}
     if uids != set(listed):
         added, gone = len(uids - set(listed)), len(set(listed) - uids)
         raise SeriesChangedError(

@@ -33,7 +33,8 @@ from dicomio.dicom.transfer_syntax import EXPLICIT_VR_LITTLE_ENDIAN
 from dicomio.sources.memory import HeldBytes, dataset_bytes
 from dicomio.sources.web_address import WebAddress, WebName
 
-__all__ = ["WebHeaderSource", "header_bytes", "mosaic_bulk_data", "stored_syntax", "with_bulk_data"]
+__all__ = ["AtURL", "WebHeaderSource", "header_bytes", "json_value", "mosaic_bulk_data",
+           "stored_syntax", "with_bulk_data"]
 
 # The file meta information's group, and the attributes that say the stored transfer syntax:
 # TransferSyntaxUID (0002,0010), then AvailableTransferSyntaxUID (0008,3002).
@@ -48,8 +49,19 @@ _CSA_CREATOR, _CSA_ELEMENTS = "SIEMENS CSA HEADER", ("10", "20")
 _PIXEL_TAGS = frozenset({"7FE00008", "7FE00009", "7FE00010"})
 
 
+class AtURL(HeldBytes):
+    """What a DICOMweb instance held in memory (retrieved, or its header) is: bytes named by
+    the instance's ``url``."""
+
+    url: str
+
+    @property
+    def name(self) -> Path:
+        return WebName(self.url)
+
+
 @dataclass(frozen=True)
-class WebHeaderSource(HeldBytes, MetadataSource):
+class WebHeaderSource(AtURL, MetadataSource):
     """The header of one instance of a DICOMweb service, built from its WADO-RS metadata:
     named by the instance's URL (without credentials), its pixel data not retrieved.
 
@@ -78,17 +90,19 @@ class WebHeaderSource(HeldBytes, MetadataSource):
     on_disk: bool = False
 
     @property
-    def name(self) -> Path:
-        return WebName(self.url)
-
-    @property
     def kind(self) -> str:
         return "the metadata of an instance of a DICOMweb service (pixel data not retrieved)"
 
 
+def json_value(item: dict[str, Any], tag: str) -> Any:
+    """The first value of the attribute ``tag`` (``"0020000E"``) in ``item`` (the DICOM JSON
+    model), or None."""
+    values = item.get(tag, {}).get("Value") or [None]
+    return values[0]
+
+
 def _first(item: dict[str, Any], tag: str) -> str:
-    values = item.get(tag, {}).get("Value") or [""]
-    return str(values[0] or "")
+    return str(json_value(item, tag) or "")
 
 
 def stored_syntax(item: dict[str, Any]) -> str:
