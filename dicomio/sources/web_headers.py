@@ -21,6 +21,7 @@ ever fetched. Reading the pixels retrieves the instances first:
 from __future__ import annotations
 
 import base64
+import io
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +31,7 @@ from typing import Any
 
 from dicomio.dicom.source import MetadataSource
 from dicomio.dicom.transfer_syntax import EXPLICIT_VR_LITTLE_ENDIAN
-from dicomio.sources.memory import HeldBytes, dataset_bytes
+from dicomio.sources.memory import HeldBytes
 from dicomio.sources.web_address import WebAddress, WebName
 
 __all__ = ["AtURL", "WebHeaderSource", "header_bytes", "json_value", "mosaic_bulk_data",
@@ -155,7 +156,7 @@ def header_bytes(item: dict[str, Any]) -> bytes:
     Exception
         What pydicom raises for JSON it cannot read or a data set it cannot write.
     """
-    from pydicom import Dataset
+    from pydicom import Dataset, dcmwrite
     from pydicom.dataset import FileMetaDataset
     from pydicom.uid import UID
 
@@ -168,5 +169,9 @@ def header_bytes(item: dict[str, Any]) -> bytes:
     meta.MediaStorageSOPClassUID = dataset.get("SOPClassUID", "")
     meta.MediaStorageSOPInstanceUID = dataset.get("SOPInstanceUID", "")
     meta.TransferSyntaxUID = UID(EXPLICIT_VR_LITTLE_ENDIAN)
-    dataset.file_meta = meta
-    return dataset_bytes(dataset)
+    dataset.file_meta, dataset.preamble = meta, bytes(128)
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():  # values as the server wrote them, unchecked
+        warnings.simplefilter("ignore")
+        dcmwrite(buffer, dataset, enforce_file_format=False)
+    return buffer.getvalue()

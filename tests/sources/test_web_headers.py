@@ -135,3 +135,16 @@ def test_only_a_mosaics_csa_headers_are_fetched_with_the_metadata() -> None:
     assert asked == [mosaic["00291010"]["BulkDataURI"]]
     assert base64.b64decode(done[0]["00291010"]["InlineBinary"]) == b"SV10" + asked[0].encode()
     assert done[0]["00291110"] == mosaic["00291110"] and done[1] == plain
+
+
+def test_metadata_a_file_could_not_hold_still_gives_its_header() -> None:
+    # JSON numbers longer than a DS may be (16 characters), and no SOPInstanceUID: the header
+    # keeps the values as the server gave them.
+    item = {"00080016": {"vr": "UI", "Value": ["1.2.840.10008.5.1.4.1.1.2"]},
+            "00200032": {"vr": "DS", "Value": [-104.12345678901234, 1e-17, 2.0]},
+            "00280030": {"vr": "DS", "Value": [0.123456789012345678, 0.5]}}
+    source = WebHeaderSource(f"{ROOT}/studies/1/series/2/instances/3", header_bytes(item))
+    header = read_header(source)
+    assert header.position == (-104.12345678901234, 1e-17, 2.0)
+    assert header.pixel_spacing == (0.123456789012345678, 0.5)
+    assert header.headers_only and header.pixel is None and not header.has_pixel_data
