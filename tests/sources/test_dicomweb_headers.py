@@ -199,12 +199,25 @@ def test_a_series_changed_after_its_headers_is_refused(served: Served,
     server = served.server
     changing = _written(tmp_path / "changing", SeriesSpec(shape=(5, 8, 8)), served.ct.study,
                         server)
-    listed = dicomio.list_series(f"{server.dicomweb}/studies/{changing.study}/series/"
-                                 f"{changing.series}")
-    assert [s.n_slices for s in listed] == [5]
+    url = f"{server.dicomweb}/studies/{changing.study}/series/{changing.series}"
+    [listed] = dicomio.list_series(url)
+    assert listed.n_slices == 5
+    # An instance added since the headers were read: the series is not what they described.
+    extra = pydicom.dcmread(changing.files[0])
+    extra.SOPInstanceUID = extra.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    extra.InstanceNumber = 99
+    extra.ImagePositionPatient[2] = float(extra.ImagePositionPatient[2]) + 100.0
+    extra.save_as(tmp_path / "extra.dcm", enforce_file_format=True)
+    server.upload(tmp_path / "extra.dcm")
+    with pytest.raises(dicomio.SeriesChangedError, match=r"1 instance\(s\) added"):
+        dicomio.load_volume(listed)
+    # An instance gone: its retrieval finds nothing there.
+    [listed] = dicomio.list_series(url)
+    assert listed.n_slices == 6
     server.delete(str(pydicom.dcmread(changing.files[2]).SOPInstanceUID))
-    with pytest.raises(dicomio.DicomWebError):
-        dicomio.load_volume(listed[0])
+    with pytest.raises(dicomio.SeriesChangedError):
+        dicomio.load_volume(listed)
+    assert [s.n_slices for s in dicomio.list_series(url)] == [5]
 
 
 @pytest.fixture(scope="module")
