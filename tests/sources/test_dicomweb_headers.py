@@ -28,6 +28,7 @@ from dicomio.testing.synthetic import SeriesSpec, write_series
 from dicomio.validate import validate
 from tests.support.corpus import corpus_path
 from tests.support.orthanc import PASSWORD, USER, Orthanc, start_orthanc
+from tests.support.schemas import check_schema
 
 pytest.importorskip("dicomweb_client", reason="DICOMweb needs dicomweb-client (extra dicomweb)")
 
@@ -133,6 +134,7 @@ def test_listing_info_and_validate_headers_only_retrieve_no_instance(served: Ser
         assert all(header.headers_only for header in listed.headers)
     assert info.exit_code == 0, info.output
     described = json.loads(info.output)
+    check_schema("info", described)
     assert sorted(s["uid"] for s in described["series"]) == sorted(
         [served.ct.series, served.mr.series])
     # Orthanc's metadata says no transfer syntax: info says so, never a wrong one.
@@ -140,6 +142,7 @@ def test_listing_info_and_validate_headers_only_retrieve_no_instance(served: Ser
         "not known before retrieval"}
     assert checked.exit_code == 0, checked.output
     report = json.loads(checked.output)
+    check_schema("validate", report)
     assert report["passed"] and len(report["series"]) == 2
     codes = {f["code"] for s in report["series"] for f in s["findings"]}
     assert not codes & {"UNSUPPORTED_TRANSFER_SYNTAX", "MISSING_DECODER", "DECODE_FAILED",
