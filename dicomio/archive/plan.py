@@ -192,11 +192,13 @@ def split_units(paths: PathInput, follow_symlinks: bool = False) -> list[Unit]:
 
 
 def index_unit(unit: Unit) -> UnitIndex:
-    """Read the headers of one unit and keep only what planning needs (a pure function)."""
+    """Read the headers of one unit and keep only what planning needs (a pure function): a
+    DICOMweb URL's from its metadata, no instance retrieved (each job retrieves its own)."""
     index = UnitIndex()
     try:
         inventory = discover(unit.path, recursive=unit.recursive,
-                             follow_symlinks=unit.follow_symlinks, within=unit.within)
+                             follow_symlinks=unit.follow_symlinks, within=unit.within,
+                             headers_only=True)
     except NoDicomFilesError as exc:  # removed since the units were listed
         index.skipped.append(SkippedFile(unit.path, f"cannot read: {exc.message}",
                                          "unreadable"))

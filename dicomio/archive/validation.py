@@ -52,8 +52,11 @@ class JobReport:
     findings: list[Finding] = field(default_factory=list)
 
 
-def read_job(job: SeriesJob) -> tuple[list[FileHeader], list[SkippedFile]]:
-    """The headers of a job's files, and the files that cannot be read (any more)."""
+def read_job(job: SeriesJob, headers_only: bool = False
+             ) -> tuple[list[FileHeader], list[SkippedFile]]:
+    """The headers of a job's files, and the files that cannot be read (any more). A job's
+    DICOMweb instances are retrieved together, in parallel, once (only their headers, from
+    their series' metadata, when ``headers_only``)."""
     # An archive's member (study.zip!/DICOM/IM1) is no file of its own, nor is a DICOMweb
     # instance (its URL): discovery finds them.
     gone = {path for path in job.files if SEPARATOR not in path and not is_web_address(path)
@@ -63,7 +66,7 @@ def read_job(job: SeriesJob) -> tuple[list[FileHeader], list[SkippedFile]]:
     present = [path for path in job.files if path not in gone]
     if not present:
         return [], skipped
-    inventory = discover(present)
+    inventory = discover(present, headers_only=headers_only)
     return inventory.headers, skipped + inventory.skipped
 
 
@@ -80,7 +83,7 @@ class ValidateTask:
 
     def __call__(self, job: SeriesJob) -> JobReport:
         try:
-            headers, skipped = read_job(job)
+            headers, skipped = read_job(job, headers_only=not self.config.pixels)
             stacks = group(headers, self.config.tolerances)
             return JobReport(validate_stacks(stacks, self.config), skipped)
         except MemoryError:

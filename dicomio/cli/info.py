@@ -55,7 +55,7 @@ def info(
 
     with exit_on_error():
         with status("scanning", progress_enabled(progress, quiet)):
-            found, inventory = scan(path, follow_symlinks=follow_symlinks)
+            found, inventory = scan(path, follow_symlinks=follow_symlinks, headers_only=True)
         if output is TextOrJson.json:
             print_json(describe_inventory(found, inventory))
         else:

@@ -43,6 +43,7 @@ from dicomio.compare.worker import Request
 from dicomio.errors import Remedy
 from dicomio.read import Irregular
 from dicomio.series.info import SeriesInfo
+from dicomio.series.retrieve import with_pixel_data
 
 __all__ = ["DEFAULT_TIMEOUT", "compare_series", "default_backends", "run_backend",
            "spatial_shape"]
@@ -219,7 +220,9 @@ def compare_series(
     Parameters
     ----------
     series
-        The series, from :func:`dicomio.scan` or :func:`dicomio.list_series`.
+        The series, from :func:`dicomio.scan` or :func:`dicomio.list_series` (a DICOMweb
+        series listed from its metadata is retrieved here, once for every backend:
+        :func:`~dicomio.series.retrieve.with_pixel_data`).
     backends
         Names to run, in order; default :func:`default_backends` (every registered one).
     reference
@@ -248,10 +251,13 @@ def compare_series(
     ------
     ValueError
         An unknown backend name.
+    DicomWebError
+        A series listed from metadata could not be retrieved.
     """
     names = list(dict.fromkeys(backends if backends is not None else default_backends()))
     for name in names:
         get_spec(name)
+    series = with_pixel_data(series)
     with tempfile.TemporaryDirectory(prefix="dicomio-compare-") as scratch:
         results = []
         for name in names:

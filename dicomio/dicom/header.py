@@ -37,13 +37,13 @@ from dicomio.dicom.budgets import (
 )
 from dicomio.dicom.checks import frames_problem
 from dicomio.dicom.deflate import Inflater, finish_inflating
-from dicomio.dicom.source import FileSource, PathSource, Source, size_of
+from dicomio.dicom.source import FileSource, MetadataSource, PathSource, Source, size_of
 from dicomio.dicom.transfer_syntax import (
     EXPLICIT_VR_LITTLE_ENDIAN,
     IMPLICIT_VR_LITTLE_ENDIAN,
     lookup,
 )
-from dicomio.dicom.types import FileHeader
+from dicomio.dicom.types import FileHeader, from_metadata
 from dicomio.errors import CorruptDataError, InvalidDicomError, NotDicomError
 
 __all__ = ["HEADER_BYTES", "read_header"]
@@ -442,4 +442,6 @@ def read_header(path: str | Path | Source) -> FileHeader:
     header.file_size = size
     if not isinstance(source, PathSource):
         header.source = source
+    if isinstance(source, MetadataSource):  # what metadata cannot say, said
+        return from_metadata(header, source.stored_syntax)
     return header

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from pydicom import Dataset
 
-__all__ = ["FileSource", "PathSource", "Source", "read_dataset", "size_of"]
+__all__ = ["FileSource", "MetadataSource", "PathSource", "Source", "read_dataset", "size_of"]
 
 
 @runtime_checkable
@@ -72,6 +72,20 @@ class PathSource:
 
     def size(self) -> int:
         return os.stat(self.name).st_size
+
+
+class MetadataSource:
+    """What a source whose bytes are a header built from metadata derives from (a DICOMweb
+    instance's WADO-RS metadata: :mod:`dicomio.sources.web_headers`): a data set without its
+    pixel data, the instance itself not retrieved yet.
+
+    The header walk reads it as any file, then says what it cannot know
+    (:func:`dicomio.dicom.types.from_metadata`): the transfer syntax the instance is stored in
+    when ``stored_syntax`` is empty, and where its pixel data lies.
+    """
+
+    #: The transfer syntax UID the instance is stored in, when the metadata says; else "".
+    stored_syntax: str
 
 
 def size_of(handle: BinaryIO) -> int:

@@ -47,6 +47,7 @@ __all__ = [
     "MPEG4_HP42_3D",
     "MPEG4_HP42_STEREO",
     "NATIVE_SYNTAXES",
+    "NOT_RETRIEVED",
     "RLE_LOSSLESS",
     "TRANSFER_SYNTAXES",
     "TransferSyntax",
@@ -134,7 +135,7 @@ class TransferSyntax:
         return not self.encapsulated
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.uid})"
+        return f"{self.name} ({self.uid})" if self.uid else self.name
 
 
 def _syntaxes() -> dict[str, TransferSyntax]:
@@ -187,12 +188,22 @@ NATIVE_SYNTAXES = frozenset(uid for uid, ts in TRANSFER_SYNTAXES.items()
                             if ts.supported and ts.native)
 
 
+#: The transfer syntax of an instance whose header came from metadata (a DICOMweb service's
+#: WADO-RS metadata) that does not say it: known only once the instance is retrieved. Its UID
+#: is empty; nothing decodes it (its pixel data is not at hand either).
+NOT_RETRIEVED = TransferSyntax("", "not known before retrieval", encapsulated=True,
+                               supported=False)
+
+
 def lookup(uid: str) -> TransferSyntax:
     """Return the :class:`TransferSyntax` for ``uid``; unknown UIDs are marked unsupported.
 
     An unknown UID is assumed to be encapsulated (as every syntax defined since 2000 is), so it is
-    never read as native pixel data.
+    never read as native pixel data. The empty UID is :data:`NOT_RETRIEVED` (a file's header
+    walk never gives it: a file without (0002,0010) is read as the bytes show).
     """
+    if not uid:
+        return NOT_RETRIEVED
     found = TRANSFER_SYNTAXES.get(uid)
     if found is None:
         return TransferSyntax(uid, f"unknown transfer syntax {uid}", True, supported=False)

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from dicomio.dicom.source import PathSource, Source
-from dicomio.dicom.transfer_syntax import TransferSyntax
+from dicomio.dicom.source import MetadataSource, PathSource, Source
+from dicomio.dicom.transfer_syntax import TransferSyntax, lookup
 
-__all__ = ["FileHeader", "PixelFormat", "stored_range"]
+__all__ = ["FileHeader", "PixelFormat", "from_metadata", "stored_range"]
 
 _DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 
@@ -69,7 +69,8 @@ class FileHeader:
     for encapsulated data of undefined length). ``path`` names the file (for a member of an
     archive or a buffer in memory, the name its :class:`~dicomio.dicom.source.Source` gives);
     ``source`` is where its bytes are read from (None: the file ``path`` on disk), and
-    :attr:`origin` gives it either way.
+    :attr:`origin` gives it either way. A header read from metadata (:attr:`headers_only`)
+    has no pixel data at hand: see :func:`from_metadata`.
     """
 
     path: Path
@@ -130,6 +131,15 @@ class FileHeader:
         return self.source is None or self.source.on_disk
 
     @property
+    def headers_only(self) -> bool:
+        """Whether the header came from metadata, the pixel data not retrieved yet (a
+        :class:`~dicomio.dicom.source.MetadataSource`): checks that need the pixel bytes
+        (their length, the codec, the file's damage) skip such headers, and reading the
+        pixels retrieves the instance first (:func:`dicomio.series.retrieve.with_pixel_data`).
+        """
+        return isinstance(self.source, MetadataSource)
+
+    @property
     def is_dicomdir(self) -> bool:
         return self.sop_class_uid == _DICOMDIR_SOP_CLASS
 
@@ -140,6 +150,27 @@ class FileHeader:
     @property
     def encapsulated(self) -> bool:
         return self.pixel_data_length is None
+
+
+#: The Pixel Data tag a header from metadata declares (its length and offset unknown).
+_PIXEL_DATA = 0x7FE00010
+
+
+def from_metadata(header: FileHeader, stored_syntax: str) -> FileHeader:
+    """``header``, read from a data set built from metadata without its pixel data, saying
+    what is known before the instance is retrieved.
+
+    Its transfer syntax is ``stored_syntax`` when the metadata gave it, else
+    :data:`~dicomio.dicom.transfer_syntax.NOT_RETRIEVED` (not the encoding of the bytes built
+    here); an image (Rows, Columns and BitsAllocated present) has pixel data, of a length and
+    at an offset not known yet (None): a compressed instance's metadata may hold no Pixel
+    Data element at all, an uncompressed one's only a reference to it.
+    """
+    header.transfer_syntax = lookup(stored_syntax)
+    if header.pixel is not None:
+        header.pixel_data_tag = header.pixel_data_tag or _PIXEL_DATA
+    header.pixel_data_offset = header.pixel_data_length = None
+    return header
 
 
 def stored_range(fmt: PixelFormat) -> tuple[int, int]:

@@ -18,6 +18,7 @@ from dicomio.series.discover import discover
 from dicomio.series.group import group
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import Inventory, PathInput
+from dicomio.series.retrieve import with_pixel_data
 from dicomio.sources.inputs import named
 from dicomio.sources.web_address import narrowed
 
@@ -46,10 +47,12 @@ def list_series(
     -------
     list of SeriesInfo
         Sorted by SeriesNumber; each one sorted along its slice normal. The files that were
-        skipped, with their reasons, are in :func:`scan`'s inventory.
+        skipped, with their reasons, are in :func:`scan`'s inventory. A DICOMweb series is
+        listed from its metadata, no instance retrieved (``scan(..., headers_only=True)``);
+        loading it retrieves them.
     """
     return scan(paths, tolerances=tolerances, workers=workers,
-                follow_symlinks=follow_symlinks)[0]
+                follow_symlinks=follow_symlinks, headers_only=True)[0]
 
 
 def scan(
@@ -58,14 +61,18 @@ def scan(
     tolerances: GeometryTolerances = GeometryTolerances(),
     workers: int | None = None,
     follow_symlinks: bool = False,
+    headers_only: bool = False,
 ) -> tuple[list[SeriesInfo], Inventory]:
     """Like :func:`list_series`, and also return the :class:`Inventory` (skipped files).
 
+    ``headers_only`` True reads a DICOMweb series from its metadata, no instance retrieved
+    (see :func:`discover`; :func:`dicomio.series.retrieve.with_pixel_data` retrieves them).
     Raises :class:`~dicomio.errors.InvalidArgumentError` for ``tolerances`` that are not
     :class:`GeometryTolerances` (and as :func:`discover` does), before any file is read.
     """
     check_instance("tolerances", tolerances, GeometryTolerances, "a GeometryTolerances")
-    inventory = discover(paths, workers=workers, follow_symlinks=follow_symlinks)
+    inventory = discover(paths, workers=workers, follow_symlinks=follow_symlinks,
+                         headers_only=headers_only)
     return group(inventory.headers, tolerances), inventory
 
 
@@ -122,6 +129,9 @@ def select_series(
     ``preview``; the archive's conversion through ``load_volume``) chooses it here, so they all
     refuse or accept the same inputs. ``validate`` chooses none: it checks every series of
     :func:`scan` and reads each through the same read stage (:func:`dicomio.read.read_series`).
+    A DICOMweb study or query is listed from its metadata, and only the chosen series'
+    instances are retrieved (:func:`~dicomio.series.retrieve.with_pixel_data`), as are those
+    of a chosen series given.
 
     Parameters
     ----------
@@ -142,6 +152,9 @@ def select_series(
         Some DICOM files could not be read and ``ignore_unreadable`` is False.
     MultipleSeriesError, SeriesNotFoundError
         As for :func:`choose_series`.
+    DicomWebError
+        The chosen series' instances could not be retrieved, or changed on the server
+        (:class:`~dicomio.errors.SeriesChangedError`).
     """
     inventory: Inventory | None = None
     if isinstance(path, SeriesInfo):
@@ -149,15 +162,16 @@ def select_series(
     else:
         path = narrowed(path, series)  # a DICOMweb root or study: only that series fetched
         found, inventory = scan(path, tolerances=tolerances, workers=workers,
-                                follow_symlinks=follow_symlinks)
+                                follow_symlinks=follow_symlinks, headers_only=True)
         if not found:
             raise NoDicomFilesError("no DICOM image found", path=named(path),
                                     skipped=inventory.skipped)
         chosen = choose_series(found, series, path=named(path))
+    if inventory is not None and inventory.unreadable and not ignore_unreadable:
+        raise UnreadableFilesError(inventory.unreadable)
+    chosen = with_pixel_data(chosen, tolerances)
     warnings = list(chosen.warnings)
-    if inventory is not None and inventory.unreadable:
-        if not ignore_unreadable:
-            raise UnreadableFilesError(inventory.unreadable)
+    if inventory is not None:
         warnings += [f"skipped unreadable {s.path}: {s.reason}" for s in inventory.unreadable]
     return chosen, warnings
 

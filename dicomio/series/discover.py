@@ -18,7 +18,7 @@ from dicomio.dicom.types import FileHeader
 from dicomio.errors import DicomIOError, NoDicomFilesError, NotDicomError, translated
 from dicomio.series.inventory import Inventory, PathInput, SkippedFile
 from dicomio.series.readahead import PROBE_FILES, WaitProbe, read_ahead
-from dicomio.sources.inputs import as_inputs, file_entries
+from dicomio.sources.inputs import as_inputs, file_entries, web_instances
 from dicomio.sources.memory import MemorySource
 from dicomio.sources.web_address import as_path
 
@@ -310,7 +310,8 @@ def _sop_class_name(uid: str) -> str:
 
 
 def discover(paths: PathInput, *, workers: int | None = None, recursive: bool = True,
-             follow_symlinks: bool = False, within: PathInput | None = None) -> Inventory:
+             follow_symlinks: bool = False, within: PathInput | None = None,
+             headers_only: bool = False) -> Inventory:
     """Find DICOM images under files and folders (recursively), by content.
 
     Parameters
@@ -335,6 +336,12 @@ def discover(paths: PathInput, *, workers: int | None = None, recursive: bool = 
     within
         The folders the walk stays inside when they are not the given paths themselves (an
         archive walked one subfolder at a time stays inside the archive).
+    headers_only
+        True: a DICOMweb URL gives its instances' headers from their metadata, no instance
+        retrieved (:mod:`dicomio.sources.web_headers`; :attr:`FileHeader.headers_only`).
+        Files, archives, DICOMDIRs and memory are read the same either way (the header
+        walk never reads pixel data). DICOMweb instance URLs given together (a Volume's
+        files) are retrieved together, in parallel.
 
     Returns
     -------
@@ -357,17 +364,21 @@ def discover(paths: PathInput, *, workers: int | None = None, recursive: bool = 
     check_count("workers", workers, none="a read-ahead helper thread when it pays")
     check_flag("recursive", recursive)
     check_flag("follow_symlinks", follow_symlinks)
+    check_flag("headers_only", headers_only)
     inputs = as_inputs(paths)
+    instances = web_instances(inputs, headers_only)
     inventory = Inventory(roots=tuple(_name(root) for root in inputs))
     entries: list[Path | Source | SkippedFile] = []
     bounds = None if within is None else _as_paths(within)
     for root in inputs:
         if not isinstance(root, Path):
             entries.append(root)
+        elif root in instances:
+            entries.append(instances[root])
         elif root.is_dir():
             entries.extend(_walk(root, recursive, follow_symlinks, bounds))
         else:
-            entries.extend(file_entries(root) or [_root_entry(root)])
+            entries.extend(file_entries(root, headers_only) or [_root_entry(root)])
     classified = _classify_all(entries, 2 if workers is None else workers)
     sources = {entry.name: entry for entry in entries
                if not isinstance(entry, (Path, SkippedFile))}

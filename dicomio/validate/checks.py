@@ -47,13 +47,14 @@ from dicomio.read import read_series
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import Inventory, SkippedFile
 from dicomio.series.layout import SeriesLayout, lay_out
+from dicomio.series.retrieve import needs_retrieval, with_pixel_data
 from dicomio.series.summary import SeriesSummary, summarise
 from dicomio.sources.inputs import holds
 from dicomio.validate.config import ValidationConfig
 from dicomio.validate.findings import Finding, merged
 
 __all__ = ["check_files", "check_folders", "check_grouping", "check_skipped", "check_stacks",
-           "internal_error", "over_budget", "validate_series", "worker_died"]
+           "internal_error", "over_budget", "ready_series", "validate_series", "worker_died"]
 
 
 def _under(path: Path, root: Path) -> bool:
@@ -179,15 +180,29 @@ def validate_series(
     the pixel data itself (decoded once, in the order a load reads it: DECODE_FAILED,
     ALL_ZERO_PIXELS, VALUES_OUT_OF_RANGE); with ``config.cross_check`` it reads the series
     with every installed backend and compares. Never raises on bad data: every problem becomes
-    a finding, each code once per series (:func:`dicomio.validate.findings.merged`).
+    a finding, each code once per series (:func:`dicomio.validate.findings.merged`); a series
+    listed from metadata is retrieved first to check its pixels (:func:`ready_series`).
     """
     found: list[Finding] = []
     try:
+        series, found = ready_series(series, config)
         _check_series(series, config, found)
     except Exception as exc:  # the one place a check's failure becomes a finding
         found += internal_error(exc, series.files, series.key, f"validating series "
                                 f"{series.key}", config)
     return merged(found)
+
+
+def ready_series(series: SeriesInfo, config: ValidationConfig = ValidationConfig()
+                 ) -> tuple[SeriesInfo, list[Finding]]:
+    """``series`` as ``config``'s checks read it: with ``config.pixels``, retrieved when listed
+    from metadata (:func:`with_pixel_data`); on failure, as it was, and DECODE_FAILED."""
+    if not config.pixels or not needs_retrieval(series):
+        return series, []
+    try:
+        return with_pixel_data(series, config.tolerances), []
+    except DicomIOError as exc:
+        return series, _decode_failed(series, config, exc)
 
 
 def _check_series(series: SeriesInfo, config: ValidationConfig, found: list[Finding]) -> None:
@@ -206,7 +221,7 @@ def _check_series(series: SeriesInfo, config: ValidationConfig, found: list[Find
                                         series.key))
     decodable = _syntax_findings(series, config)
     found.extend(decodable)
-    if config.pixels and not decodable:
+    if config.pixels and not decodable and not needs_retrieval(series):
         found.extend(_pixel_findings(series, layout, config))
         if config.cross_check:
             found.extend(_cross_check(series, config))
@@ -267,7 +282,7 @@ def _geometry_findings(series: SeriesInfo, layout: SeriesLayout, config: Validat
 def _syntax_findings(series: SeriesInfo, config: ValidationConfig) -> list[Finding]:
     """UNSUPPORTED_TRANSFER_SYNTAX and MISSING_DECODER: what makes decoding impossible."""
     found: list[Finding] = []
-    for uid in series.transfer_syntaxes:
+    for uid in filter(None, series.transfer_syntaxes):  # "": not known before retrieval
         files = [h.path for h in series.headers if h.transfer_syntax.uid == uid]
         try:
             choose_decoder(lookup(uid), series.pixel)

@@ -19,7 +19,13 @@ from dicomio.series.choose import scan
 from dicomio.series.info import SeriesInfo
 from dicomio.series.inventory import Inventory, PathInput
 from dicomio.series.summary import SCHEMA_VERSION, SeriesSummary, summarise
-from dicomio.validate.checks import check_files, check_folders, check_stacks, validate_series
+from dicomio.validate.checks import (
+    check_files,
+    check_folders,
+    check_stacks,
+    ready_series,
+    validate_series,
+)
 from dicomio.validate.config import ValidationConfig
 from dicomio.validate.findings import SEVERITIES, Finding, Severity, at_least
 
@@ -184,14 +190,18 @@ def validate_stacks(
 ) -> list[SeriesReport]:
     """The report of each series: its :func:`check_stacks` and :func:`validate_series`
     findings, and the seconds :func:`validate_series` took (``index`` is the position in
-    ``found``). ``progress(done, total, label)`` is called before each series."""
+    ``found``). ``progress(done, total, label)`` is called before each series. A series
+    listed from metadata is retrieved when its pixels are checked (:func:`ready_series`),
+    and reported as retrieved (its transfer syntaxes known)."""
     grouping = check_stacks(found, config)
     reports = []
     for index, series in enumerate(found):
         if progress is not None:
             progress(index, len(found), series.description or series.key)
         began = time.perf_counter()
-        findings = validate_series(series, config)
+        series, failed = ready_series(series, config)
+        findings = [*validate_series(series, config.with_(pixels=False) if failed else config),
+                    *failed]
         reports.append(_series_report(series, grouping, findings, time.perf_counter() - began,
                                       index))
     return reports
@@ -227,7 +237,8 @@ def validate(
     Parameters
     ----------
     paths
-        Files and folders (searched recursively).
+        Files and folders (searched recursively), DICOMweb URLs: listed from their metadata,
+        each series' instances retrieved only when its pixels are checked (``config.pixels``).
     config
         What to check, thresholds and severities (see :mod:`dicomio.validate.config`).
     progress
@@ -246,7 +257,8 @@ def validate(
     dicomio.archive.validate_archive : the same report, series checked in parallel.
     """
     start = time.perf_counter()
-    found, inventory = scan(paths, tolerances=config.tolerances, follow_symlinks=follow_symlinks)
+    found, inventory = scan(paths, tolerances=config.tolerances, follow_symlinks=follow_symlinks,
+                            headers_only=True)
     reports = validate_stacks(found, config, progress=progress)
     return assemble_report(inventory.roots, reports, check_files(inventory, config), config,
                            seconds=time.perf_counter() - start)

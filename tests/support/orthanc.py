@@ -7,18 +7,27 @@ password :data:`PASSWORD`), the DICOM network server off, the DICOMweb plugin at
 ``/dicom-web``. Tests skip, saying why, where the binary or the plugin is not installed. Files
 are uploaded through Orthanc's REST API (``POST /instances``), and instances deleted through it
 (``DELETE /instances/<id>``) to change a series under a reader's feet.
+
+Orthanc's own Lua filter (``IncomingHttpRequestFilter``, configuration ``LuaScripts``) logs
+every request it is asked (:meth:`Orthanc.requests`, :meth:`Orthanc.retrievals`: what reached
+the server, seen by the server), and refuses (HTTP 403) each retrieval of DICOM data — an
+instance, a series or a study retrieved, frames, rendered images; not metadata, not a
+header's bulk data — while :meth:`Orthanc.refusing_retrieval` is on.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import re
 import shutil
 import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +42,38 @@ PLUGINS = (Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so"),
 
 #: How long Orthanc may take to start answering.
 START_SECONDS = 30.0
+
+#: What a retrieval of DICOM data is (a WADO-RS path, its query left out): a study, a series or
+#: an instance retrieved, frames, rendered images; not a search, metadata or bulk data.
+RETRIEVAL = re.compile(r"^/dicom-web/studies/[^/]+(/series/[^/]+(/instances/[^/]+)?)?"
+                       r"(/frames/.*|/rendered)?$")
+
+# The Lua filter: logs each request ("METHOD URI") to requests.log, and refuses retrievals
+# (RETRIEVAL, in Lua patterns) while a file "refuse" is in the server's folder.
+_FILTER = """
+local folder = "{folder}"
+local function retrieval(uri)
+  if string.find(uri, "^/dicom%-web/studies/") == nil then return false end
+  if string.find(uri, "/metadata$") or string.find(uri, "/bulk/") then return false end
+  if string.find(uri, "/frames/") or string.find(uri, "/rendered$") then return true end
+  return string.find(uri, "/instances/[^/]+$") ~= nil
+      or string.find(uri, "/series/[^/]+$") ~= nil
+      or string.find(uri, "^/dicom%-web/studies/[^/]+$") ~= nil
+end
+function IncomingHttpRequestFilter(method, uri, ip, username, httpHeaders)
+  local log = io.open(folder .. "/requests.log", "a")
+  log:write(method .. " " .. uri .. "\\n")
+  log:close()
+  if retrieval(uri) then
+    local flag = io.open(folder .. "/refuse", "r")
+    if flag ~= nil then
+      flag:close()
+      return false
+    end
+  end
+  return true
+end
+"""
 
 
 def free_port() -> int:
@@ -104,6 +145,32 @@ class Orthanc:
         """What Orthanc printed."""
         return (self.folder / "orthanc.log").read_text(errors="replace")
 
+    def requests(self) -> list[str]:
+        """Every request the server was asked since :meth:`forget_requests`, as
+        ``"METHOD /uri"`` (its Lua filter's log)."""
+        path = self.folder / "requests.log"
+        return path.read_text().splitlines() if path.exists() else []
+
+    def retrievals(self) -> list[str]:
+        """The URIs of the retrievals of DICOM data (:data:`RETRIEVAL`) among
+        :meth:`requests`, refused or not."""
+        return [uri for method, _, uri in (line.partition(" ") for line in self.requests())
+                if method == "GET" and RETRIEVAL.match(uri)]
+
+    def forget_requests(self) -> None:
+        """Start the request log afresh."""
+        (self.folder / "requests.log").unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def refusing_retrieval(self) -> Iterator[None]:
+        """Within: every retrieval of DICOM data is refused (HTTP 403)."""
+        flag = self.folder / "refuse"
+        flag.touch()
+        try:
+            yield
+        finally:
+            flag.unlink()
+
 
 def _configuration(folder: Path, port: int, plugin: Path) -> dict[str, Any]:
     return {
@@ -122,6 +189,7 @@ def _configuration(folder: Path, port: int, plugin: Path) -> dict[str, Any]:
         "Plugins": [str(plugin)],
         "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "EnableWado": False,
                      "StudiesMetadata": "Full", "SeriesMetadata": "Full"},
+        "LuaScripts": [str(folder / "filter.lua")],
     }
 
 
@@ -143,6 +211,7 @@ def start_orthanc(folder: Path) -> Orthanc:
     port = free_port()
     config = folder / "orthanc.json"
     config.write_text(json.dumps(_configuration(folder, port, plugin), indent=2))
+    (folder / "filter.lua").write_text(_FILTER.replace("{folder}", str(folder)))
     with open(folder / "orthanc.log", "wb") as log:
         process = subprocess.Popen([binary, str(config)], cwd=folder, stdout=log,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
