@@ -8,9 +8,11 @@ is the eager read, cut into chunks of slices:
   one chunk, into the dtype decided for the whole volume from the headers
   (:func:`~dicomio.backends.base.volume_dtype`);
 - native, little-endian frames of files on disk are mapped into memory (``np.memmap`` at their
-  offset) instead of read: only the region a computation asks for (one row of every slice for a
-  mid-plane) is copied out, then finished by :func:`dicomio.pixels.values.finish_frame` (mask,
-  sign extension, rescale) as the eager read finishes it;
+  offset) instead of read: the region a chunk is asked for is copied out of the mapping (the
+  mapping then released), then finished by :func:`dicomio.pixels.values.finish_frame` (mask,
+  sign extension, rescale) as the eager read finishes it. Dask asks a chunk for its whole
+  slices (its graph no longer fuses a later ``[:, 256, :]`` into the read), so a mid-plane
+  still reads every slice once, one chunk at a time;
 - a chunk decoded by a codec passes the zero guard (:mod:`dicomio.pixels.zero_guard`) on its
   own slices; a chunk that fails raises, when computed, the error the eager read raises, naming
   the file.
@@ -112,7 +114,8 @@ class SliceReader:
                     self._map_into(self.frames[k], path, rest, out[i])
             if decoded:
                 slices = self._decode([self.frames[chosen[i]] for i in decoded])
-                out[decoded] = slices[(slice(None),) + rest]
+                every = (slice(None), *rest)
+                out[decoded] = slices[every]
         return out[0] if np.ndim(picked) == 0 else out
 
     def _decode(self, frames: list[Frame]) -> NDArray[Any]:
