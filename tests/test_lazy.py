@@ -148,6 +148,8 @@ def test_load_4d_lazily(tmp_path: Path) -> None:
     computed = _same_volume(lazy, eager)
     np.testing.assert_array_equal(computed, truth.modality_values())
     np.testing.assert_array_equal(lazy[1].array.compute(), truth.modality_values()[1])
+    uneven = dicomio.load_4d(truth.folder, lazy=True, chunks=4)  # chunks across volumes
+    np.testing.assert_array_equal(uneven.array.compute(), truth.modality_values())
 
 
 def test_irregular_accept_and_resample(make_series) -> None:
@@ -247,3 +249,18 @@ def test_lazy_without_dask_names_the_extra(monkeypatch: pytest.MonkeyPatch,
     with pytest.raises(dicomio.BackendUnavailableError, match=r"\[dask\]") as error:
         dicomio.load_volume(tmp_path, lazy=True)
     assert isinstance(error.value, ImportError) and "pip install" in str(error.value)
+
+
+def test_a_volume_takes_a_dask_array_without_computing_it() -> None:
+    import dask
+
+    def never() -> np.ndarray:
+        raise AssertionError("computed")
+
+    lazy = da.from_delayed(dask.delayed(never)(), shape=(2, 4, 3, 5), dtype=np.int16)
+    affine = np.diag([2.0, 0.5, 0.5, 1.0])
+    four = dicomio.Volume4D(lazy, affine)
+    assert four.shape == (2, 4, 3, 5) and four[1].shape == (4, 3, 5)
+    assert "Volume(shape=(4, 3, 5), dtype=int16" in repr(four[1])
+    with pytest.raises(ValueError, match="must be 3-D"):
+        dicomio.Volume(lazy[0, 0], affine)
