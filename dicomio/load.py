@@ -103,7 +103,7 @@ def load_volume(
         phase images then come in radians). Images without SS keep their modality values;
         ``provenance.warnings`` says which scaling was used.
     lazy
-        Read no pixel yet: ``array`` is a Dask array (``pip install 'dicomio[dask]'``) of the
+        Read no pixel yet: ``array`` is a Dask array (Dask: the ``dask`` extra) of the
         same shape, dtype and values, chunked by slices, each chunk read by the direct backend
         when computed (native data on disk mapped from the files, the rest decoded chunk by
         chunk). Headers, geometry, affine and metadata are those of the eager load; the
