@@ -212,6 +212,11 @@ def test_the_graph_pickles_and_computes_on_a_cluster(make_series) -> None:
             distributed.Client(cluster) as client:
         computed = client.compute(lazy.array).result()
         mean = client.compute(lazy.array.mean(axis=0)).result()
+        cut = lazy.provenance.files[3]
+        cut.write_bytes(cut.read_bytes()[:-100])
+        with pytest.raises(dicomio.CorruptDataError, match="truncated") as error:
+            client.compute(lazy.array[3]).result()  # the worker's error, naming the file
+        assert error.value.path == cut
     np.testing.assert_allclose(computed, expected)
     np.testing.assert_allclose(mean, expected.mean(axis=0), rtol=1e-6)
 
