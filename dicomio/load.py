@@ -87,7 +87,9 @@ def load_volume(
         warnings); by default that raises :class:`UnreadableFilesError`.
     workers
         Threads decoding (direct backend); default: the usable cores. 1 also keeps the header
-        scan in the calling thread (no read-ahead helper).
+        scan in the calling thread (no read-ahead helper). With ``lazy``, it applies to the
+        header scan only: each chunk reads in one thread, and Dask's scheduler runs chunks
+        side by side.
     decoder
         Force a decoder: ``"imagecodecs"``, ``"pylibjpeg"``, ``"gdcm"``, ...
     tolerances
