@@ -5,6 +5,7 @@ Usage (from the repository root)::
     python benchmarks/run.py --cores 2 --write-readme   # the full run behind benchmarks/README.md
     python benchmarks/run.py --quick                     # small series, 3 repeats: a smoke test
     python benchmarks/run.py --only 'ct300-jpegll' --only 'dicomio*' --only SimpleITK
+    python benchmarks/run.py --lazy                      # big series: lazy against eager
 
 The series are written once into ``benchmarks/data/`` (see :mod:`generate`). In one process,
 contenders are timed in turns (the order rotates every repeat) after one untimed warm-up, and
@@ -251,8 +252,16 @@ def main(argv: list[str] | None = None) -> int:
                              "latest.json, or quick.json with --quick)")
     parser.add_argument("--write-readme", action="store_true",
                         help="write the results table into benchmarks/README.md")
+    parser.add_argument("--lazy", action="store_true",
+                        help="instead: peak memory of load_volume(lazy=True) reading one slice, "
+                             "a mid-plane and the mean over 2,000 slices, against the eager "
+                             "load (benchmarks/lazy.py)")
     parser.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.lazy:
+        import lazy
+
+        return lazy.main(["--data", str(args.data)] + (["--quick"] if args.quick else []))
     if args.memory_child:
         _memory_child(args.memory_child[0], args.memory_child[1], args.quick, args.data)
         return 0

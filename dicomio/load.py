@@ -8,20 +8,23 @@ values asked for (``scaling``).
 
 from __future__ import annotations
 
+import importlib.util
 import warnings as python_warnings
 from typing import Literal, get_args
 
 import numpy as np
 
-from dicomio.arguments import check_choice
+from dicomio.arguments import check_choice, check_count, check_flag
 from dicomio.backends.base import ReadOptions
 from dicomio.errors import (
+    BackendUnavailableError,
     InvalidArgumentError,
     MixedImagesWarning,
     Remedy,
     RepeatedPositionsError,
     translated,
 )
+from dicomio.extras import pip_install
 from dicomio.geometry.stack import GeometryTolerances
 from dicomio.load_arguments import check_load_arguments
 from dicomio.read import Irregular, placement, read_series, regularized, series_metadata
@@ -53,6 +56,8 @@ def load_volume(
     tolerances: GeometryTolerances = GeometryTolerances(),
     follow_symlinks: bool = False,
     scaling: Scaling = "modality",
+    lazy: bool = False,
+    chunks: int | None = None,
 ) -> Volume:
     """Load one series as a :class:`Volume`.
 
@@ -82,7 +87,9 @@ def load_volume(
         warnings); by default that raises :class:`UnreadableFilesError`.
     workers
         Threads decoding (direct backend); default: the usable cores. 1 also keeps the header
-        scan in the calling thread (no read-ahead helper).
+        scan in the calling thread (no read-ahead helper). With ``lazy``, it applies to the
+        header scan only: each chunk reads in one thread, and Dask's scheduler runs chunks
+        side by side.
     decoder
         Force a decoder: ``"imagecodecs"``, ``"pylibjpeg"``, ``"gdcm"``, ...
     tolerances
@@ -97,6 +104,17 @@ def load_volume(
         SS its private MRScaleSlope (2005,100E), which dcm2niix writes by default (Philips
         phase images then come in radians). Images without SS keep their modality values;
         ``provenance.warnings`` says which scaling was used.
+    lazy
+        Read no pixel yet: ``array`` is a Dask array (Dask: the ``dask`` extra) of the
+        same shape, dtype and values, chunked by slices, each chunk read by the direct backend
+        when computed (native data on disk mapped from the files, the rest decoded chunk by
+        chunk). Headers, geometry, affine and metadata are those of the eager load; the
+        provenance's decoders end in ``" (lazy)"``. Needs ``backend`` ``"auto"`` or
+        ``"direct"``; a series that ``irregular="resample"`` would resample is refused. See
+        docs/performance.md, "Big series: lazy loading".
+    chunks
+        With ``lazy``: slices per chunk; None: one slice per chunk (the tiles of a Siemens
+        mosaic together).
 
     Returns
     -------
@@ -122,6 +140,7 @@ def load_volume(
     check_load_arguments(backend, series, rescale, irregular, ignore_unreadable, workers,
                          decoder, tolerances, follow_symlinks)
     _check_scaling(scaling, rescale)
+    _check_lazy(lazy, chunks, backend)
     with translated(_named(path), "loading a volume"):
         chosen, warnings = select_series(path, series, ignore_unreadable=ignore_unreadable,
                                          tolerances=tolerances, workers=workers,
@@ -131,7 +150,8 @@ def load_volume(
         if layout.kind in ("4d", "repeated"):
             raise _repeated_positions_error(chosen, layout)
         placed = placement(chosen, layout, irregular, warnings)
-        read = read_series(chosen, chosen.frames, backend, ReadOptions(rescale, workers, decoder))
+        read = read_series(chosen, chosen.frames, backend, ReadOptions(rescale, workers, decoder),
+                           lazy=lazy, chunks=chunks)
         array, affine, positions = regularized(read.array, placed, chosen, chosen.frames,
                                                irregular, rescale, warnings)
         provenance = read.provenance(chosen, chosen.frames, warnings,
@@ -152,6 +172,8 @@ def load_4d(
     tolerances: GeometryTolerances = GeometryTolerances(),
     follow_symlinks: bool = False,
     scaling: Scaling = "modality",
+    lazy: bool = False,
+    chunks: int | None = None,
 ) -> Volume4D:
     """Load a series holding several volumes of the same slices as a :class:`Volume4D`.
 
@@ -162,9 +184,11 @@ def load_4d(
     repeated positions loads as a single volume.
 
     Parameters are those of :func:`load_volume`; ``irregular`` applies to the slices of each
-    volume (which all share one geometry). A series whose volumes are images of different
-    kinds that nothing split into stacks (different ImageType; a GE B0 map whose field map
-    and magnitude nothing tells apart) loads with a :class:`~dicomio.MixedImagesWarning`.
+    volume (which all share one geometry); with ``lazy=True`` the array is a Dask array whose
+    chunks hold one slice of one volume each (``chunks``: that many images, in (volume, slice)
+    order). A series whose volumes are images of different kinds that nothing split into stacks
+    (different ImageType; a GE B0 map whose field map and magnitude nothing tells apart) loads
+    with a :class:`~dicomio.MixedImagesWarning`.
 
     Returns
     -------
@@ -185,6 +209,7 @@ def load_4d(
     check_load_arguments(backend, series, rescale, irregular, ignore_unreadable, workers,
                          decoder, tolerances, follow_symlinks)
     _check_scaling(scaling, rescale)
+    _check_lazy(lazy, chunks, backend)
     with translated(_named(path), "loading a 4-D volume"):
         chosen, warnings = select_series(path, series, ignore_unreadable=ignore_unreadable,
                                          tolerances=tolerances, workers=workers,
@@ -200,7 +225,8 @@ def load_4d(
                                  stacklevel=2)
         placed = placement(chosen, layout, irregular, warnings)
         frames = layout.frames
-        read = read_series(chosen, frames, backend, ReadOptions(rescale, workers, decoder))
+        read = read_series(chosen, frames, backend, ReadOptions(rescale, workers, decoder),
+                           lazy=lazy, chunks=chunks)
         n_volumes, n_slices = len(layout.volumes), len(layout.volumes[0])
         stacked = read.array.reshape(n_volumes, n_slices, *read.array.shape[1:])
         views = list(stacked)
@@ -225,6 +251,30 @@ def _check_scaling(scaling: Scaling, rescale: bool) -> None:
     if scaling != "modality" and not rescale:
         raise InvalidArgumentError(f"scaling={scaling!r} chooses rescaled values: it needs "
                                    f"rescale=True (rescale=False returns the stored values)")
+
+
+#: The backends that read lazily: dicomio's own reader, chunk by chunk.
+LAZY_BACKENDS = ("auto", "direct")
+
+
+def _check_lazy(lazy: bool, chunks: int | None, backend: str) -> None:
+    """Refuse ``lazy``/``chunks`` values this module does not take, a backend other than
+    dicomio's own reader with ``lazy`` (:class:`~dicomio.errors.InvalidArgumentError`), and
+    ``lazy`` without Dask installed (:class:`~dicomio.errors.BackendUnavailableError`), before
+    any file is read."""
+    check_flag("lazy", lazy)
+    check_count("chunks", chunks, none="one slice per chunk")
+    if not lazy:
+        if chunks is not None:
+            raise InvalidArgumentError("chunks cuts a lazy volume: it needs lazy=True")
+        return
+    if backend not in LAZY_BACKENDS:
+        raise InvalidArgumentError(
+            f"lazy=True reads with dicomio's own reader, chunk by chunk: backend must be "
+            f"'auto' or 'direct', not {backend!r} (or pass lazy=False to read with {backend!r})")
+    if importlib.util.find_spec("dask") is None:
+        raise BackendUnavailableError(f"lazy=True builds a Dask array and Dask is not "
+                                      f"installed: {pip_install('dask')}")
 
 
 def _scaled(series: SeriesInfo, scaling: Scaling, rescale: bool, warnings: list[str]

@@ -33,6 +33,7 @@ from dicomio.errors import (
     BackendCannotReadError,
     DecoderFailedError,
     GeometryError,
+    InvalidArgumentError,
     MissingGeometryError,
     Remedy,
 )
@@ -157,6 +158,8 @@ def read_series(
     options: ReadOptions = ReadOptions(),
     *,
     count_out_of_range: bool = False,
+    lazy: bool = False,
+    chunks: int | None = None,
 ) -> SeriesRead:
     """Read ``frames`` of ``series`` with a backend, each stored image decoded once.
 
@@ -178,6 +181,13 @@ def read_series(
         is asked to keep those bits (``ReadOptions.keep_high_bits``), they are counted here,
         then masked as the backend would have. Needs ``options.rescale`` False. A toolkit
         that masks them itself (GDCM, in SimpleITK) leaves none to count.
+    lazy
+        Read nothing yet: the array is a Dask array whose chunks read their slices when
+        computed, with the direct backend (:mod:`dicomio.backends.lazy`); ``backend`` must be
+        ``"auto"`` or ``"direct"``. The size check runs now, on the headers; the zero guard
+        runs on each decoded chunk.
+    chunks
+        With ``lazy``: slices per chunk (None: one; a mosaic's tiles together).
 
     Raises
     ------
@@ -190,6 +200,13 @@ def read_series(
     # Refuse pixel data that cannot hold the declared images before allocating for them.
     size_warnings = [w for header in plan.stored.headers
                      for w in (check_pixel_data_size(header), rle_frame_excess(header)) if w]
+    if lazy:
+        from dicomio.backends.lazy import lazy_slices
+
+        spec, _ = select(plan.stored, "direct")
+        array, decoders = lazy_slices(series, series.frames if frames is None else frames,
+                                       options, chunks)
+        return SeriesRead(array, spec.name, decoders, (), size_warnings, None)
     asked = replace(options, keep_high_bits=True) if count_out_of_range else options
     spec, skipped, result = _read_with(plan.stored, backend, asked)
     counts = _count_and_mask(result.array, plan.stored) if count_out_of_range else {}
@@ -336,6 +353,14 @@ def regularized(
     needs = {i.code for i in placement.errors} & _RESAMPLED
     if irregular != "resample" or not needs:
         return array, placement.affine, placement.positions
+    if not isinstance(array, np.ndarray):  # a lazy (Dask) array: resampling reads it all
+        raise InvalidArgumentError(
+            f"series {series.key} needs resampling ({', '.join(sorted(needs))}), which reads "
+            f"the whole series at once: a lazy volume cannot be resampled.",
+            path=frames[0].path, remedies=(
+                Remedy("lazy", False, "load it into memory and resample it"),
+                Remedy("irregular", "accept", "load it lazily with the per-slice positions "
+                                              "recorded")))
     if not rescale and len({(f.slope, f.intercept) for f in frames}) > 1:
         raise GeometryError(
             f"series {series.key}: cannot resample stored values of slices with different "

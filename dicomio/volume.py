@@ -73,6 +73,7 @@ class _Placed:
     affine: NDArray[np.float64]
 
     def _validate(self, dimensions: tuple[int, int], what: str) -> None:
+        # ``ndim`` and ``shape`` only: a lazy (Dask) array is not computed.
         self.affine = np.asarray(self.affine, dtype=np.float64)
         if self.affine.shape != (4, 4):
             raise ValueError(f"affine must be 4x4, not {self.affine.shape}")
@@ -132,6 +133,8 @@ class Volume(_Placed):
     ----------
     array
         Shape ``(slice, row, column)``, or ``(slice, row, column, sample)`` for colour; C order.
+        A Dask array of the same shape, dtype and values when loaded with ``lazy=True`` (its
+        shape is checked here without computing anything).
     affine
         4×4 float64 mapping an index ``(k, j, i, 1)`` to LPS millimetres at the voxel centre.
         The single truth of the geometry: ``spacing``, ``origin`` and ``direction`` derive
@@ -208,7 +211,8 @@ class Volume4D(_Placed):
     Attributes
     ----------
     array
-        Shape ``(volume, slice, row, column)`` (a trailing sample axis for colour); C order.
+        Shape ``(volume, slice, row, column)`` (a trailing sample axis for colour); C order; a
+        Dask array with ``lazy=True``.
     affine
         4×4 float64 mapping ``(k, j, i, 1)`` to LPS mm, shared by every volume.
     metadata, provenance

@@ -41,7 +41,7 @@ from dicomio.pixels.pydicom_read import Slot, read_file_with_pydicom
 from dicomio.pixels.values import finish_frame, to_stored
 from dicomio.series.info import SeriesInfo
 
-__all__ = ["SPEC", "Reader"]
+__all__ = ["SPEC", "Reader", "chosen_decoders", "mappable", "read_into"]
 
 
 def _direct_unable(series: SeriesInfo) -> str | None:
@@ -79,27 +79,62 @@ class Reader:
 
     def read(self, series: SeriesInfo, options: ReadOptions) -> ReadResult:
         out = np.empty(series.shape, dtype=volume_dtype(series, options))
-        jobs = slots_by_file(series)
-        decoders = _choose_decoders(jobs, options)
-        cores = options.workers or decode_workers()
-        workers = min(cores, len(jobs))
-        # Fewer files than cores (one enhanced multi-frame file): the frames of a file share
-        # the cores left.
-        frame_threads = max(1, cores // max(workers, 1))
+        decoders, warnings = read_into(series, options, out)
+        return ReadResult(out, decoders=decoders, warnings=warnings)
 
-        def run(job: tuple[FileHeader, list[Slot]]) -> tuple[set[str], list[str]]:
-            header, slots = job
-            return _read_file(header, slots, out, options, decoders[_decoder_key(header)],
-                              frame_threads)
 
-        if workers <= 1:
-            done = [run(job) for job in jobs]
-        else:
-            with ThreadPoolExecutor(workers, thread_name_prefix="dicomio") as pool:
-                done = list(pool.map(run, jobs))
-        used = set().union(*(names for names, _ in done))
-        return ReadResult(out, decoders=tuple(sorted(used)),
-                          warnings=[w for _, warnings in done for w in warnings])
+def read_into(series: SeriesInfo, options: ReadOptions, out: NDArray[Any]
+              ) -> tuple[tuple[str, ...], list[str]]:
+    """Read the frames of ``series`` into ``out`` (one slice each, in order); return the names
+    of the decoders used and the warnings (a frame a decoder failed on and the next decoded).
+
+    ``out`` has the series' shape and the dtype of the volume it belongs to: the lazy reader
+    (:mod:`dicomio.backends.lazy`) reads a few slices of a volume at a time, in the volume's
+    dtype (:func:`~dicomio.backends.base.volume_dtype` of the whole series, which the dtype of
+    those slices alone could differ from).
+    """
+    jobs = slots_by_file(series)
+    decoders = _choose_decoders(jobs, options)
+    cores = options.workers or decode_workers()
+    workers = min(cores, len(jobs))
+    # Fewer files than cores (one enhanced multi-frame file): the frames of a file share the
+    # cores left.
+    frame_threads = max(1, cores // max(workers, 1))
+
+    def run(job: tuple[FileHeader, list[Slot]]) -> tuple[set[str], list[str]]:
+        header, slots = job
+        return _read_file(header, slots, out, options, decoders[_decoder_key(header)],
+                          frame_threads)
+
+    if workers <= 1:
+        done = [run(job) for job in jobs]
+    else:
+        with ThreadPoolExecutor(workers, thread_name_prefix="dicomio") as pool:
+            done = list(pool.map(run, jobs))
+    used = set().union(*(names for names, _ in done))
+    return tuple(sorted(used)), [w for _, warnings in done for w in warnings]
+
+
+def chosen_decoders(series: SeriesInfo, options: ReadOptions) -> tuple[str, ...]:
+    """The names of the decoders :func:`read_into` would use for ``series``, chosen from the
+    headers without decoding anything: ``"native"`` for uncompressed data, ``"pydicom"``
+    where pydicom reads the file (which of its plugins is known only once it has decoded)."""
+    jobs = slots_by_file(series)
+    decoders = _choose_decoders(jobs, options)
+    names: set[str] = set()
+    for header, _ in jobs:
+        chosen = decoders[_decoder_key(header)]
+        names.add("pydicom" if _needs_pydicom(header) else
+                  "native" if header.transfer_syntax.native or not chosen else chosen[0].name)
+    return tuple(sorted(names))
+
+
+def mappable(header: FileHeader) -> bool:
+    """Whether the frames of ``header``'s file are its stored bytes as they are: native, little
+    endian, at a known offset (no deflated data set) and needing no colour conversion; the
+    lazy reader maps them into memory instead of reading them."""
+    return (header.transfer_syntax.native and header.transfer_syntax.little_endian
+            and not _needs_pydicom(header))
 
 
 def _decoder_key(header: FileHeader) -> tuple[str, PixelFormat | None]:

@@ -230,12 +230,19 @@ def write_volume(
         The format cannot be told from ``path``.
     ImportError
         The package for the format is not installed (the message names the pip extra).
+
+    Notes
+    -----
+    A lazy volume (``load_volume(..., lazy=True)``) is computed first, whole: writing it needs
+    the memory of the eager load (the formats are written from one array).
     """
     target = Path(path)
     chosen = format or format_of(target)
     if chosen not in FORMATS:
         raise ValueError(f"unknown format {chosen!r}; choose one of {', '.join(FORMATS)}")
     _check_target(volume, target, overwrite, protect, within)
+    if not isinstance(volume.array, np.ndarray):  # lazy (Dask): computed, whole, once
+        volume = dataclasses.replace(volume, array=np.asarray(volume.array))
     writers: dict[str, Callable[[IO[bytes]], None]] = {
         "nifti": lambda h: _write_nifti(volume, h, target.name.lower().endswith(".gz")),
         "nrrd": lambda h: _write_nrrd(volume, h),
