@@ -427,7 +427,9 @@ def read_header(path: str | Path | Source) -> FileHeader:
     OSError
         The file cannot be opened or read.
     """
-    source = path if isinstance(path, Source) else PathSource(Path(path))
+    # Not isinstance(path, Source): a Protocol check walks its members, a tenth of a scan.
+    source = PathSource(path) if isinstance(path, Path) else \
+        PathSource(Path(path)) if isinstance(path, str) else path
     path = source.name
     with source.open() as handle:
         size = size_of(handle)
