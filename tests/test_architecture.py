@@ -228,12 +228,16 @@ def test_importing_dicomio_imports_no_toolkit_and_no_cli() -> None:
     assert not imported & set(NOT_ON_IMPORT), sorted(imported & set(NOT_ON_IMPORT))
 
 
-def test_a_native_series_loads_without_pydicom(tmp_path: Path) -> None:
-    """The native load path (header walk, bytes read into the array) needs no pydicom: its
-    pixel stack alone costs a fresh process about 0.15 s."""
+@pytest.mark.parametrize("syntax", ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2.4.70",
+                                    "1.2.840.10008.1.2.4.90"])
+def test_a_series_imagecodecs_decodes_loads_without_pydicom(tmp_path: Path, syntax: str) -> None:
+    """The native load path (header walk, bytes read into the array) needs no pydicom, nor
+    does imagecodecs decoding a frame: pydicom's pixel stack alone costs a fresh process about
+    0.15 s (its plugins are listed only when imagecodecs fails)."""
     from dicomio.testing.synthetic import SeriesSpec, write_series
 
-    written = write_series(tmp_path / "series", SeriesSpec(shape=(4, 16, 12)))
+    written = write_series(tmp_path / "series",
+                           SeriesSpec(shape=(4, 16, 12), transfer_syntax=syntax))
     code = ("import sys, dicomio\n"
             "volume = dicomio.load_volume(sys.argv[1])\n"
             "print(volume.provenance.backend, volume.array.shape,"

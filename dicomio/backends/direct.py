@@ -30,10 +30,9 @@ from dicomio.dicom.types import FileHeader, PixelFormat
 from dicomio.errors import CorruptDataError
 from dicomio.parallel import decode_workers
 from dicomio.pixels.decoders import (
-    DecoderInfo,
+    DecoderOrder,
     choose_decoder,
     decodable_uids,
-    decoders_for,
     decodes_syntax,
 )
 from dicomio.pixels.encapsulated import EncodedPixels, read_pixel_value
@@ -125,7 +124,8 @@ def chosen_decoders(series: SeriesInfo, options: ReadOptions) -> tuple[str, ...]
     for header, _ in jobs:
         chosen = decoders[_decoder_key(header)]
         names.add("pydicom" if _needs_pydicom(header) else
-                  "native" if header.transfer_syntax.native or not chosen else chosen[0].name)
+                  "native" if header.transfer_syntax.native or chosen is None else
+                  chosen.first.name)
     return tuple(sorted(names))
 
 
@@ -143,24 +143,19 @@ def _decoder_key(header: FileHeader) -> tuple[str, PixelFormat | None]:
 
 def _choose_decoders(
     jobs: Sequence[tuple[FileHeader, Sequence[Slot]]], options: ReadOptions
-) -> dict[tuple[str, PixelFormat | None], list[DecoderInfo]]:
+) -> dict[tuple[str, PixelFormat | None], DecoderOrder | None]:
     """The decoders of each (transfer syntax, pixel format) in the series, chosen once: the
     first choice, then the other installed ones a frame falls back to when it fails (none
-    when one decoder was asked for by name)."""
-    chosen: dict[tuple[str, PixelFormat | None], list[DecoderInfo]] = {}
+    when one decoder was asked for by name); None where no decoder of dicomio's is used."""
+    chosen: dict[tuple[str, PixelFormat | None], DecoderOrder | None] = {}
     for header, _ in jobs:
         key = _decoder_key(header)
         if key in chosen:
             continue
         first = None if _needs_pydicom(header) else choose_decoder(
             header.transfer_syntax, header.pixel, prefer=options.decoder)
-        if first is None:
-            chosen[key] = []
-        elif options.decoder is not None:
-            chosen[key] = [first]
-        else:
-            others = decoders_for(header.transfer_syntax, header.pixel)
-            chosen[key] = [first, *(d for d in others if d != first)]
+        chosen[key] = None if first is None else DecoderOrder(
+            first, header.transfer_syntax, header.pixel, fallback=options.decoder is None)
     return chosen
 
 
@@ -169,7 +164,7 @@ def _read_file(
     slots: Sequence[Slot],
     out: NDArray[Any],
     options: ReadOptions,
-    decoders: Sequence[DecoderInfo],
+    decoders: DecoderOrder | None,
     frame_threads: int = 1,
 ) -> tuple[set[str], list[str]]:
     """Fill the slices of ``out`` that come from one file (its compressed frames decoded by
@@ -181,6 +176,7 @@ def _read_file(
     if header.transfer_syntax.native:
         _read_native(header, slots, out, options)
         return {"native"}, []
+    assert decoders is not None  # chosen for every encapsulated file pydicom does not read
     return _read_encoded(header, slots, out, options, decoders, frame_threads)
 
 
@@ -213,7 +209,7 @@ def _read_encoded(
     slots: Sequence[Slot],
     out: NDArray[Any],
     options: ReadOptions,
-    decoders: Sequence[DecoderInfo],
+    decoders: DecoderOrder,
     frame_threads: int = 1,
 ) -> tuple[set[str], list[str]]:
     encoded = EncodedPixels(header, read_pixel_value(header))
@@ -237,7 +233,7 @@ def _read_encoded(
                    f"{'; '.join(failures)}") if failures else None
         return decoder.name, warning
 
-    if threads > 1 and decoders[0].releases_gil:
+    if threads > 1 and decoders.first.releases_gil:
         encoded.frame_bytes(slots[0][0])  # split into frames once, before the threads share it
         with ThreadPoolExecutor(threads, thread_name_prefix="dicomio-frames") as pool:
             done = list(pool.map(decode, slots))

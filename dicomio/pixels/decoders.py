@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from dicomio.arguments import check_choice
@@ -59,6 +60,7 @@ __all__ = [
     "DECODERS",
     "DECODER_NAMES",
     "DecoderInfo",
+    "DecoderOrder",
     "SyntaxDecoders",
     "check_decoder",
     "choose_decoder",
@@ -66,6 +68,7 @@ __all__ = [
     "decodable_uids",
     "decoders_for",
     "decodes_syntax",
+    "iter_decoders",
 ]
 
 @dataclass(frozen=True)
@@ -173,21 +176,43 @@ def _pydicom_plugins(uid: str) -> tuple[str, ...]:
     return tuple(p for p in DECODERS[uid].plugins if p in available)
 
 
-def decoders_for(syntax: TransferSyntax, fmt: PixelFormat | None = None) -> list[DecoderInfo]:
+def iter_decoders(syntax: TransferSyntax, fmt: PixelFormat | None = None
+                  ) -> Iterator[DecoderInfo]:
     """The installed decoders for ``syntax`` (and, if given, frames of format ``fmt``), fastest
-    first. Native (uncompressed) syntaxes need no decoder and return ``[]``."""
+    first, found as they are asked for: pydicom's plugins are listed (which imports pydicom's
+    pixel stack, about 0.15 s of a fresh process) only after imagecodecs has been passed."""
     if syntax.native or not syntax.supported:
-        return []
+        return
     entry = DECODERS.get(syntax.uid)
     if entry is None:
-        return []
-    found = []
+        return
     grey = fmt is None or fmt.samples_per_pixel == 1
     if entry.imagecodecs is not None and grey and _installed("imagecodecs"):
-        found.append(DecoderInfo("imagecodecs", "imagecodecs", True))
-    found += [DecoderInfo(f"pydicom/{p}", p, False, plugin=p)
-              for p in _pydicom_plugins(syntax.uid)]
-    return found
+        yield DecoderInfo("imagecodecs", "imagecodecs", True)
+    yield from (DecoderInfo(f"pydicom/{p}", p, False, plugin=p)
+                for p in _pydicom_plugins(syntax.uid))
+
+
+def decoders_for(syntax: TransferSyntax, fmt: PixelFormat | None = None) -> list[DecoderInfo]:
+    """Every one of :func:`iter_decoders`. Native (uncompressed) syntaxes need no decoder and
+    return ``[]``."""
+    return list(iter_decoders(syntax, fmt))
+
+
+@dataclass(frozen=True)
+class DecoderOrder:
+    """The decoders the frames of one syntax and pixel format go to, in order: ``first``,
+    then (with ``fallback``) every other installed one, listed only when ``first`` fails."""
+
+    first: DecoderInfo
+    syntax: TransferSyntax
+    fmt: PixelFormat | None = None
+    fallback: bool = True
+
+    def __iter__(self) -> Iterator[DecoderInfo]:
+        yield self.first
+        if self.fallback:
+            yield from (d for d in iter_decoders(self.syntax, self.fmt) if d != self.first)
 
 
 def choose_decoder(
@@ -219,6 +244,10 @@ def choose_decoder(
             f"{syntax} is not an image transfer syntax dicomio can decode")
     if syntax.native:
         return None
+    if prefer is None and not pydicom_only:
+        fastest = next(iter_decoders(syntax, fmt), None)
+        if fastest is not None:
+            return fastest
     found = decoders_for(syntax, fmt)
     if pydicom_only:
         found = [d for d in found if d.plugin is not None]
@@ -250,7 +279,7 @@ def decodes_syntax(uid: str) -> bool:
     """Whether dicomio's own backends decode the transfer syntax ``uid`` (as installed now):
     :func:`decodable_uids` for one UID, without looking for decoders of a native syntax."""
     syntax = lookup(uid)
-    return syntax.supported and (syntax.native or bool(decoders_for(syntax)))
+    return syntax.supported and (syntax.native or next(iter_decoders(syntax), None) is not None)
 
 
 def decodable_uids() -> frozenset[str]:

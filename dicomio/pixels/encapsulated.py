@@ -5,7 +5,7 @@ checked (:mod:`dicomio.pixels.codestream`) and decoded by the decoder
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from numpy.typing import NDArray
@@ -158,7 +158,7 @@ class EncodedPixels:
 
 
     def decode_first(
-        self, index: int, decoders: Sequence[DecoderInfo], out: NDArray[Any] | None = None, *,
+        self, index: int, decoders: Iterable[DecoderInfo], out: NDArray[Any] | None = None, *,
         threads: int = 1,
     ) -> tuple[NDArray[Any], DecoderInfo, list[str]]:
         """Decode frame ``index`` with the first of ``decoders`` that can (see :meth:`decode`).
