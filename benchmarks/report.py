@@ -191,16 +191,19 @@ def speed_table(results: dict[str, Any]) -> str:
     lines = [f"First load in a fresh process (imports excluded), median of "
              f"{results.get('fresh_processes', 0)}; {machine['cores_used']} cores, load "
              f"average {load_avg[0]:.1f} at the start; run of {machine['date']}:", "",
-             f"| series | {MAIN} s | {REFERENCE} s | × {REFERENCE} | result |",
-             "|---|---:|---:|---:|---|"]
+             f"| series | {MAIN}, fresh s | {REFERENCE}, fresh s | × {REFERENCE} | "
+             f"× {REFERENCE} warm (in-process) | result |",
+             "|---|---:|---:|---:|---:|---|"]
     for load in results["loads"].values():
         ours, theirs = _timing(load, MAIN), _timing(load, REFERENCE)
         a = ours.get("fresh_median") if ours else None
         b = theirs.get("fresh_median") if theirs else None
         shape = "×".join(str(v) for v in load["shape"])
+        warm = (ours["median"] / theirs["median"]
+                if ours and theirs and ours["median"] and theirs["median"] else None)
         lines.append(f"| {load['label']}, {shape} | {_seconds(a)} | {_seconds(b)} | "
                      f"{f'{a / b:.2f}' if a and b else '–'} | "
-                     f"{ours['check'] if ours else '–'} |")
+                     f"{f'{warm:.2f}' if warm else '–'} | {ours['check'] if ours else '–'} |")
     return "\n".join(lines) + "\n"
 
 

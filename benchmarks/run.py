@@ -219,12 +219,13 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
-                        help="small series (40 slices of 256x256, 2000-file scan) and 3 repeats")
+                        help="small series (40 slices of 256x256, 2000-file scan), 3 repeats "
+                             "and 1 fresh process: a smoke test")
     parser.add_argument("--repeats", type=int, help="timed runs per contender (default 7; "
                         "3 with --quick)")
     parser.add_argument("--fresh", type=int, metavar="N",
                         help="fresh processes per contender and series, each timing its first "
-                             "load (default: the repeats, at most 5; 0: none)")
+                             "load (default: the repeats, at most 5; 1 with --quick)")
     parser.add_argument("--only", action="append", default=[], metavar="PATTERN",
                         help="run only the datasets and/or contenders matching this glob "
                              "(repeatable), e.g. 'ct300-jpegll', 'dicomio*', SimpleITK")
@@ -272,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
         usable = sorted(os.sched_getaffinity(0))
         os.sched_setaffinity(0, usable[:args.cores])
     repeats = args.repeats or (3 if args.quick else 7)
-    processes = 0 if args.no_fresh else (min(repeats, 5) if args.fresh is None else args.fresh)
+    default_fresh = 1 if args.quick else min(repeats, 5)
+    processes = 0 if args.no_fresh else (default_fresh if args.fresh is None else args.fresh)
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
