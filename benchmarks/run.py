@@ -22,6 +22,7 @@ import argparse
 import fnmatch
 import gc
 import json
+import logging
 import os
 import statistics
 import sys
@@ -200,12 +201,17 @@ def check_second_decoder(dataset: generate.Dataset) -> dict[str, Any] | None:
     if not candidates:
         return None
     failed = []
+    quiet = logging.getLogger("pydicom")  # it logs each plugin's failure with a traceback
+    level = quiet.level
     for name, load in candidates:
+        quiet.setLevel(logging.CRITICAL)
         try:
             theirs = load(folder)  # kept whole: its array may be a view of a toolkit's image
         except Exception as exc:  # a plugin that cannot decode this series: try the next one
             failed.append(f"{name}: {' '.join(str(exc).split('plugins:')[-1].split())}")
             continue
+        finally:
+            quiet.setLevel(level)
         difference = (peers.largest_difference(ours, theirs.array)
                       if ours.shape == theirs.array.shape else -1)
         del theirs

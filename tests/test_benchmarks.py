@@ -162,7 +162,8 @@ def test_quick_run_end_to_end(tmp_path: Path) -> None:
     for load in results["loads"].values():
         checks = {t["contender"]: t["check"] for t in load["timings"]}
         assert peers.is_right(checks["dicomio auto"])
-        assert peers.is_right(checks.get("SimpleITK", "identical"))
+        # SimpleITK's values must be right; its dtype is its own (int32 for HTJ2K).
+        assert checks.get("SimpleITK", "identical").startswith(("identical", "within "))
         assert all(len(t["times"]) == 1 for t in load["timings"] if t["times"])
         auto = next(t for t in load["timings"] if t["contender"] == "dicomio auto")
         assert auto["peak_rss"] > load["array_bytes"]
