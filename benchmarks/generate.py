@@ -22,6 +22,10 @@ import numpy as np
 from dicomio.testing import synthetic as syn
 from dicomio.testing.synthetic import SeriesSpec
 
+# The encoder's largest error at the quality dicomio.testing writes (92): the tolerance the
+# conformance tests state for 12-bit lossy JPEG (tests/support/cases.py).
+JPEG12_TOLERANCE = 24
+
 # Bump when what is written changes (the phantom, the writer, the specs): old data is rewritten.
 FORMAT = 1
 DATA = Path(__file__).resolve().parent / "data"
@@ -39,11 +43,16 @@ class Dataset:
     """
 
     name: str
-    role: str  # explicit, jpegll, j2k, rle (the main series), long (scaling), scan
+    # explicit, jpegll, j2k, rle (the main series); jpegls, htj2k, jpeg12 (measured and
+    # listed); long (scaling); scan (header scan); info (the `dicomio info` command)
+    role: str
     label: str
     spec: SeriesSpec
     copies: int = 1
     root: Path = DATA
+    # The largest |value - truth| a right result may have: the encoder's error of a lossy
+    # syntax (0: lossless, every voxel equal).
+    tolerance: int = 0
 
     @property
     def folder(self) -> Path:
@@ -56,6 +65,11 @@ class Dataset:
     @property
     def syntax(self) -> str:
         return self.spec.transfer_syntax
+
+    @property
+    def missing(self) -> str | None:
+        """Why this dataset cannot be written here (an encoder not installed), or None."""
+        return syn.missing_encoder(self.syntax)
 
     def manifest(self) -> dict[str, Any]:
         return {"format": FORMAT, "name": self.name, "copies": self.copies,
@@ -76,9 +90,17 @@ def datasets(quick: bool = False, root: Path = DATA) -> list[Dataset]:
         Dataset(f"ct{slices}-j2k{tag}", "j2k", "JPEG 2000 lossless .90",
                 ct.with_(transfer_syntax=syn.J2K_LOSSLESS)),
         Dataset(f"ct{slices}-rle{tag}", "rle", "RLE", ct.with_(transfer_syntax=syn.RLE)),
+        Dataset(f"ct{slices}-jpegls{tag}", "jpegls", "JPEG-LS lossless .80",
+                ct.with_(transfer_syntax=syn.JPEG_LS)),
+        Dataset(f"ct{slices}-htj2k{tag}", "htj2k", "HTJ2K lossless .201",
+                ct.with_(transfer_syntax=syn.HTJ2K_LOSSLESS)),
+        Dataset(f"ct{slices}-jpeg12{tag}", "jpeg12", "12-bit lossy JPEG .51",
+                ct.with_(transfer_syntax=syn.JPEG_EXTENDED), tolerance=JPEG12_TOLERANCE),
         Dataset(f"ct{long.shape[0]}-explicit{tag}", "long", "uncompressed", long),
         Dataset(f"scan{scan_series * 1000}{tag}", "scan", "header scan", scan,
                 copies=scan_series),
+        Dataset(f"info40{tag}", "info", "`dicomio info` folder",
+                CT.with_(shape=(40, size, size))),
     ]
     return [replace(d, root=root) for d in found]
 
@@ -136,7 +158,7 @@ def write(dataset: Dataset, workers: int = 2) -> None:
 
 def ensure(selected: Sequence[Dataset], workers: int = 2, log: Any = print) -> None:
     """Write each dataset that is missing or not valid, ``workers`` at a time; reuse the rest."""
-    missing = [d for d in selected if not is_valid(d)]
+    missing = [d for d in selected if d.missing is None and not is_valid(d)]
     for dataset in missing:
         log(f"writing {dataset.name} ({dataset.n_files} files) ...")
     single = [d for d in missing if d.copies == 1]
