@@ -123,7 +123,7 @@ Workers = Annotated[int | None, typer.Option(
 Scheduler = Annotated[str | None, typer.Option(
     "--scheduler", metavar="ADDRESS",
     help="Process the series on a Dask cluster: the scheduler's address (tcp://host:8786), or "
-         "'local' to start one here. Needs pip install 'dicomio[dask]', on the workers too.")]
+         "'local' to start one here. Needs the extra dicomio[dask], on the workers too.")]
 
 
 #: The longest ``--series-timeout``, in seconds (about 31 years; a thread waits at most

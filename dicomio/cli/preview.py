@@ -38,7 +38,7 @@ WebP, PDF or SVG, as the ending of --output says).
 
 Physical aspect ratio, patient-direction labels from the affine, a CT window in HU (the header's,
 else soft tissue) or percentiles, MONOCHROME1 inverted. Needs matplotlib
-(pip install 'dicomio[plot]'). Irregular geometry is shown as read (with a warning) unless
+(the extra dicomio[plot]). Irregular geometry is shown as read (with a warning) unless
 --irregular says otherwise. Of a 4-D series (fMRI, diffusion) one volume is drawn: --volume N,
 by default the first.
 """
