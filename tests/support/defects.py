@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import shutil
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -116,12 +116,13 @@ def hide_decoders(monkeypatch: pytest.MonkeyPatch, uid: str) -> None:
     """Make every decoder of transfer syntax ``uid`` look uninstalled, in this process."""
     import dicomio.pixels.decoders as decoders
 
-    real = decoders.decoders_for
+    real = decoders.iter_decoders
 
-    def decoders_for(syntax: Any, fmt: Any = None) -> list[Any]:
-        return [] if syntax.uid == uid else real(syntax, fmt)
+    def iter_decoders(syntax: Any, fmt: Any = None) -> Iterator[Any]:
+        return iter(()) if syntax.uid == uid else real(syntax, fmt)
 
-    monkeypatch.setattr(decoders, "decoders_for", decoders_for)
+    # Every lookup of installed decoders (decoders_for, choose_decoder...) goes through it.
+    monkeypatch.setattr(decoders, "iter_decoders", iter_decoders)
 
 
 def _written(spec: SeriesSpec = SMALL, **options: Any) -> Plant:

@@ -180,7 +180,7 @@ def test_unsupported_syntax_and_missing_decoder(make_series, monkeypatch) -> Non
     rle = make_series(SMALL.with_(transfer_syntax=synthetic.RLE))
     import dicomio.pixels.decoders
 
-    monkeypatch.setattr(dicomio.pixels.decoders, "decoders_for", lambda syntax, fmt=None: [])
+    monkeypatch.setattr(dicomio.pixels.decoders, "iter_decoders", lambda syntax, fmt=None: iter(()))
     (finding,) = validate(rle.folder).all_findings
     assert finding.code == "MISSING_DECODER" and "RLE Lossless" in finding.message
 
