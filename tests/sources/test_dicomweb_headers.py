@@ -26,6 +26,7 @@ from dicomio.archive import convert_archive
 from dicomio.cli import app
 from dicomio.testing.synthetic import SeriesSpec, write_series
 from dicomio.validate import validate
+from tests.sources.test_dicomweb import SYNTAXES
 from tests.support.corpus import corpus_path
 from tests.support.orthanc import PASSWORD, USER, Orthanc, start_orthanc
 from tests.support.schemas import check_schema
@@ -36,10 +37,6 @@ runner = CliRunner()
 
 #: The command line's credentials.
 LOGIN = ("--dicomweb-user", USER, "--dicomweb-password", PASSWORD)
-
-#: dcm_qa_ts files (one Siemens mosaic in each transfer syntax).
-SYNTAXES = {"explicit": "1.dcm", "implicit": "2.dcm", "rle": "4.dcm", "jpeg-lossless": "5.dcm",
-            "jpeg-ls": "7.dcm", "jpeg2000": "9.dcm"}
 
 
 @dataclass(frozen=True)
