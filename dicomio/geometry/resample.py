@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 
 from dicomio.errors import GeometryError
 from dicomio.geometry.conventions import affine_from, slice_normal
+from dicomio.geometry.stack import median
 
 __all__ = ["MAX_GROWTH", "Regularized", "regularize"]
 
@@ -105,7 +106,7 @@ def regularize(
         notes.append(f"gantry tilt corrected: slices shifted in-plane by up to "
                      f"{np.abs(shifts).max():.2f} pixels (bilinear within each slice); grid "
                      f"now {array.shape[1]}x{array.shape[2]}")
-    step = float(np.median(gaps)) if gaps.size else 1.0
+    step = median(gaps) if gaps.size else 1.0
     if uneven:
         array, step = _equalize(array, depth)
         notes.append(f"uneven slice spacing resampled linearly along the normal to "

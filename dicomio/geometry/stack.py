@@ -25,6 +25,7 @@ __all__ = [
     "GeometryTolerances",
     "StackGeometry",
     "analyse_stack",
+    "median",
     "orientation_label",
     "orientation_problem",
     "position_problem",
@@ -146,6 +147,17 @@ class StackGeometry:
         return not self.errors
 
 
+def median(values: NDArray[np.floating]) -> float:
+    """The median of a non-empty 1-D array, as :func:`numpy.median` gives it.
+
+    ``numpy.median`` imports ``numpy.ma`` at its first call (about 60 ms): more than a whole
+    uncompressed slice read, paid by every fresh process that sorts a stack.
+    """
+    ordered = np.sort(values)
+    n = ordered.size
+    return float((ordered[(n - 1) // 2] + ordered[n // 2]) / 2)
+
+
 def orientation_problem(orientation: Sequence[float] | None, tolerance: float = 1e-3) -> str | None:
     """Describe what is wrong with an ImageOrientationPatient value, or return None."""
     if orientation is None:
@@ -240,7 +252,7 @@ def analyse_stack(
     gaps = np.diff(distance)
     duplicate = gaps < tolerances.duplicate
     distinct = gaps[~duplicate]
-    nominal = float(np.median(distinct)) if distinct.size else 0.0
+    nominal = median(distinct) if distinct.size else 0.0
     tolerance = max(tolerances.spacing_absolute, tolerances.spacing_relative * nominal)
 
     if duplicate.any():
