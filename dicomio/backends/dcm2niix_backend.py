@@ -52,11 +52,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -68,7 +66,6 @@ from dicomio.backends.base import (
     ignored_decoder,
     volume_dtype,
 )
-from dicomio.backends.nifti_layout import RAS_TO_LPS, NiftiLayout, lay_out_nifti
 from dicomio.dicom.transfer_syntax import (
     EXPLICIT_VR_BIG_ENDIAN,
     EXPLICIT_VR_LITTLE_ENDIAN,
@@ -86,6 +83,9 @@ from dicomio.dicom.transfer_syntax import (
 from dicomio.errors import BackendCannotReadError, BackendReadError
 from dicomio.pixels.values import finish_frame
 from dicomio.series.info import SeriesInfo
+
+if TYPE_CHECKING:
+    from dicomio.backends.nifti_layout import NiftiLayout
 
 __all__ = ["DCM2NIIX_OPTIONS", "SPEC", "Reader"]
 
@@ -215,6 +215,8 @@ class Reader:
     """Read a series with dcm2niix."""
 
     def read(self, series: SeriesInfo, options: ReadOptions) -> ReadResult:
+        import tempfile  # with subprocess and nibabel, only when dcm2niix reads
+
         with tempfile.TemporaryDirectory(prefix="dicomio-dcm2niix-") as scratch:
             folder = Path(scratch)
             run = _convert(series, folder)
@@ -262,6 +264,8 @@ def _convert(series: SeriesInfo, folder: Path) -> _Run:
             os.symlink(Path(path).resolve(), link)
         except OSError:  # no symbolic links here (Windows without the right): copy
             shutil.copyfile(path, link)
+    import subprocess
+
     start = time.perf_counter()
     try:
         done = subprocess.run([_binary(), *DCM2NIIX_OPTIONS, "-o", str(target), str(source)],
@@ -354,6 +358,8 @@ def _load(path: Path, series: SeriesInfo
           ) -> tuple[NiftiLayout, NDArray[Any], tuple[float, float]]:
     """The NIfTI's layout against the series, its stored data and its scl_slope/scl_inter."""
     import nibabel as nib
+
+    from dicomio.backends.nifti_layout import RAS_TO_LPS, lay_out_nifti
 
     image: Any = nib.load(str(path))
     header = image.header

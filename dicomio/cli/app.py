@@ -5,8 +5,6 @@ help strings (the ``[plot]`` of a pip command, ``[tool.dicomio]``, ``[default: .
 escaping each string by hand is a rule every new option would have to remember.
 """
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

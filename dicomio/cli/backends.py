@@ -1,16 +1,11 @@
 """``dicomio backends``: which backends and decoders are installed."""
 
-from __future__ import annotations
-
 import dataclasses
-from typing import TYPE_CHECKING
 
+from dicomio.backends.registry import BackendInfo
 from dicomio.cli.app import app
 from dicomio.cli.console import print_json, print_table, shown
 from dicomio.cli.options import OutputFormat, TextOrJson
-
-if TYPE_CHECKING:
-    from dicomio.backends.registry import BackendInfo
 
 __all__ = ["backends_command"]
 

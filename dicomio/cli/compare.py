@@ -1,8 +1,6 @@
 """``dicomio compare``: one series through every backend, side by side."""
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich import box
@@ -33,12 +31,11 @@ from dicomio.cli.options import (
     SeriesOption,
     ShowProgress,
     TextOrJson,
+    finite,
 )
 from dicomio.cli.web import takes_dicomweb
+from dicomio.compare.report import BackendResult, Comparison
 from dicomio.compare.side_by_side import default_backends
-
-if TYPE_CHECKING:
-    from dicomio.compare.report import BackendResult, Comparison
 
 __all__ = ["compare"]
 
@@ -88,16 +85,19 @@ def compare(
     raw: Annotated[bool, typer.Option("--raw", help="Compare stored values (no rescale).")]
         = False,
     tolerance: Annotated[float, typer.Option(
-        min=0, help="Largest voxel difference still counted as agreement (lossy syntaxes).")]
+        min=0, callback=finite,
+        help="Largest voxel difference still counted as agreement (lossy syntaxes).")]
         = 0.0,
-    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds each backend may take.")]
+    timeout: Annotated[float, typer.Option(
+        min=0.1, callback=finite, help="Seconds each backend may take.")]
         = 300.0,
     strict_geometry: Annotated[bool, typer.Option(
         "--strict-geometry", help="Also fail when a toolkit's own geometry differs from "
         "dicomio's.")] = False,
     geometry_tolerance: Annotated[float, typer.Option(
-        min=0, help="Largest distance (mm) between a toolkit's voxel centres and dicomio's "
-        "still counted as the same geometry.")] = 1e-4,
+        min=0, callback=finite,
+        help="Largest distance (mm) between a toolkit's voxel centres and dicomio's still "
+             "counted as the same geometry.")] = 1e-4,
     output: Annotated[TextOrJson, typer.Option("--format", "-f", help="Output format.")]
         = TextOrJson.text,
     irregular: IrregularOption = None,

@@ -17,12 +17,11 @@ import sys
 import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console, ConsoleOptions, RenderableType
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.segment import Segment
 from rich.table import Table
 
@@ -37,6 +36,9 @@ from dicomio.errors import (
     SeriesNotFoundError,
     UnreadableFilesError,
 )
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 __all__ = [
     "EXIT_FINDINGS",
@@ -63,6 +65,10 @@ __all__ = [
 #: Exit codes: success; the data has a problem; usage or I/O error; dicomio failed
 #: unexpectedly (an :class:`~dicomio.errors.InternalError`, or any other exception).
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+# The base of the usage errors of the click that typer runs on (typer 0.26 and later carry
+# their own): found from typer's BadParameter, so no second click is imported at start-up.
+_CLICK_ERROR: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 # Bidirectional embeddings, overrides and isolates: they reorder what a terminal shows.
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -187,8 +193,6 @@ def exit_on_error() -> Iterator[None]:
     other :class:`DicomIOError` exits 1. The command line's own exits
     (``typer.Exit``, click's usage errors), ``KeyboardInterrupt`` and ``SystemExit`` pass.
     """
-    import click
-
     try:
         yield
     except MultipleSeriesError as exc:
@@ -201,8 +205,7 @@ def exit_on_error() -> Iterator[None]:
         fail(exc, EXIT_INTERNAL)
     except DicomIOError as exc:
         fail(exc)
-    except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort,
-            click.ClickException):
+    except (typer.Exit, typer.Abort, _CLICK_ERROR):
         raise
     except OSError as exc:  # a file or folder that cannot be read or written: I/O
         err.print(f"[bold red]error[/]: {type(exc).__name__}: {escape(str(exc))}", markup=True,
@@ -262,6 +265,14 @@ def status(message: str, enabled: bool) -> Iterator[None]:
 def _new_progress() -> Progress:
     """A transient progress display on stderr. Lines printed on stdout while it runs go above
     it when stdout is the same terminal, and straight to stdout when it is a pipe or a file."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("[dim]{task.fields[label]}"), TimeElapsedColumn(),
                     console=_progress_console(), transient=True,

@@ -1,7 +1,5 @@
 """``dicomio convert``: series to NIfTI, NRRD or npz."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

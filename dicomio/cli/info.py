@@ -1,10 +1,8 @@
 """``dicomio info``: the series and skipped files under some paths."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich import box
@@ -26,11 +24,9 @@ from dicomio.cli.formatting import SIZE_HEADER, format_size, format_spacing, syn
 from dicomio.cli.loading import FollowSymlinks
 from dicomio.cli.options import OutputFormat, Quiet, ShowProgress, TextOrJson, existing
 from dicomio.cli.web import takes_dicomweb
+from dicomio.series.info import SeriesInfo
+from dicomio.series.inventory import Inventory
 from dicomio.series.layout import lay_out
-
-if TYPE_CHECKING:
-    from dicomio.series.info import SeriesInfo
-    from dicomio.series.inventory import Inventory
 
 __all__ = ["info"]
 

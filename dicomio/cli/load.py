@@ -1,7 +1,5 @@
 """``dicomio load``: load one volume and describe it."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Any
 

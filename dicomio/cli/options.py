@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from enum import Enum
 from pathlib import Path
@@ -38,6 +39,7 @@ __all__ = [
     "WorkerMemory",
     "Workers",
     "existing",
+    "finite",
     "option_for",
 ]
 
@@ -73,6 +75,14 @@ def existing(value: Any) -> Any:
     for path in value if isinstance(value, list) else [value]:
         if path is not None and not is_web_address(path) and not os.path.lexists(path):
             raise typer.BadParameter(f"Path '{path}' does not exist.")
+    return value
+
+
+def finite(value: float | None) -> float | None:
+    """``value`` when it is a finite number (or absent); else a usage error. A range alone
+    lets "nan" through: it compares false with both bounds."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a finite number.")
     return value
 
 
@@ -135,6 +145,7 @@ MAX_WORKER_MEMORY = (2**63 - 1) >> 20
 
 SeriesTimeout = Annotated[float | None, typer.Option(
     "--series-timeout", metavar="SECONDS", min=0, max=MAX_SERIES_TIMEOUT, show_default=False,
+    callback=finite,
     help="Give up a series still running after this long: it is reported (OVER_BUDGET) and the "
          "others go on [default: 600]. 0: no limit.")]
 

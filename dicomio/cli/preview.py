@@ -1,7 +1,5 @@
 """``dicomio preview``: a picture of the three mid-planes."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

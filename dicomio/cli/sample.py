@@ -1,7 +1,5 @@
 """``dicomio sample``: write a synthetic series to try dicomio on."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """``dicomio validate``: check datasets, with stable finding codes."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-import typing
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +55,8 @@ def run(arguments: list[str]) -> tuple[int, str]:
     return result.exit_code, output
 
 
-def kinds(parameter: Any) -> tuple[Any, ...]:
-    annotation = parameter.type_descriptor.annotation
-    return typing.get_args(annotation) or (annotation,)
+#: The names of click's parameter types that take a number.
+NUMBERS = {"integer", "float", "int range", "float range"}
 
 
 #: Options whose value is any text: a name template with no placeholder is a name; a user
@@ -74,10 +72,11 @@ def options(kind: str) -> list[tuple[str, str]]:
         for parameter in command.params:
             if not parameter.opts[0].startswith("--") or parameter.opts[0] == "--help":
                 continue
-            types = kinds(parameter)
-            if bool in types or Path in types or parameter.opts[0] in FREE_TEXT:
+            kind_name = parameter.type.name  # click's: "integer", "boolean", "path", ...
+            if kind_name in ("boolean", "path", "file", "directory") or \
+                    parameter.opts[0] in FREE_TEXT:
                 continue
-            number = int in types or float in types
+            number = kind_name in NUMBERS
             if number == (kind == "number"):
                 found.append((name, parameter.opts[0]))
     return found
