@@ -265,10 +265,14 @@ def _recognise_damaged(found: list[FileHeader | SkippedFile], sources: dict[Path
     ``.ima``, ``.dc3``, ``.dic``) on a file that is empty or starts with a blank preamble.
     Text files, sidecars, licences, compressed files - and junk that merely ends in ``.dcm``
     - keep ``not_dicom``."""
-    if not any(isinstance(f, SkippedFile) and f.category == "not_dicom" for f in found):
+    folders = {f.path.parent for f in found
+               if isinstance(f, SkippedFile) and f.category == "not_dicom"}
+    if not folders:
         return found
+    # Only the images beside a skipped file are evidence (naming each costs a regex).
     images = Counter((header.path.parent, _name_pattern(header.path.name))
-                     for header in found if isinstance(header, FileHeader))
+                     for header in found
+                     if isinstance(header, FileHeader) and header.path.parent in folders)
     result: list[FileHeader | SkippedFile] = []
     for entry in found:
         # Items in memory are named by their place: their names are no evidence.

@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 from dicomio.dicom.frame import Frame
@@ -168,26 +169,43 @@ def file_conventions(header: FileHeader, frames: list[Frame], notes: list[Series
 # --- kinds of image -------------------------------------------------------------------------
 
 def _is_ge_b0_map(header: FileHeader) -> bool:
+    return _names_ge_b0_map(_manufacturer(header), header.ge_pulse_sequence,
+                            header.ge_internal_sequence)
+
+
+def _names_ge_b0_map(manufacturer: str, pulse_sequence: str, internal_sequence: str) -> bool:
     """A GE direct field map: PulseSequenceName containing ``b0map`` (B0map, 3db0map) or the
     internal name ``B0map`` (B0rf), as dcm2niix detects it (issue 501)."""
-    return _is_ge(header) and ("b0map" in header.ge_pulse_sequence.lower()
-                               or header.ge_internal_sequence == "B0map")
+    return manufacturer.startswith("GE") and ("b0map" in pulse_sequence.lower()
+                                              or internal_sequence == "B0map")
 
 
 def image_kind(frame: Frame) -> tuple[str | None, str]:
     """What kind of image ``frame`` is (a key of :data:`KIND_NAMES`, or None when nothing
     says), and the attribute that said it."""
     header = frame.header
-    if _is_ge(header) and header.ge_image_type in _GE_IMAGE_TYPES:
-        kind = _GE_IMAGE_TYPES[header.ge_image_type]
-        if kind == "real" and _is_ge_b0_map(header):
+    # The frames of a series mostly share these values: each set is judged once.
+    return _kind(header.manufacturer.upper(), header.ge_image_type, header.ge_pulse_sequence,
+                 header.ge_internal_sequence, frame.diffusion_directionality,
+                 header.philips_diffusion_direction, frame.image_type, bool(frame.frame_type))
+
+
+@lru_cache(maxsize=1024)
+def _kind(manufacturer: str, ge_image_type: int | None, ge_pulse_sequence: str,
+          ge_internal_sequence: str, diffusion_directionality: str,
+          philips_diffusion_direction: str, image_type: tuple[str, ...], frame_type: bool
+          ) -> tuple[str | None, str]:
+    if manufacturer.startswith("GE") and ge_image_type in _GE_IMAGE_TYPES:
+        kind = _GE_IMAGE_TYPES[ge_image_type]
+        if kind == "real" and _names_ge_b0_map(manufacturer, ge_pulse_sequence,
+                                               ge_internal_sequence):
             return "fieldmap_hz", "the GE private image type (0043,102F) of a B0 map"
         return kind, "the GE private image type (0043,102F)"
-    if frame.diffusion_directionality.upper() == "ISOTROPIC" or (
-            _is_philips(header) and header.philips_diffusion_direction.upper() == "I"):
+    if diffusion_directionality.upper() == "ISOTROPIC" or (
+            "PHILIPS" in manufacturer and philips_diffusion_direction.upper() == "I"):
         return "trace", "DiffusionDirectionality (0018,9075) or Philips (2001,1004)"
-    tokens = tuple(value.upper() for value in frame.image_type)
-    source = "FrameType" if frame.frame_type else "ImageType"
+    tokens = tuple(value.upper() for value in image_type)
+    source = "FrameType" if frame_type else "ImageType"
     for token, kind in _DERIVED_TOKENS:
         if token in tokens:
             return kind, source
