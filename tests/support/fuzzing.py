@@ -191,7 +191,7 @@ def run_one(fuzz: FuzzInput, work: Path, *, timeout: float = 20.0, memory: int =
 #: thread: the campaign process stays single-threaded, as forking needs).
 WARM = ("dicomio", "dicomio.cli", "dicomio.cli.archive", "dicomio.validate", "dicomio.archive",
         "dicomio.backends.direct", "dicomio.backends.pydicom_backend", "dicomio.read",
-        "typer.testing", "typer._adapters", "click", "pydantic", "numpy.ma", "zoneinfo",
+        "typer.testing", "numpy.ma", "zoneinfo",
         "pydicom.pixels", "imagecodecs", "numpy", "nibabel.nicom.csareader",
         "tests.support.fuzz_expect", "tests.support.fuzz_verdict", "tests.support.fuzz_mosaic")
 
@@ -213,7 +213,7 @@ def prepare() -> None:
 
             from dicomio.cli import app
 
-            typer.main.get_command(app)  # builds the click command (pydantic, click...)
+            typer.main.get_command(app)  # builds the click command of every subcommand
 
 
 def inputs(seeds: Sequence[Seed], count: int, campaign: int, **options: Any
