@@ -87,11 +87,19 @@ def _manufacturer(header: FileHeader) -> str:
 
 
 def _is_ge(header: FileHeader) -> bool:
-    return _manufacturer(header).startswith("GE")
+    return _names_ge(_manufacturer(header))
+
+
+def _names_ge(manufacturer: str) -> bool:
+    return manufacturer.startswith("GE")
 
 
 def _is_philips(header: FileHeader) -> bool:
-    return "PHILIPS" in _manufacturer(header)
+    return _names_philips(_manufacturer(header))
+
+
+def _names_philips(manufacturer: str) -> bool:
+    return "PHILIPS" in manufacturer
 
 
 def _is_uih(header: FileHeader) -> bool:
@@ -176,8 +184,8 @@ def _is_ge_b0_map(header: FileHeader) -> bool:
 def _names_ge_b0_map(manufacturer: str, pulse_sequence: str, internal_sequence: str) -> bool:
     """A GE direct field map: PulseSequenceName containing ``b0map`` (B0map, 3db0map) or the
     internal name ``B0map`` (B0rf), as dcm2niix detects it (issue 501)."""
-    return manufacturer.startswith("GE") and ("b0map" in pulse_sequence.lower()
-                                              or internal_sequence == "B0map")
+    return _names_ge(manufacturer) and ("b0map" in pulse_sequence.lower()
+                                        or internal_sequence == "B0map")
 
 
 def image_kind(frame: Frame) -> tuple[str | None, str]:
@@ -185,7 +193,7 @@ def image_kind(frame: Frame) -> tuple[str | None, str]:
     says), and the attribute that said it."""
     header = frame.header
     # The frames of a series mostly share these values: each set is judged once.
-    return _kind(header.manufacturer.upper(), header.ge_image_type, header.ge_pulse_sequence,
+    return _kind(_manufacturer(header), header.ge_image_type, header.ge_pulse_sequence,
                  header.ge_internal_sequence, frame.diffusion_directionality,
                  header.philips_diffusion_direction, frame.image_type, bool(frame.frame_type))
 
@@ -195,14 +203,14 @@ def _kind(manufacturer: str, ge_image_type: int | None, ge_pulse_sequence: str,
           ge_internal_sequence: str, diffusion_directionality: str,
           philips_diffusion_direction: str, image_type: tuple[str, ...], frame_type: bool
           ) -> tuple[str | None, str]:
-    if manufacturer.startswith("GE") and ge_image_type in _GE_IMAGE_TYPES:
+    if _names_ge(manufacturer) and ge_image_type in _GE_IMAGE_TYPES:
         kind = _GE_IMAGE_TYPES[ge_image_type]
         if kind == "real" and _names_ge_b0_map(manufacturer, ge_pulse_sequence,
                                                ge_internal_sequence):
             return "fieldmap_hz", "the GE private image type (0043,102F) of a B0 map"
         return kind, "the GE private image type (0043,102F)"
     if diffusion_directionality.upper() == "ISOTROPIC" or (
-            "PHILIPS" in manufacturer and philips_diffusion_direction.upper() == "I"):
+            _names_philips(manufacturer) and philips_diffusion_direction.upper() == "I"):
         return "trace", "DiffusionDirectionality (0018,9075) or Philips (2001,1004)"
     tokens = tuple(value.upper() for value in image_type)
     source = "FrameType" if frame_type else "ImageType"
